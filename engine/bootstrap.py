@@ -1,0 +1,69 @@
+"""Settings -> the objects a command needs. The only place that constructs concrete parts."""
+
+from __future__ import annotations
+
+import importlib
+import os
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+from sqlalchemy.engine import Connection, Engine
+
+from config.settings import Settings, SettingsError, load
+from workflows import Registry, WorkflowDefinitionError, load_registry
+
+from .clock import Clock, from_environment
+from .errors import ConfigurationError
+
+# Code that runs inside every transition's transaction, after the state, data and history
+# row are written: deadlines (engine.deadlines) and notices to the outbox (engine.notices).
+# Each is `after_transition(conn, transitioned, ctx)`; a module that is absent is skipped.
+HOOKS = ("engine.deadlines:after_transition", "engine.notices:after_transition")
+
+Hook = Callable[[Connection, Any, "Context"], None]
+
+
+@dataclass
+class Context:
+    settings: Settings
+    engine: Engine
+    registry: Registry
+    clock: Clock
+    hooks: list[Hook] = field(default_factory=list)
+
+    @property
+    def lang(self) -> str:
+        return self.settings.language
+
+
+def load_hooks() -> list[Hook]:
+    hooks = []
+    for spec in HOOKS:
+        module_name, attr = spec.split(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name == module_name:
+                continue
+            raise
+        hooks.append(getattr(module, attr))
+    return hooks
+
+
+def bootstrap(environ: Mapping[str, str] | None = None, *, check_schema: bool = True, with_hooks: bool = True) -> Context:
+    from .db import check_schema as _check, make_engine
+
+    environ = os.environ if environ is None else environ
+    try:
+        settings = load(environ)
+        registry = load_registry(settings.paths("workflow_dirs"))
+    except (SettingsError, WorkflowDefinitionError) as exc:
+        raise ConfigurationError(str(exc)) from None
+    clock = from_environment(settings.timezone, environ)
+    engine = make_engine(settings.database_url)
+    if check_schema:
+        _check(engine)
+    ctx = Context(settings, engine, registry, clock)
+    if with_hooks:
+        ctx.hooks = load_hooks()
+    return ctx

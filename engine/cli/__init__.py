@@ -1,0 +1,80 @@
+"""The `tkksd` command line. Commands are imported only when they run, so `tkksd --help`
+loads click and nothing else (no SQLAlchemy, APScheduler, jinja2 or aiosmtplib)."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+
+import click
+
+# name -> (module, attribute, one-line help). Listing help here keeps `--help` from importing
+# any command module.
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "init": ("engine.cli.core", "init", "Create or upgrade the database and load the OPD directory."),
+    "user": ("engine.cli.core", "user", "Add and list users and their roles."),
+    "opd": ("engine.cli.core", "opd", "List the OPD directory."),
+    "add": ("engine.cli.core", "add", "Register a new agreement."),
+    "list": ("engine.cli.core", "list_", "List agreements, filtered by state, OPD or workflow."),
+    "show": ("engine.cli.core", "show", "Show one agreement."),
+    "events": ("engine.cli.core", "events", "What may happen next to an agreement and what each event needs."),
+    "fire": ("engine.cli.core", "fire", "Fire an event on an agreement (move it a step)."),
+    "history": ("engine.cli.core", "history", "The history of an agreement, oldest first."),
+    "audit": ("engine.cli.core", "audit", "Verify the hash-chained history."),
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx):
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx, name):
+        if name not in COMMANDS:
+            return None
+        module, attr, _ = COMMANDS[name]
+        return getattr(importlib.import_module(module), attr)
+
+    def format_commands(self, ctx, formatter):
+        rows = [(name, COMMANDS[name][2]) for name in sorted(COMMANDS)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option("0.1.0", prog_name="tkksd")
+def cli():
+    """tkksd: the lifecycle of regional cooperation agreements (kerja sama daerah) for the TKKSD.
+
+    Every agreement moves identify -> verify -> synchronize -> integrate, then through periodic
+    evaluation. The acting user is your login (or TKKSD_USER); TKKSD_NOW sets the clock;
+    TKKSD_DATABASE_URL picks the database (default: SQLite in ./var).
+
+    \b
+    Example:
+      tkksd init
+      tkksd add --title "KB Ketahanan Pangan" --partner "Otorita IKN" --opd DKP
+      tkksd events KS-2026-0001
+    """
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: every failure is one sentence on stderr and a non-zero exit, no traceback."""
+    from .common import configure_logging, report_failure
+
+    configure_logging()
+    try:
+        rv = cli.main(args=argv, prog_name="tkksd", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        click.echo(f"Error: {exc.format_message()}", err=True)
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(1)
+    except BaseException as exc:  # noqa: BLE001 - the last line of defence
+        if isinstance(exc, SystemExit):
+            raise
+        sys.exit(report_failure(exc))
+    sys.exit(rv if isinstance(rv, int) else 0)

@@ -1,0 +1,90 @@
+"""What every command shares: the context, JSON output, --set parsing, failure reporting."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from typing import Any, Iterable
+
+import click
+
+
+def configure_logging() -> None:
+    level = os.environ.get("TKKSD_LOG_LEVEL", "warning").upper()
+    logging.basicConfig(level=getattr(logging, level, logging.WARNING), format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+
+
+def report_failure(exc: BaseException) -> int:
+    """One plain sentence on stderr; the exit code of the error's kind."""
+    from engine.errors import TkksdError
+
+    if isinstance(exc, TkksdError):
+        click.echo(f"Error: {exc}", err=True)
+        return exc.exit_code
+    if isinstance(exc, KeyboardInterrupt):
+        click.echo("Interrupted.", err=True)
+        return 130
+    if os.environ.get("TKKSD_DEBUG"):
+        import traceback
+
+        traceback.print_exception(exc)
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    module = type(exc).__module__.split(".")[0]
+    if module == "sqlalchemy":
+        orig = getattr(exc, "orig", None)
+        text = str(orig).strip().splitlines()[0] if orig is not None else text
+        click.echo(f"Error: the database refused the operation ({text}); nothing was changed.", err=True)
+        return 10
+    click.echo(f"Error: unexpected {type(exc).__name__}: {text} (set TKKSD_DEBUG=1 for details).", err=True)
+    return 1
+
+
+def context(check_schema: bool = True):
+    from engine.bootstrap import bootstrap
+
+    return bootstrap(check_schema=check_schema)
+
+
+def actor() -> str:
+    from engine.services import current_login
+
+    return current_login()
+
+
+def emit_json(value: Any) -> None:
+    click.echo(json.dumps(value, ensure_ascii=False, indent=2, default=str))
+
+
+def parse_sets(pairs: Iterable[str]) -> dict[str, str]:
+    from engine.errors import InvalidInput
+
+    out: dict[str, str] = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise InvalidInput(f"--set needs key=value, not '{pair}'.")
+        key, value = pair.split("=", 1)
+        key = key.strip()
+        if not key:
+            raise InvalidInput(f"--set needs a key before '=', not '{pair}'.")
+        if key in out:
+            raise InvalidInput(f"--set gives '{key}' twice.")
+        out[key] = value
+    return out
+
+
+def table(rows: list[dict[str, Any]], columns: list[tuple[str, str]]) -> None:
+    """A plain aligned table for people; --json is for programs."""
+    if not rows:
+        click.echo("(none)")
+        return
+    widths = [max(len(title), *(len(str(r.get(key, "") or "")) for r in rows)) for key, title in columns]
+    widths = [min(w, 60) for w in widths]
+    click.echo("  ".join(title.ljust(w) for (_, title), w in zip(columns, widths)).rstrip())
+    for r in rows:
+        cells = []
+        for (key, _), w in zip(columns, widths):
+            text = str(r.get(key, "") if r.get(key) is not None else "")
+            cells.append((text[: w - 1] + "…" if len(text) > w else text).ljust(w))
+        click.echo("  ".join(cells).rstrip())

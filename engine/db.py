@@ -1,0 +1,109 @@
+"""Database engine, transactions and schema upgrades.
+
+SQLite runs in WAL mode with a busy timeout; write transactions open with BEGIN IMMEDIATE so
+that two writers queue instead of failing half-way. PostgreSQL runs at READ COMMITTED; the
+version column on agreements makes concurrent transitions safe on both.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+from typing import Iterator
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine
+
+from .errors import DatabaseNotReady
+
+# The newest migration; `tkksd init` brings a database to it, every other command checks it.
+# (tests/test_migrations.py keeps it equal to Alembic's head.)
+SCHEMA_REVISION = "0001"
+MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+
+
+def _sqlite_setup(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        # Let SQLAlchemy, not the driver, decide when transactions begin (SQLAlchemy docs,
+        # "Serializable isolation / Savepoints / Transactional DDL" for pysqlite).
+        dbapi_connection.isolation_level = None
+        cur = dbapi_connection.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=FULL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):
+        mode = "BEGIN IMMEDIATE" if conn.get_execution_options().get("tkksd_write") else "BEGIN"
+        conn.exec_driver_sql(mode)
+
+
+def make_engine(url: str, **kwargs) -> Engine:
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1] if "///" in url else ""
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(url, **kwargs)
+        _sqlite_setup(engine)
+        return engine
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]
+    kwargs.setdefault("pool_pre_ping", True)
+    return sa.create_engine(url, **kwargs)
+
+
+@contextlib.contextmanager
+def write(engine: Engine) -> Iterator[Connection]:
+    """One write transaction: committed on success, rolled back on any error."""
+    with engine.connect() as conn:
+        conn = conn.execution_options(tkksd_write=True)
+        with conn.begin():
+            yield conn
+
+
+@contextlib.contextmanager
+def read(engine: Engine) -> Iterator[Connection]:
+    with engine.connect() as conn:
+        with conn.begin():
+            yield conn
+
+
+def current_revision(conn: Connection) -> str | None:
+    try:
+        return conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+    except sa.exc.OperationalError:
+        return None
+    except sa.exc.ProgrammingError:
+        return None
+
+
+def check_schema(engine: Engine) -> None:
+    with engine.connect() as conn:
+        revision = current_revision(conn)
+        conn.rollback()
+    if revision is None:
+        raise DatabaseNotReady(f"The database at {engine.url.render_as_string(hide_password=True)} has no tkksd schema yet; run `tkksd init` first.")
+    if revision != SCHEMA_REVISION:
+        raise DatabaseNotReady(f"The database schema is at revision {revision} but this tkksd needs {SCHEMA_REVISION}; run `tkksd init` to upgrade it.")
+
+
+def upgrade(engine: Engine) -> tuple[str | None, str]:
+    """Create or upgrade the schema to the newest revision; safe to run again."""
+    from alembic import command
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    with engine.connect() as conn:
+        before = current_revision(conn)
+        conn.rollback()
+    with engine.connect() as conn:
+        conn = conn.execution_options(tkksd_write=True)
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+        conn.commit()
+    return before, SCHEMA_REVISION

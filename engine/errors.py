@@ -1,0 +1,101 @@
+"""The engine's errors: one small tree, each carrying its context and a plain sentence.
+
+    TkksdError
+    ├── NotFound            unknown agreement, user, OPD or workflow
+    ├── InvalidInput        a malformed value, an unknown field, a bad argument
+    ├── PermissionDenied    the acting user lacks the role or the OPD
+    ├── TransitionRefused
+    │   ├── EventNotAllowed     the event does not leave the current state
+    │   └── RequirementsMissing the event's requirements or rules are not met
+    ├── Conflict            another change won the race; nothing was written
+    ├── DatabaseNotReady    no schema yet, or an older one: run `tkksd init`
+    ├── AuditFailure        the history chain does not verify
+    └── ConfigurationError  settings, directory or definitions that cannot be used
+
+The CLI prints ``str(error)`` as one sentence and exits non-zero; nothing prints a traceback.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+
+class TkksdError(Exception):
+    exit_code = 1
+
+    def __str__(self) -> str:  # one sentence, whatever the subclass stored
+        return self.args[0] if self.args else self.__class__.__name__
+
+
+class NotFound(TkksdError):
+    exit_code = 3
+
+
+class InvalidInput(TkksdError):
+    exit_code = 2
+
+
+class PermissionDenied(TkksdError):
+    exit_code = 4
+
+
+class TransitionRefused(TkksdError):
+    exit_code = 5
+
+    def __init__(self, message: str, *, agreement: str, event: str, state: str):
+        super().__init__(message)
+        self.agreement = agreement
+        self.event = event
+        self.state = state
+
+
+class EventNotAllowed(TransitionRefused):
+    def __init__(self, *, agreement: str, event: str, state: str, allowed: Sequence[str]):
+        allowed_text = ", ".join(allowed) if allowed else "none (the state is final)"
+        super().__init__(
+            f"Event '{event}' is not allowed for {agreement} in state '{state}'; allowed now: {allowed_text}.",
+            agreement=agreement,
+            event=event,
+            state=state,
+        )
+        self.allowed = tuple(allowed)
+
+
+class RequirementsMissing(TransitionRefused):
+    def __init__(self, *, agreement: str, event: str, state: str, missing: Sequence[str], problems: Sequence[str]):
+        parts = []
+        if missing:
+            parts.append("missing " + ", ".join(missing))
+        parts.extend(problems)
+        super().__init__(
+            f"Cannot fire '{event}' on {agreement}: " + "; ".join(parts) + ".",
+            agreement=agreement,
+            event=event,
+            state=state,
+        )
+        self.missing = tuple(missing)
+        self.problems = tuple(problems)
+
+
+class Conflict(TkksdError):
+    exit_code = 6
+
+    def __init__(self, *, agreement: str, expected_version: int, event: str):
+        super().__init__(
+            f"Conflict: {agreement} was changed by someone else while '{event}' was being fired "
+            f"(it is no longer at version {expected_version}); nothing was written, look at it again and retry."
+        )
+        self.agreement = agreement
+        self.expected_version = expected_version
+
+
+class DatabaseNotReady(TkksdError):
+    exit_code = 7
+
+
+class AuditFailure(TkksdError):
+    exit_code = 8
+
+
+class ConfigurationError(TkksdError):
+    exit_code = 9

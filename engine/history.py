@@ -1,0 +1,68 @@
+"""The append-only, hash-chained history of every agreement, and its verification.
+
+Each row's hash covers the previous row's hash and every column that matters, and the
+agreement keeps the hash and seq of its newest row: an edited, deleted or reordered row,
+and a deleted tail, all break the chain.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Iterable, Mapping
+
+GENESIS = "0" * 64
+
+
+def row_hash(prev_hash: str, agreement_id: int, seq: int, event: str, from_state: str | None, to_state: str,
+             actor: str, at: datetime, note: str | None, data: Mapping[str, Any], kind: str) -> str:
+    payload = json.dumps(
+        [prev_hash, agreement_id, seq, event, from_state, to_state, actor, at.isoformat(), note, data, kind],
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+        default=str,
+    )
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class ChainBreak:
+    agreement: str
+    row_id: int | None
+    seq: int | None
+    problem: str
+
+    def sentence(self) -> str:
+        where = f"history row id {self.row_id} (seq {self.seq})" if self.row_id is not None else "its history"
+        return f"{self.agreement}: {where} {self.problem}"
+
+
+def verify_chain(agreement: Mapping[str, Any], rows: Iterable[Mapping[str, Any]]) -> ChainBreak | None:
+    """The first break in one agreement's chain, or None. ``rows`` come ordered by seq."""
+    prev = GENESIS
+    expected_seq = 1
+    last_to = None
+    number = agreement["number"]
+    for r in rows:
+        if r["seq"] != expected_seq:
+            problem = (
+                f"has seq {r['seq']} where {expected_seq} was expected (a row was deleted or reordered)"
+            )
+            return ChainBreak(number, r["id"], r["seq"], problem)
+        if r["prev_hash"] != prev:
+            return ChainBreak(number, r["id"], r["seq"], "does not link to the row before it (edited or reordered)")
+        computed = row_hash(prev, r["agreement_id"], r["seq"], r["event"], r["from_state"], r["to_state"],
+                            r["actor"], r["at"], r["note"], r["data"], r["kind"])
+        if computed != r["hash"]:
+            return ChainBreak(number, r["id"], r["seq"], "does not match its hash (it was edited)")
+        prev = r["hash"]
+        last_to = r["to_state"]
+        expected_seq += 1
+    if expected_seq - 1 != agreement["history_seq"] or prev != agreement["history_head"]:
+        return ChainBreak(number, None, None, f"ends at seq {expected_seq - 1} but the agreement records seq {agreement['history_seq']} (rows were deleted)")
+    if last_to != agreement["lifecycle_state"]:
+        return ChainBreak(number, None, None, f"ends in state '{last_to}' but the agreement is in '{agreement['lifecycle_state']}'")
+    return None

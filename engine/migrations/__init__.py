@@ -1,0 +1,1 @@
+"""Alembic migrations of the tkksd schema (run by `tkksd init`)."""

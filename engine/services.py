@@ -1,0 +1,628 @@
+"""The service layer: create, fire, read. The CLI and the daemon are thin callers of it.
+
+A transition is read in one short transaction and written in another whose UPDATE is
+conditional on the version that was read: of two coordinators racing, one wins and the other
+gets ``Conflict`` with nothing written. The write transaction holds the state, the data,
+the history row, a follow-up agreement if the event creates one, and whatever the hooks
+add (deadlines, outbox rows): all or nothing.
+"""
+
+from __future__ import annotations
+
+import getpass
+import logging
+import os
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Iterable, Mapping, Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from workflows import guards
+from workflows.spec import Event, WorkflowDefinition
+
+from . import db
+from .bootstrap import Context
+from .errors import (
+    Conflict,
+    EventNotAllowed,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    RequirementsMissing,
+)
+from .history import GENESIS, row_hash
+from .machine import MachineError, allowed_events, run_event
+from .tables import agreements, history, id_counters, opds, users
+
+log = logging.getLogger("tkksd.engine")
+
+ALL_ROLES = ("opd", "secretariat", "tkksd", "chair", "admin")
+SYSTEM = "system"
+
+
+# ------------------------------------------------------------------------- users
+
+
+@dataclass(frozen=True)
+class Actor:
+    login: str
+    roles: frozenset[str]
+    opd_code: str | None = None
+
+    def holds(self, role: str) -> bool:
+        return role in self.roles or "admin" in self.roles
+
+    def may_fire(self, event: Event, lead_opd: str) -> bool:
+        for role in event.roles:
+            if role == "opd":
+                if "admin" in self.roles or ("opd" in self.roles and self.opd_code == lead_opd):
+                    return True
+            elif self.holds(role):
+                return True
+        return False
+
+
+SYSTEM_ACTOR = Actor(SYSTEM, frozenset({SYSTEM}))
+
+
+def current_login(environ: Mapping[str, str] | None = None) -> str:
+    environ = os.environ if environ is None else environ
+    if environ.get("TKKSD_USER"):
+        return environ["TKKSD_USER"]
+    try:
+        return getpass.getuser()
+    except Exception:  # no login name in some containers
+        return str(os.getuid())
+
+
+def resolve_actor(conn: Connection, login: str) -> Actor:
+    if login == SYSTEM:
+        return SYSTEM_ACTOR
+    row = conn.execute(sa.select(users).where(users.c.login == login)).first()
+    if row is None or not row.active:
+        raise PermissionDenied(
+            f"User '{login}' is not registered in tkksd; an admin can add them with `tkksd user add {login} --role ...`."
+        )
+    return Actor(row.login, frozenset(r for r in row.roles.split(",") if r), row.opd_code)
+
+
+def add_user(ctx: Context, actor_login: str, login: str, name: str, roles: Sequence[str], opd_code: str | None, email: str = "") -> dict:
+    roles = tuple(dict.fromkeys(r.strip().lower() for r in roles if r.strip()))
+    if not roles:
+        raise InvalidInput("A user needs at least one role (opd, secretariat, tkksd, chair, admin).")
+    unknown = [r for r in roles if r not in ALL_ROLES]
+    if unknown:
+        raise InvalidInput(f"Unknown role '{unknown[0]}'; the roles are {', '.join(ALL_ROLES)}.")
+    if not login or login == SYSTEM or any(c.isspace() for c in login):
+        raise InvalidInput(f"'{login}' cannot be a login name.")
+    if "opd" in roles and not opd_code:
+        raise InvalidInput("A user with the role opd must belong to an OPD (--opd CODE).")
+    with db.write(ctx.engine) as conn:
+        actor = resolve_actor(conn, actor_login)
+        if not actor.holds("admin"):
+            raise PermissionDenied(f"Only an admin may add users; '{actor_login}' is not one.")
+        if opd_code:
+            opd_code = opd_code.upper()
+            _require_opd(conn, opd_code)
+        if conn.execute(sa.select(users.c.id).where(users.c.login == login)).first():
+            raise InvalidInput(f"User '{login}' already exists.")
+        conn.execute(
+            users.insert().values(
+                login=login, name=name or login, roles=",".join(roles), opd_code=opd_code, email=email,
+                active=True, created_at=ctx.clock.now(),
+            )
+        )
+    return {"login": login, "name": name or login, "roles": list(roles), "opd": opd_code}
+
+
+def ensure_first_admin(conn: Connection, login: str, now: datetime) -> bool:
+    """`tkksd init` makes whoever runs it the first admin, once."""
+    if conn.execute(sa.select(users.c.id).limit(1)).first():
+        return False
+    conn.execute(users.insert().values(login=login, name=login, roles="admin", opd_code=None, email="", active=True, created_at=now))
+    return True
+
+
+def list_users(ctx: Context) -> list[dict]:
+    with db.read(ctx.engine) as conn:
+        rows = conn.execute(sa.select(users).order_by(users.c.login)).all()
+    return [
+        {"login": r.login, "name": r.name, "roles": r.roles.split(","), "opd": r.opd_code, "email": r.email, "active": r.active}
+        for r in rows
+    ]
+
+
+def list_opds(ctx: Context, kind: str | None = None) -> list[dict]:
+    q = sa.select(opds).where(opds.c.active.is_(True)).order_by(opds.c.kind, opds.c.code)
+    if kind:
+        q = q.where(opds.c.kind == kind)
+    with db.read(ctx.engine) as conn:
+        return [dict(r._mapping) for r in conn.execute(q)]
+
+
+def _require_opd(conn: Connection, code: str) -> None:
+    if not conn.execute(sa.select(opds.c.code).where(opds.c.code == code, opds.c.active.is_(True))).first():
+        raise NotFound(f"Unknown OPD code '{code}'; `tkksd opd list` shows the directory.")
+
+
+# ------------------------------------------------------------------------- values
+
+
+def parse_values(defn: WorkflowDefinition, raw: Mapping[str, Any]) -> dict[str, Any]:
+    """Typed values from user text, by each field's type; unknown keys are refused."""
+    out = {}
+    for key, value in raw.items():
+        if not defn.has_field(key):
+            raise InvalidInput(
+                f"'{key}' is not a field of workflow {defn.name} v{defn.version}; "
+                f"`tkksd workflow show {defn.name}` lists them."
+            )
+        try:
+            out[key] = guards.parse_value(defn.field(key), value)
+        except guards.ValueProblem as exc:
+            raise InvalidInput(str(exc)[0].upper() + str(exc)[1:] + ".") from None
+    return out
+
+
+def typed_values(defn: WorkflowDefinition, row: Mapping[str, Any]) -> dict[str, Any]:
+    """An agreement's core columns and stored data as typed values."""
+    row = row._mapping if hasattr(row, "_mapping") else row
+    values: dict[str, Any] = {"title": row["title"], "partner": row["partner"], "lead_opd": row["lead_opd"]}
+    for key, value in (row["data"] or {}).items():
+        if value is None:
+            continue
+        if defn.has_field(key) and defn.field(key).type == "date" and isinstance(value, str):
+            try:
+                value = date.fromisoformat(value)
+            except ValueError:
+                pass
+        values[key] = value
+    return values
+
+
+def _plain(values: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: guards.to_plain(v) for k, v in values.items()}
+
+
+# ------------------------------------------------------------------------- reading
+
+
+def _find(conn: Connection, ref: str, *, for_update: bool = False):
+    ref = ref.strip()
+    q = sa.select(agreements)
+    if ref.isdigit():
+        q = q.where(agreements.c.id == int(ref))
+    else:
+        q = q.where(agreements.c.number == ref.upper())
+    row = conn.execute(q).first()
+    if row is None:
+        raise NotFound(f"No agreement '{ref}'; `tkksd list` shows them.")
+    return row
+
+
+def definition_of(ctx: Context, row) -> WorkflowDefinition:
+    return ctx.registry.get(row.workflow, row.workflow_version)
+
+
+class _View:
+    """What the guards see of an agreement (workflows.guards.AgreementView)."""
+
+    def __init__(self, conn: Connection, ctx: Context, row, values: Mapping[str, Any]):
+        self._conn, self._ctx, self._row = conn, ctx, row
+        self.values = values
+        self.today = ctx.clock.today()
+
+    def count_events(self, event: str) -> int:
+        return self._conn.execute(
+            sa.select(sa.func.count()).select_from(history).where(history.c.agreement_id == self._row.id, history.c.event == event)
+        ).scalar_one()
+
+    def open_overlaps(self, keys: Sequence[str]) -> list[str]:
+        defn = definition_of(self._ctx, self._row)
+        finals = defn.final_states()
+        q = sa.select(agreements.c.number, agreements.c.title, agreements.c.partner, agreements.c.lead_opd, agreements.c.data).where(
+            agreements.c.id != self._row.id,
+            agreements.c.workflow == self._row.workflow,
+            agreements.c.lifecycle_state.not_in(finals),
+        )
+        for k in keys:
+            if k in ("title", "partner", "lead_opd"):
+                q = q.where(getattr(agreements.c, k) == self.values.get(k))
+        found = []
+        for other in self._conn.execute(q):
+            other_values = {"title": other.title, "partner": other.partner, "lead_opd": other.lead_opd, **(other.data or {})}
+            if all(guards.to_plain(self.values.get(k)) == other_values.get(k) for k in keys):
+                found.append(other.number)
+        return found
+
+    def limit(self, name: str) -> Any:
+        defn = definition_of(self._ctx, self._row)
+        configured = self._ctx.settings.section("limits").get(name)
+        return configured if configured is not None else defn.settings.get(name)
+
+
+def _summary(defn: WorkflowDefinition | None, row, lang: str) -> dict[str, Any]:
+    label = None
+    if defn is not None and defn.has_state(row.lifecycle_state):
+        label = defn.state(row.lifecycle_state).label.get(lang)
+    return {
+        "id": row.number,
+        "title": row.title,
+        "workflow": row.workflow,
+        "workflow_version": row.workflow_version,
+        "state": row.lifecycle_state,
+        "state_label": label,
+        "lead_opd": row.lead_opd,
+        "partner": row.partner,
+        "version": row.version,
+    }
+
+
+def show(ctx: Context, ref: str) -> dict[str, Any]:
+    with db.read(ctx.engine) as conn:
+        row = _find(conn, ref)
+        parent = None
+        if row.parent_id is not None:
+            parent = conn.execute(sa.select(agreements.c.number).where(agreements.c.id == row.parent_id)).scalar()
+        children = conn.execute(
+            sa.select(agreements.c.number).where(agreements.c.parent_id == row.id).order_by(agreements.c.id)
+        ).scalars().all()
+    defn = definition_of(ctx, row)
+    out = _summary(defn, row, ctx.lang)
+    out.update(
+        {
+            "data": dict(row.data or {}),
+            "parent": parent,
+            "children": list(children),
+            "created_at": row.created_at.isoformat(),
+            "updated_at": row.updated_at.isoformat(),
+            "state_entered_at": row.state_entered_at.isoformat(),
+            "final": defn.state(row.lifecycle_state).final if defn.has_state(row.lifecycle_state) else False,
+        }
+    )
+    return out
+
+
+def list_agreements(ctx: Context, *, state: str | None = None, opd: str | None = None, workflow: str | None = None,
+                    limit: int | None = None) -> list[dict[str, Any]]:
+    q = sa.select(
+        agreements.c.number, agreements.c.title, agreements.c.workflow, agreements.c.workflow_version,
+        agreements.c.lifecycle_state, agreements.c.lead_opd, agreements.c.partner, agreements.c.version,
+    ).order_by(agreements.c.id)
+    if state:
+        q = q.where(agreements.c.lifecycle_state == state)
+    if opd:
+        q = q.where(agreements.c.lead_opd == opd.upper())
+    if workflow:
+        q = q.where(agreements.c.workflow == workflow)
+    if limit:
+        q = q.limit(limit)
+    with db.read(ctx.engine) as conn:
+        rows = conn.execute(q).all()
+    out = []
+    for r in rows:
+        try:
+            defn = ctx.registry.get(r.workflow, r.workflow_version)
+        except LookupError:
+            defn = None
+        out.append(_summary(defn, r, ctx.lang))
+    return out
+
+
+def history_of(ctx: Context, ref: str) -> list[dict[str, Any]]:
+    with db.read(ctx.engine) as conn:
+        row = _find(conn, ref)
+        rows = conn.execute(sa.select(history).where(history.c.agreement_id == row.id).order_by(history.c.seq)).all()
+    return [
+        {
+            "seq": r.seq, "event": r.event, "from": r.from_state, "to": r.to_state, "actor": r.actor,
+            "at": r.at.isoformat(), "note": r.note, "kind": r.kind, "data": r.data,
+        }
+        for r in rows
+    ]
+
+
+def events_for(ctx: Context, ref: str, actor_login: str) -> list[dict[str, Any]]:
+    """Every event of the agreement's workflow: whether this user may fire it now, and what it still needs."""
+    with db.read(ctx.engine) as conn:
+        row = _find(conn, ref)
+        try:
+            actor = resolve_actor(conn, actor_login)
+        except PermissionDenied:
+            actor = None
+        defn = definition_of(ctx, row)
+        values = typed_values(defn, row)
+        view = _View(conn, ctx, row, values)
+        out = []
+        for e in defn.events:
+            possible = row.lifecycle_state in e.sources
+            missing = guards.missing_requirements(defn, e, values)
+            problems = [] if (missing or not possible) else [p.message for p in guards.evaluate(defn, e, view)]
+            permitted = actor is not None and actor.may_fire(e, row.lead_opd)
+            entry = {
+                "event": e.name,
+                "label": e.label.get(ctx.lang),
+                "from": list(e.sources),
+                "to": e.dest,
+                "roles": list(e.roles),
+                "possible_now": possible,
+                "allowed": bool(possible and permitted and not missing and not problems),
+                "missing": [
+                    {"key": f.key, "type": f.type, "label": f.label.get(ctx.lang), **({"choices": list(f.choices)} if f.type == "choice" else {})}
+                    for f in missing
+                ],
+                "problems": problems,
+            }
+            out.append(entry)
+    return out
+
+
+# ------------------------------------------------------------------------- writing
+
+
+@dataclass
+class Transitioned:
+    """What the hooks see of one transition, inside its transaction."""
+
+    agreement_id: int
+    number: str
+    definition: WorkflowDefinition
+    event: str
+    from_state: str | None
+    to_state: str
+    actor: str
+    at: datetime
+    note: str | None
+    supplied: dict[str, Any]
+    values: dict[str, Any]  # typed values after the transition
+    history_id: int
+    history_seq: int
+    state_entered_at: datetime
+    parent_id: int | None = None
+    kind: str = "human"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _next_number(conn: Connection, prefix: str, year: int) -> str:
+    scope = f"{prefix}-{year}"
+    dialect = conn.dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    stmt = insert(id_counters).values(scope=scope, last_value=1)
+    stmt = stmt.on_conflict_do_update(index_elements=[id_counters.c.scope], set_={"last_value": id_counters.c.last_value + 1})
+    value = conn.execute(stmt.returning(id_counters.c.last_value)).scalar_one()
+    return f"{scope}-{value:04d}"
+
+
+def append_history(conn: Connection, *, agreement_id: int, prev_seq: int, prev_hash: str, event: str, from_state: str | None,
+                   to_state: str, actor: str, at: datetime, note: str | None, data: Mapping[str, Any], kind: str) -> tuple[int, int, str]:
+    """Insert one chained history row; returns (row id, seq, hash)."""
+    seq = prev_seq + 1
+    data = dict(data)
+    digest = row_hash(prev_hash, agreement_id, seq, event, from_state, to_state, actor, at, note, data, kind)
+    row_id = conn.execute(
+        history.insert().values(
+            agreement_id=agreement_id, seq=seq, event=event, from_state=from_state, to_state=to_state,
+            actor=actor, at=at, note=note, data=data, kind=kind, prev_hash=prev_hash, hash=digest,
+        )
+    ).inserted_primary_key[0]
+    return row_id, seq, digest
+
+
+def insert_agreement(conn: Connection, ctx: Context, defn: WorkflowDefinition, *, values: Mapping[str, Any], state: str,
+                     actor: str, note: str | None, parent_id: int | None = None, number: str | None = None,
+                     kind: str = "create", event: str = "create", import_key: str | None = None,
+                     at: datetime | None = None) -> Transitioned:
+    """Write a new agreement and its first history row, then run the hooks; inside ``conn``'s transaction."""
+    now = at or ctx.clock.now()
+    data = _plain({k: v for k, v in values.items() if k not in defn.core_fields})
+    number = number or _next_number(conn, defn.id_prefix, ctx.clock.today().year)
+    agreement_id = conn.execute(
+        agreements.insert().values(
+            number=number, title=values["title"], partner=values["partner"], lead_opd=values["lead_opd"],
+            workflow=defn.name, workflow_version=defn.version, lifecycle_state=state, data=data,
+            parent_id=parent_id, state_entered_at=now, created_at=now, updated_at=now,
+            version=1, history_seq=0, history_head=GENESIS, import_key=import_key,
+        )
+    ).inserted_primary_key[0]
+    hist_id, seq, digest = append_history(
+        conn, agreement_id=agreement_id, prev_seq=0, prev_hash=GENESIS, event=event, from_state=None,
+        to_state=state, actor=actor, at=now, note=note, data=_plain(values), kind=kind,
+    )
+    conn.execute(agreements.update().where(agreements.c.id == agreement_id).values(history_seq=seq, history_head=digest))
+    t = Transitioned(
+        agreement_id, number, defn, event, None, state, actor, now, note, dict(values), dict(values),
+        hist_id, seq, now, parent_id, kind,
+    )
+    for hook in ctx.hooks:
+        hook(conn, t, ctx)
+    return t
+
+
+def create_agreement(ctx: Context, actor_login: str, *, title: str, partner: str, opd: str, workflow: str = "kerja-sama",
+                     values: Mapping[str, Any] | None = None, note: str | None = None) -> dict[str, Any]:
+    try:
+        defn = ctx.registry.latest(workflow)
+    except LookupError as exc:
+        raise NotFound(str(exc).strip("'\"") + ".") from None
+    raw = dict(values or {})
+    for key in defn.core_fields:
+        raw.pop(key, None)
+    typed = parse_values(defn, {"title": title, "partner": partner, "lead_opd": opd, **raw})
+    with db.write(ctx.engine) as conn:
+        actor = resolve_actor(conn, actor_login)
+        _require_opd(conn, typed["lead_opd"])
+        may_add = actor.holds("secretariat") or actor.holds("tkksd") or (
+            "opd" in actor.roles and actor.opd_code == typed["lead_opd"]
+        )
+        if not may_add:
+            raise PermissionDenied(
+                f"User '{actor.login}' may not register agreements for {typed['lead_opd']} "
+                "(the secretariat, TKKSD members and the lead OPD's own users may)."
+            )
+        t = insert_agreement(conn, ctx, defn, values=typed, state=defn.initial, actor=actor.login, note=note)
+    return show(ctx, t.number)
+
+
+def _refuse_unknown_event(defn: WorkflowDefinition, number: str, event: str, state: str) -> None:
+    if not defn.has_event(event):
+        raise EventNotAllowed(agreement=number, event=event, state=state, allowed=allowed_events(defn, state))
+
+
+def fire(ctx: Context, actor_login: str, ref: str, event: str, *, values: Mapping[str, Any] | None = None,
+         note: str | None = None, kind: str | None = None) -> dict[str, Any]:
+    """Fire ``event`` on agreement ``ref``; returns the agreement as ``show`` does.
+
+    Refusals (unknown event, not allowed now, wrong role, missing requirements, bad values)
+    raise before anything is written; a lost race raises ``Conflict``.
+    """
+    note = note.strip() if note and note.strip() else None
+    # Read phase: a snapshot, no lock held.
+    with db.read(ctx.engine) as conn:
+        row = _find(conn, ref)
+        actor = resolve_actor(conn, actor_login)
+        defn = definition_of(ctx, row)
+        state = row.lifecycle_state
+        _refuse_unknown_event(defn, row.number, event, state)
+        e = defn.event(event)
+        if state not in e.sources:
+            raise EventNotAllowed(agreement=row.number, event=event, state=state, allowed=allowed_events(defn, state))
+        if not actor.may_fire(e, row.lead_opd):
+            who = " or ".join("the lead OPD" if r == "opd" else r for r in e.roles)
+            raise PermissionDenied(f"User '{actor.login}' may not fire '{event}' on {row.number}; it needs {who}.")
+        raw = dict(values or {})
+        if note and defn.note_field and defn.note_field not in raw and any(r.key == defn.note_field for r in e.requires):
+            raw[defn.note_field] = note
+        supplied = parse_values(defn, raw)
+        if "lead_opd" in supplied:
+            _require_opd(conn, supplied["lead_opd"])
+        stored = typed_values(defn, row)
+        view = _View(conn, ctx, row, stored)
+        problems: list[guards.Problem] = []
+
+        def guard(_event_name: str) -> bool:
+            problems.extend(guards.evaluate(defn, e, view, supplied))
+            return not problems
+
+        try:
+            dest = run_event(defn, state, event, guard)
+        except MachineError:  # defensive: the definition check above should have caught it
+            raise EventNotAllowed(agreement=row.number, event=event, state=state, allowed=allowed_events(defn, state)) from None
+        if dest is None:
+            raise RequirementsMissing(
+                agreement=row.number, event=event, state=state,
+                missing=[p.message for p in problems if p.missing],
+                problems=[p.message for p in problems if not p.missing],
+            )
+        expected_version = row.version
+        log.debug("read %s version %s for %s", row.number, expected_version, event)
+
+    # Write phase: everything below commits together or not at all.
+    now = ctx.clock.now()
+    new_values = {**stored, **supplied}
+    core = {k: new_values[k] for k in defn.core_fields}
+    data = _plain({k: v for k, v in new_values.items() if k not in defn.core_fields})
+    entered_at = now if dest != state else row.state_entered_at
+    kind = kind or ("system" if actor.login == SYSTEM else "human")
+    with db.write(ctx.engine) as conn:
+        # The conditional UPDATE comes first: a loser stops here, before it touches history.
+        seq = row.history_seq + 1
+        supplied_plain = _plain(supplied)
+        digest = row_hash(row.history_head, row.id, seq, event, state, dest, actor.login, now, note, supplied_plain, kind)
+        result = conn.execute(
+            agreements.update()
+            .where(agreements.c.id == row.id, agreements.c.version == expected_version)
+            .values(
+                lifecycle_state=dest, data=data, updated_at=now, state_entered_at=entered_at,
+                version=expected_version + 1, history_seq=seq, history_head=digest, **core,
+            )
+        )
+        if result.rowcount != 1:
+            raise Conflict(agreement=row.number, expected_version=expected_version, event=event)
+        hist_id, _, _ = append_history(
+            conn, agreement_id=row.id, prev_seq=row.history_seq, prev_hash=row.history_head, event=event,
+            from_state=state, to_state=dest, actor=actor.login, at=now, note=note, data=supplied_plain, kind=kind,
+        )
+        t = Transitioned(
+            row.id, row.number, defn, event, state, dest, actor.login, now, note, supplied, new_values,
+            hist_id, seq, entered_at, row.parent_id, kind,
+        )
+        if e.creates is not None:
+            t.extra["created"] = _create_follow_up(conn, ctx, defn, e, row, new_values, actor.login, now)
+        for hook in ctx.hooks:
+            hook(conn, t, ctx)
+    return show(ctx, row.number)
+
+
+def _create_follow_up(conn: Connection, ctx: Context, defn: WorkflowDefinition, e: Event, row, values: Mapping[str, Any],
+                      actor: str, now: datetime) -> str:
+    c = e.creates
+    target = defn if c.workflow == defn.name else ctx.registry.latest(c.workflow)
+    child = {k: values[k] for k in c.copy if values.get(k) not in (None, "")}
+    child.update(c.set)
+    try:
+        child["title"] = c.title.format_map({k: guards.to_plain(v) for k, v in values.items()})
+    except (KeyError, ValueError):
+        child["title"] = values["title"]
+    child.setdefault("partner", values["partner"])
+    child.setdefault("lead_opd", values["lead_opd"])
+    t = insert_agreement(
+        conn, ctx, target, values=child, state=c.state, actor=actor,
+        note=f"follow-up of {row.number} ({e.name})", parent_id=row.id, at=now,
+    )
+    return t.number
+
+
+# ------------------------------------------------------------------------- audit
+
+
+def audit_verify(ctx: Context) -> tuple[int, int, list[str]]:
+    """Check every agreement's chain; returns (agreements, rows, problems: first break per agreement)."""
+    from .history import verify_chain
+
+    problems: list[str] = []
+    n_agreements = n_rows = 0
+    with db.read(ctx.engine) as conn:
+        heads = conn.execute(
+            sa.select(agreements.c.id, agreements.c.number, agreements.c.lifecycle_state, agreements.c.history_seq, agreements.c.history_head)
+            .order_by(agreements.c.id)
+        ).all()
+        by_id = {h.id: h._mapping for h in heads}
+        rows = conn.execution_options(yield_per=5000).execute(
+            sa.select(history).order_by(history.c.agreement_id, history.c.seq)
+        )
+        current: int | None = None
+        bucket: list[Mapping[str, Any]] = []
+
+        def flush() -> None:
+            nonlocal n_agreements
+            if current is None:
+                return
+            head = by_id.pop(current, None)
+            if head is None:
+                problems.append(f"history rows for agreement id {current} have no agreement (it was deleted)")
+                return
+            n_agreements += 1
+            brk = verify_chain(head, bucket)
+            if brk is not None:
+                problems.append(brk.sentence())
+
+        for r in rows:
+            n_rows += 1
+            if r.agreement_id != current:
+                flush()
+                current, bucket = r.agreement_id, []
+            bucket.append(r._mapping)
+        flush()
+        for head in by_id.values():
+            n_agreements += 1
+            problems.append(f"{head['number']}: has no history rows (they were deleted)")
+    return n_agreements, n_rows, problems
+
+
+def iter_refs(refs: Iterable[str]) -> list[str]:
+    return [r for r in refs if r]

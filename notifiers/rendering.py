@@ -1,0 +1,137 @@
+"""Render a notice kind into a subject, a text body and an HTML body with jinja2.
+
+Templates live in ``<dir>/<lang>/<kind>.subject.j2``, ``<kind>.txt.j2`` and ``<kind>.html.j2``;
+deployment folders given to ``Renderer`` are searched before the package's own
+``notifiers/templates/``, so an override replaces one file and inherits the rest.
+The context each kind needs is documented in ``notifiers/templates/CONTEXT.md``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from notifiers.addresses import one_line
+from notifiers.errors import TemplateError
+from notifiers.formatting import DEFAULT_TZ, DEFAULT_TZ_ABBR, tanggal, waktu
+
+PACKAGE_TEMPLATES = Path(__file__).parent / "templates"
+
+KINDS = (
+    "transition",
+    "reminder",
+    "escalation",
+    "evaluation_opened",
+    "expiry_warning",
+    "expired",
+    "kb_followup",
+    "digest_opd",
+    "digest_chair",
+    "incident",
+    "mail_test",
+)
+
+# A kind or language becomes part of a template path: keep it to plain names.
+_NAME = re.compile(r"[a-z][a-z0-9_]{0,63}")
+_BLANK_LINES = re.compile(r"\n{3,}")
+_TRAILING_SPACE = re.compile(r"[ \t]+\n")
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    text: str
+    html: str
+
+
+def _autoescape(name: str | None) -> bool:
+    # Decided on the whole name: select_autoescape() looks only at the last suffix and would
+    # leave "reminder.html.j2" unescaped (pallets/jinja#1890).
+    return name is not None and name.endswith((".html.j2", ".html"))
+
+
+class Renderer:
+    """Renders notices; one instance holds a compiled-template cache, so keep and reuse it."""
+
+    def __init__(self, template_dirs: Sequence[str | Path] = (), language: str = "id") -> None:
+        if not _NAME.fullmatch(language):
+            raise TemplateError(f"The language {language!r} is not a plain language code like 'id' or 'en'.")
+        self.template_dirs = tuple(Path(d) for d in template_dirs)
+        self.language = language
+        self._env: jinja2.Environment | None = None
+        self._compiled: dict[tuple[str, str], tuple[jinja2.Template, ...]] = {}
+
+    @property
+    def environment(self) -> jinja2.Environment:
+        if self._env is None:
+            self._env = self._make_environment()
+        return self._env
+
+    def render(self, kind: str, context: Mapping[str, Any]) -> Rendered:
+        """Render ``kind`` with ``context``; raise TemplateError if a template or a name is missing."""
+        lang = context.get("lang") or self.language
+        values = {"lang": lang, "tz": DEFAULT_TZ, "tz_abbr": DEFAULT_TZ_ABBR, **context}
+        subject_t, text_t, html_t = self._templates(lang, kind)
+        try:
+            subject = one_line(subject_t.render(values))
+            text = _tidy_text(text_t.render(values))
+            html = html_t.render(values)
+        except jinja2.TemplateError as exc:
+            raise TemplateError(f"The {kind!r} notice ({lang}) could not be rendered: {exc.message}") from exc
+        except (ValueError, TypeError, LookupError, AttributeError, ArithmeticError) as exc:
+            raise TemplateError(f"The {kind!r} notice ({lang}) could not be rendered: {exc}") from exc
+        return Rendered(subject, text, html)
+
+    def _templates(self, lang: str, kind: str) -> tuple[jinja2.Template, ...]:
+        key = (lang, kind)
+        found = self._compiled.get(key)
+        if found is None:
+            if not (_NAME.fullmatch(lang) and _NAME.fullmatch(kind)):
+                raise TemplateError(f"There is no notice template {kind!r} for language {lang!r}.")
+            env = self.environment
+            try:
+                found = tuple(env.get_template(f"{lang}/{kind}.{part}.j2") for part in ("subject", "txt", "html"))
+            except jinja2.TemplateNotFound as exc:
+                raise TemplateError(f"There is no notice template {kind!r} for language {lang!r} ({exc.name} is missing).") from exc
+            except jinja2.TemplateSyntaxError as exc:
+                raise TemplateError(f"The template {exc.name} has a syntax error on line {exc.lineno}: {exc.message}") from exc
+            self._compiled[key] = found
+        return found
+
+    def _make_environment(self) -> jinja2.Environment:
+        loaders = [jinja2.FileSystemLoader(d) for d in self.template_dirs]
+        loaders.append(jinja2.FileSystemLoader(PACKAGE_TEMPLATES))
+        env = jinja2.Environment(
+            loader=jinja2.ChoiceLoader(loaders),
+            undefined=jinja2.StrictUndefined,
+            autoescape=_autoescape,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            # Templates change with a deployment, not while the daemon runs: skip the
+            # per-render stat() of every file.
+            auto_reload=False,
+        )
+        env.filters["tanggal"] = _tanggal_filter
+        env.filters["waktu"] = _waktu_filter
+        return env
+
+
+@jinja2.pass_context
+def _tanggal_filter(ctx: jinja2.runtime.Context, value: Any, weekday: bool = False) -> str:
+    return tanggal(value, ctx.get("lang", "id"), ctx.get("tz", DEFAULT_TZ), weekday=weekday)
+
+
+@jinja2.pass_context
+def _waktu_filter(ctx: jinja2.runtime.Context, value: Any) -> str:
+    return waktu(value, ctx.get("lang", "id"), ctx.get("tz", DEFAULT_TZ), ctx.get("tz_abbr", DEFAULT_TZ_ABBR))
+
+
+def _tidy_text(text: str) -> str:
+    # Optional sections leave blank runs behind; a plain-text letter reads better without.
+    text = _TRAILING_SPACE.sub("\n", text)
+    return _BLANK_LINES.sub("\n\n", text).strip() + "\n"

@@ -1,0 +1,220 @@
+"""Pure predicates over an agreement seen through ``AgreementView``: what an event still needs.
+
+The engine supplies the view (values, history counts, overlap look-up, limits); nothing
+here touches a database. Each problem is a ``Problem`` with the field it concerns and a plain
+sentence, so a refusal can name every missing item at once.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Mapping, Protocol, Sequence
+
+from .spec import Event, Field, Rule, WorkflowDefinition
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+TRUE_WORDS = {"yes", "true", "ya", "y", "1"}
+FALSE_WORDS = {"no", "false", "tidak", "n", "0"}
+
+
+class AgreementView(Protocol):
+    values: Mapping[str, Any]  # core attributes and data, typed (dates as date, bools as bool)
+    today: date  # in the regency's zone
+
+    def count_events(self, event: str) -> int: ...
+
+    def open_overlaps(self, keys: Sequence[str]) -> list[str]: ...
+
+    def limit(self, name: str) -> Any: ...
+
+
+@dataclass(frozen=True)
+class Problem:
+    key: str | None
+    message: str
+    missing: bool = False  # a requirement not yet supplied (as opposed to a value that breaks a rule)
+
+
+class ValueProblem(ValueError):
+    """A typed value that cannot be parsed; the message is one plain sentence."""
+
+
+def parse_value(f: Field, raw: Any) -> Any:
+    """Turn a user's text (or an already typed value) into the field's type."""
+    label = f"{f.key} ({f.label.en})"
+    if raw is None:
+        raise ValueProblem(f"{label} needs a value")
+    if f.type == "date":
+        if isinstance(raw, date):
+            return raw
+        text = str(raw).strip()
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            raise ValueProblem(f"{label} must be a date as YYYY-MM-DD, not '{text}'")
+        try:
+            return date.fromisoformat(text)
+        except ValueError:
+            raise ValueProblem(f"{label} is not a real date: '{text}'") from None
+    if f.type == "bool":
+        if isinstance(raw, bool):
+            return raw
+        word = str(raw).strip().lower()
+        if word in TRUE_WORDS:
+            return True
+        if word in FALSE_WORDS:
+            return False
+        raise ValueProblem(f"{label} must be yes or no (true/false), not '{raw}'")
+    if f.type == "number":
+        if isinstance(raw, (int, float)) and not isinstance(raw, bool):
+            return raw
+        try:
+            number = float(str(raw).strip().replace(",", "."))
+        except ValueError:
+            raise ValueProblem(f"{label} must be a number, not '{raw}'") from None
+        return int(number) if number.is_integer() else number
+    text = str(raw).strip()
+    if not text:
+        raise ValueProblem(f"{label} cannot be empty")
+    if _CONTROL.search(text):
+        raise ValueProblem(f"{label} contains control characters")
+    if f.type == "choice":
+        for choice in f.choices:
+            if choice.lower() == text.lower():
+                return choice
+        raise ValueProblem(f"{label} must be one of {', '.join(f.choices)}, not '{text}'")
+    if f.type == "opd":
+        return text.upper()
+    return text
+
+
+def to_plain(value: Any) -> Any:
+    """A typed value as JSON data (dates as ISO text)."""
+    return value.isoformat() if isinstance(value, date) else value
+
+
+def holds(cond: Mapping[str, Any] | None, values: Mapping[str, Any]) -> bool:
+    if cond is None:
+        return True
+    if "any" in cond:
+        return any(holds(c, values) for c in cond["any"])
+    if "all" in cond:
+        return all(holds(c, values) for c in cond["all"])
+    if "not" in cond:
+        return not holds(cond["not"], values)
+    value = values.get(cond["key"])
+    if "set" in cond:
+        return (value not in (None, "")) == bool(cond["set"])
+    if "eq" in cond:
+        return value == cond["eq"]
+    return value in cond["in"]
+
+
+def is_supplied(f: Field, value: Any) -> bool:
+    if value is None or value == "":
+        return False
+    if f.confirm:
+        return value is True
+    return True
+
+
+def missing_requirements(defn: WorkflowDefinition, event: Event, values: Mapping[str, Any], supplied: Mapping[str, Any] | None = None) -> list[Field]:
+    """The fields ``event`` still needs, given the stored values merged with ``supplied``."""
+    supplied = supplied or {}
+    merged = {**values, **supplied}
+    out = []
+    for req in event.requires:
+        if not holds(req.when, merged):
+            continue
+        f = defn.field(req.key)
+        value = supplied.get(req.key) if req.fresh else merged.get(req.key)
+        if not is_supplied(f, value):
+            out.append(f)
+    return out
+
+
+def _fmt(value: Any) -> str:
+    return value.isoformat() if isinstance(value, date) else str(value)
+
+
+def _years_between(start: date, end: date) -> float:
+    return (end - start).days / 365.25
+
+
+def check_rule(defn: WorkflowDefinition, rule: Rule, view: AgreementView, values: Mapping[str, Any], stored: Mapping[str, Any]) -> Problem | None:
+    p = rule.params
+    if rule.kind == "not_future":
+        v = values.get(p["key"])
+        if isinstance(v, date) and v > view.today:
+            return Problem(p["key"], f"{p['key']} {_fmt(v)} is in the future (today is {_fmt(view.today)})")
+    elif rule.kind == "after":
+        v, other = values.get(p["key"]), values.get(p["other"])
+        if isinstance(v, date) and isinstance(other, date) and v <= other:
+            return Problem(p["key"], f"{p['key']} {_fmt(v)} must be after {p['other']} {_fmt(other)}")
+    elif rule.kind == "increases":
+        v, old = values.get(p["key"]), stored.get(p["key"])
+        if v is not None and old is not None and v <= old:
+            return Problem(p["key"], f"the new {p['key']} {_fmt(v)} must be after the current {_fmt(old)}")
+    elif rule.kind == "condition":
+        if not holds(p["when"], values):
+            return Problem(None, str(p["message"]))
+    elif rule.kind == "no_open_overlap":
+        unless = p.get("unless")
+        if unless and values.get(unless) is True:
+            return None
+        others = view.open_overlaps(tuple(p["keys"]))
+        if others:
+            keys = ", ".join(p["keys"])
+            hint = f"; acknowledge it with {unless}=yes" if unless else ""
+            return Problem(unless, f"another open agreement has the same {keys}: {', '.join(others)}{hint}")
+    elif rule.kind == "max_term":
+        start, end = values.get(p["start"]), values.get(p["end"])
+        selector = values.get(p["selector"])
+        limits = view.limit(p["limits"]) or {}
+        if not (isinstance(start, date) and isinstance(end, date)) or selector not in limits:
+            return None
+        entry = limits[selector]
+        max_years = entry["years"] if isinstance(entry, Mapping) else entry
+        source = entry.get("source", "") if isinstance(entry, Mapping) else ""
+        exception = p.get("exception")
+        allows_exception = entry.get("exception_allowed", True) if isinstance(entry, Mapping) else True
+        years = _years_between(start, end)
+        if years > max_years + 1e-9 and not (exception and allows_exception and values.get(exception)):
+            where = f" ({source})" if source else ""
+            hint = f"; record an exception ground in {exception} if one applies" if exception and allows_exception else ""
+            return Problem(
+                p["end"],
+                f"the term of {years:.1f} years exceeds the maximum of {max_years} years for {selector}{where}{hint}",
+            )
+    elif rule.kind == "max_times":
+        selector = values.get(p["selector"]) if p.get("selector") else None
+        limits = view.limit(p["limits"]) if p.get("limits") else None
+        limit = p.get("limit")
+        source = ""
+        if limits is not None and selector in limits:
+            entry = limits[selector]
+            limit = entry.get("max_extensions") if isinstance(entry, Mapping) else entry
+            source = entry.get("source", "") if isinstance(entry, Mapping) else ""
+        if limit is not None:
+            done = view.count_events(p["event"])
+            if done >= limit:
+                where = f" ({source})" if source else ""
+                what = f" for {selector}" if selector else ""
+                return Problem(None, f"'{p['event']}' may happen at most {limit} time(s){what}{where}; it has happened {done}")
+    return None
+
+
+def evaluate(defn: WorkflowDefinition, event: Event, view: AgreementView, supplied: Mapping[str, Any] | None = None) -> list[Problem]:
+    """Every reason ``event`` cannot happen now: missing requirements first, then broken rules."""
+    supplied = supplied or {}
+    merged = {**view.values, **supplied}
+    problems = [
+        Problem(f.key, f"{f.key} ({f.label.en})", missing=True) for f in missing_requirements(defn, event, view.values, supplied)
+    ]
+    if problems:
+        return problems  # rules read values that are not there yet
+    for rule in event.rules:
+        problem = check_rule(defn, rule, view, merged, view.values)
+        if problem is not None:
+            problems.append(problem)
+    return problems

@@ -1,0 +1,339 @@
+"""Workflow definitions as frozen values, parsed from plain data (TOML tables).
+
+A definition is data: states, events, the fields events require, rules that check values,
+and deadline rules the daemon turns into rows. Nothing here knows of databases, the
+transitions library or e-mail; ``workflows.checks`` refuses a broken definition.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+FIELD_TYPES = frozenset({"text", "date", "bool", "choice", "reference", "number", "opd"})
+ROLES = frozenset({"opd", "secretariat", "tkksd", "chair", "admin", "system"})
+RULE_KINDS = frozenset({"not_future", "after", "increases", "condition", "no_open_overlap", "max_term", "max_times"})
+DEADLINE_ACTIONS = frozenset({"notify", "fire"})
+RECIPIENTS = frozenset({"lead_opd_head", "secretariat", "chair"})
+
+
+class WorkflowDefinitionError(ValueError):
+    """A definition that cannot be used; the message names the definition and the problem."""
+
+    def __init__(self, source: str, problem: str):
+        self.source = source
+        self.problem = problem
+        super().__init__(f"workflow definition {source}: {problem}")
+
+
+@dataclass(frozen=True)
+class Label:
+    id: str
+    en: str
+
+    def get(self, lang: str = "id") -> str:
+        return self.en if lang == "en" else self.id
+
+
+@dataclass(frozen=True)
+class Field:
+    key: str
+    type: str
+    label: Label
+    choices: tuple[str, ...] = ()
+    confirm: bool = False  # a bool that counts as supplied only when it is true
+
+
+@dataclass(frozen=True)
+class Requirement:
+    key: str
+    when: Mapping[str, Any] | None = None  # a condition on the data; required only when it holds
+    fresh: bool = False  # must be supplied with this very event (a new end date, a reason)
+
+
+@dataclass(frozen=True)
+class Rule:
+    kind: str
+    params: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Creates:
+    """A follow-up agreement the event creates in the same transaction (KB -> PKS)."""
+
+    workflow: str
+    state: str
+    title: str  # a str.format template over the parent's values
+    copy: tuple[str, ...] = ()
+    set: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Event:
+    name: str
+    label: Label
+    sources: tuple[str, ...]
+    dest: str
+    roles: tuple[str, ...]
+    requires: tuple[Requirement, ...] = ()
+    rules: tuple[Rule, ...] = ()
+    creates: Creates | None = None
+    notice: str = "transition"  # the message template sent to the lead OPD when it happens ("" for none)
+
+
+@dataclass(frozen=True)
+class State:
+    name: str
+    label: Label
+    final: bool = False
+
+
+@dataclass(frozen=True)
+class DeadlineRule:
+    """While an agreement is in one of ``states``, a deadline falls due ``days`` after ``anchor``.
+
+    ``anchor`` is ``entered`` (the moment the state was entered) or ``field:<key>`` (a date
+    value). ``days`` may be one number, a list (one deadline each, e.g. expiry warnings at
+    -180, -90 and -30), or a table by state. ``setting`` names the configuration table whose
+    values override ``days`` (per state for a table). ``repeat_days`` makes it fall due again
+    every so many days until the agreement leaves the states. ``action`` is ``notify`` (a
+    message from ``template`` to ``notify``/``cc``) or ``fire`` (``event`` fired by the system).
+    """
+
+    name: str
+    states: tuple[str, ...]
+    action: str
+    anchor: str = "entered"
+    days: int | tuple[int, ...] | Mapping[str, int] = 0
+    extra_days: int = 0
+    setting: str | None = None
+    repeat_days: int | None = None
+    event: str | None = None
+    template: str | None = None
+    notify: tuple[str, ...] = ()
+    cc: tuple[str, ...] = ()
+    when: Mapping[str, Any] | None = None
+    skip_if_children: bool = False
+
+
+@dataclass(frozen=True)
+class WorkflowDefinition:
+    name: str
+    version: int
+    label: Label
+    id_prefix: str
+    initial: str
+    states: tuple[State, ...]
+    events: tuple[Event, ...]
+    fields: tuple[Field, ...]
+    deadlines: tuple[DeadlineRule, ...] = ()
+    note_field: str | None = None  # `--note` counts as this field when an event requires it
+    core_fields: tuple[str, ...] = ("title", "partner", "lead_opd")
+    settings: Mapping[str, Any] = field(default_factory=dict)  # definition-level defaults (limits)
+    source: str = "<memory>"
+
+    @property
+    def key(self) -> str:
+        return f"{self.name}@{self.version}"
+
+    def state(self, name: str) -> State:
+        for s in self.states:
+            if s.name == name:
+                return s
+        raise KeyError(name)
+
+    def event(self, name: str) -> Event:
+        for e in self.events:
+            if e.name == name:
+                return e
+        raise KeyError(name)
+
+    def field(self, key: str) -> Field:
+        for f in self.fields:
+            if f.key == key:
+                return f
+        raise KeyError(key)
+
+    def has_state(self, name: str) -> bool:
+        return any(s.name == name for s in self.states)
+
+    def has_event(self, name: str) -> bool:
+        return any(e.name == name for e in self.events)
+
+    def has_field(self, key: str) -> bool:
+        return any(f.key == key for f in self.fields)
+
+    def events_from(self, state: str) -> tuple[Event, ...]:
+        return tuple(e for e in self.events if state in e.sources)
+
+    def final_states(self) -> tuple[str, ...]:
+        return tuple(s.name for s in self.states if s.final)
+
+
+# ---------------------------------------------------------------- parsing plain data
+
+
+def _label(raw: Any, where: str, source: str) -> Label:
+    if isinstance(raw, str):
+        return Label(raw, raw)
+    if not isinstance(raw, Mapping) or not isinstance(raw.get("id"), str) or not isinstance(raw.get("en"), str):
+        raise WorkflowDefinitionError(source, f"{where} needs a label with 'id' and 'en' texts")
+    return Label(raw["id"], raw["en"])
+
+
+def _strs(raw: Any, where: str, source: str) -> tuple[str, ...]:
+    if isinstance(raw, str):
+        return (raw,)
+    if not isinstance(raw, (list, tuple)) or not all(isinstance(x, str) for x in raw):
+        raise WorkflowDefinitionError(source, f"{where} must be a list of names")
+    return tuple(raw)
+
+
+def _only(raw: Mapping[str, Any], allowed: set[str], where: str, source: str) -> None:
+    unknown = sorted(set(raw) - allowed)
+    if unknown:
+        raise WorkflowDefinitionError(source, f"{where} has unknown key(s) {', '.join(unknown)}")
+
+
+def _requirement(raw: Any, where: str, source: str) -> Requirement:
+    if isinstance(raw, str):
+        return Requirement(raw)
+    if not isinstance(raw, Mapping) or not isinstance(raw.get("key"), str):
+        raise WorkflowDefinitionError(source, f"{where}: a requirement is a field key or a table with 'key'")
+    _only(raw, {"key", "when", "fresh"}, where, source)
+    return Requirement(raw["key"], raw.get("when"), bool(raw.get("fresh", False)))
+
+
+def parse(data: Mapping[str, Any], source: str = "<memory>") -> WorkflowDefinition:
+    """Build a definition from plain data; shape errors raise WorkflowDefinitionError."""
+    _only(
+        data,
+        {"name", "version", "label", "id_prefix", "initial", "states", "events", "fields", "deadlines", "note_field", "settings"},
+        "the definition",
+        source,
+    )
+    for key in ("name", "version", "initial", "states", "events"):
+        if key not in data:
+            raise WorkflowDefinitionError(source, f"the definition lacks '{key}'")
+    name = data["name"]
+    version = data["version"]
+    if not isinstance(name, str) or not name:
+        raise WorkflowDefinitionError(source, "'name' must be a non-empty text")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise WorkflowDefinitionError(source, "'version' must be a whole number from 1")
+    source = f"{name} v{version} ({source})"
+
+    states = []
+    for i, raw in enumerate(data["states"]):
+        where = f"state #{i + 1}"
+        if not isinstance(raw, Mapping) or not isinstance(raw.get("name"), str):
+            raise WorkflowDefinitionError(source, f"{where} needs a 'name'")
+        _only(raw, {"name", "label", "final"}, f"state '{raw['name']}'", source)
+        states.append(State(raw["name"], _label(raw.get("label"), f"state '{raw['name']}'", source), bool(raw.get("final", False))))
+
+    fields = []
+    for i, raw in enumerate(data.get("fields", [])):
+        if not isinstance(raw, Mapping) or not isinstance(raw.get("key"), str):
+            raise WorkflowDefinitionError(source, f"field #{i + 1} needs a 'key'")
+        where = f"field '{raw['key']}'"
+        _only(raw, {"key", "type", "label", "choices", "confirm"}, where, source)
+        fields.append(
+            Field(
+                raw["key"],
+                str(raw.get("type", "")),
+                _label(raw.get("label"), where, source),
+                _strs(raw.get("choices", []), f"{where} choices", source),
+                bool(raw.get("confirm", False)),
+            )
+        )
+
+    events = []
+    for i, raw in enumerate(data["events"]):
+        if not isinstance(raw, Mapping) or not isinstance(raw.get("name"), str):
+            raise WorkflowDefinitionError(source, f"event #{i + 1} needs a 'name'")
+        where = f"event '{raw['name']}'"
+        _only(raw, {"name", "label", "from", "to", "roles", "requires", "rules", "creates", "notice"}, where, source)
+        if not isinstance(raw.get("to"), str):
+            raise WorkflowDefinitionError(source, f"{where} needs a destination 'to'")
+        rules = []
+        for r in raw.get("rules", []):
+            if not isinstance(r, Mapping) or not isinstance(r.get("rule"), str):
+                raise WorkflowDefinitionError(source, f"{where}: a rule is a table with 'rule'")
+            rules.append(Rule(r["rule"], {k: v for k, v in r.items() if k != "rule"}))
+        creates = None
+        if "creates" in raw:
+            c = raw["creates"]
+            if not isinstance(c, Mapping):
+                raise WorkflowDefinitionError(source, f"{where}: 'creates' must be a table")
+            _only(c, {"workflow", "state", "title", "copy", "set"}, f"{where} creates", source)
+            creates = Creates(
+                str(c.get("workflow", name)),
+                str(c.get("state", data["initial"])),
+                str(c.get("title", "{title}")),
+                _strs(c.get("copy", []), f"{where} creates.copy", source),
+                dict(c.get("set", {})),
+            )
+        events.append(
+            Event(
+                raw["name"],
+                _label(raw.get("label", raw["name"]), where, source),
+                _strs(raw.get("from", []), f"{where} 'from'", source),
+                raw["to"],
+                _strs(raw.get("roles", []), f"{where} roles", source),
+                tuple(_requirement(r, where, source) for r in raw.get("requires", [])),
+                tuple(rules),
+                creates,
+                str(raw.get("notice", "transition")),
+            )
+        )
+
+    deadlines = []
+    for i, raw in enumerate(data.get("deadlines", [])):
+        if not isinstance(raw, Mapping) or not isinstance(raw.get("name"), str):
+            raise WorkflowDefinitionError(source, f"deadline #{i + 1} needs a 'name'")
+        where = f"deadline '{raw['name']}'"
+        _only(
+            raw,
+            {"name", "states", "action", "anchor", "days", "extra_days", "setting", "repeat_days", "event",
+             "template", "notify", "cc", "when", "skip_if_children"},
+            where,
+            source,
+        )
+        days = raw.get("days", 0)
+        if isinstance(days, list):
+            days = tuple(days)
+        elif isinstance(days, Mapping):
+            days = dict(days)
+        deadlines.append(
+            DeadlineRule(
+                raw["name"],
+                _strs(raw.get("states", []), f"{where} states", source),
+                str(raw.get("action", "")),
+                str(raw.get("anchor", "entered")),
+                days,
+                int(raw.get("extra_days", 0)),
+                raw.get("setting"),
+                raw.get("repeat_days"),
+                raw.get("event"),
+                raw.get("template"),
+                _strs(raw.get("notify", []), f"{where} notify", source),
+                _strs(raw.get("cc", []), f"{where} cc", source),
+                raw.get("when"),
+                bool(raw.get("skip_if_children", False)),
+            )
+        )
+
+    return WorkflowDefinition(
+        name=name,
+        version=version,
+        label=_label(data.get("label", name), "the definition", source),
+        id_prefix=str(data.get("id_prefix", "KS")),
+        initial=str(data["initial"]),
+        states=tuple(states),
+        events=tuple(events),
+        fields=tuple(fields),
+        deadlines=tuple(deadlines),
+        note_field=data.get("note_field"),
+        settings=dict(data.get("settings", {})),
+        source=source,
+    )
