@@ -189,7 +189,7 @@ def _plain(values: Mapping[str, Any]) -> dict[str, Any]:
 # ------------------------------------------------------------------------- reading
 
 
-def _find(conn: Connection, ref: str, *, for_update: bool = False):
+def find_agreement(conn: Connection, ref: str, *, for_update: bool = False):
     ref = ref.strip()
     q = sa.select(agreements)
     if ref.isdigit():
@@ -262,7 +262,7 @@ def _summary(defn: WorkflowDefinition | None, row, lang: str) -> dict[str, Any]:
 
 def show(ctx: Context, ref: str) -> dict[str, Any]:
     with db.read(ctx.engine) as conn:
-        row = _find(conn, ref)
+        row = find_agreement(conn, ref)
         parent = None
         if row.parent_id is not None:
             parent = conn.execute(sa.select(agreements.c.number).where(agreements.c.id == row.parent_id)).scalar()
@@ -313,7 +313,7 @@ def list_agreements(ctx: Context, *, state: str | None = None, opd: str | None =
 
 def history_of(ctx: Context, ref: str) -> list[dict[str, Any]]:
     with db.read(ctx.engine) as conn:
-        row = _find(conn, ref)
+        row = find_agreement(conn, ref)
         rows = conn.execute(sa.select(history).where(history.c.agreement_id == row.id).order_by(history.c.seq)).all()
     return [
         {
@@ -327,7 +327,7 @@ def history_of(ctx: Context, ref: str) -> list[dict[str, Any]]:
 def events_for(ctx: Context, ref: str, actor_login: str) -> list[dict[str, Any]]:
     """Every event of the agreement's workflow: whether this user may fire it now, and what it still needs."""
     with db.read(ctx.engine) as conn:
-        row = _find(conn, ref)
+        row = find_agreement(conn, ref)
         try:
             actor = resolve_actor(conn, actor_login)
         except PermissionDenied:
@@ -483,7 +483,7 @@ def fire(ctx: Context, actor_login: str, ref: str, event: str, *, values: Mappin
     note = note.strip() if note and note.strip() else None
     # Read phase: a snapshot, no lock held.
     with db.read(ctx.engine) as conn:
-        row = _find(conn, ref)
+        row = find_agreement(conn, ref)
         actor = resolve_actor(conn, actor_login)
         defn = definition_of(ctx, row)
         state = row.lifecycle_state
@@ -518,44 +518,63 @@ def fire(ctx: Context, actor_login: str, ref: str, event: str, *, values: Mappin
                 missing=[p.message for p in problems if p.missing],
                 problems=[p.message for p in problems if not p.missing],
             )
-        expected_version = row.version
-        log.debug("read %s version %s for %s", row.number, expected_version, event)
+        log.debug("read %s version %s for %s", row.number, row.version, event)
 
     # Write phase: everything below commits together or not at all.
-    now = ctx.clock.now()
-    new_values = {**stored, **supplied}
-    core = {k: new_values[k] for k in defn.core_fields}
-    data = _plain({k: v for k, v in new_values.items() if k not in defn.core_fields})
-    entered_at = now if dest != state else row.state_entered_at
     kind = kind or ("system" if actor.login == SYSTEM else "human")
     with db.write(ctx.engine) as conn:
-        # The conditional UPDATE comes first: a loser stops here, before it touches history.
-        seq = row.history_seq + 1
-        supplied_plain = _plain(supplied)
-        digest = row_hash(row.history_head, row.id, seq, event, state, dest, actor.login, now, note, supplied_plain, kind)
-        result = conn.execute(
-            agreements.update()
-            .where(agreements.c.id == row.id, agreements.c.version == expected_version)
-            .values(
-                lifecycle_state=dest, data=data, updated_at=now, state_entered_at=entered_at,
-                version=expected_version + 1, history_seq=seq, history_head=digest, **core,
-            )
-        )
-        if result.rowcount != 1:
-            raise Conflict(agreement=row.number, expected_version=expected_version, event=event)
-        hist_id, _, _ = append_history(
-            conn, agreement_id=row.id, prev_seq=row.history_seq, prev_hash=row.history_head, event=event,
-            from_state=state, to_state=dest, actor=actor.login, at=now, note=note, data=supplied_plain, kind=kind,
-        )
-        t = Transitioned(
-            row.id, row.number, defn, event, state, dest, actor.login, now, note, supplied, new_values,
-            hist_id, seq, entered_at, row.parent_id, kind,
+        t = apply_transition(
+            conn, ctx, row, defn, event=event, to_state=dest, actor=actor.login, note=note,
+            supplied=supplied, kind=kind, stored=stored,
         )
         if e.creates is not None:
-            t.extra["created"] = _create_follow_up(conn, ctx, defn, e, row, new_values, actor.login, now)
+            t.extra["created"] = _create_follow_up(conn, ctx, defn, e, row, t.values, actor.login, t.at)
         for hook in ctx.hooks:
             hook(conn, t, ctx)
     return show(ctx, row.number)
+
+
+def apply_transition(conn: Connection, ctx: Context, row, defn: WorkflowDefinition, *, event: str, to_state: str,
+                     actor: str, note: str | None, supplied: Mapping[str, Any], kind: str,
+                     stored: Mapping[str, Any] | None = None, version_to: int | None = None,
+                     at: datetime | None = None) -> Transitioned:
+    """Write one change of an agreement inside ``conn``'s transaction: state, data, history row.
+
+    ``row`` is the agreement as read before; the UPDATE is conditional on its version, so a
+    change made in between raises ``Conflict``. The caller runs the hooks (deadlines, outbox)
+    on the returned ``Transitioned`` in the same transaction. Used by ``fire``, imports
+    (kind ``import``) and workflow migrations (kind ``migrate``, with ``version_to``).
+    """
+    now = at or ctx.clock.now()
+    stored = dict(stored) if stored is not None else typed_values(defn, row)
+    new_values = {**stored, **supplied}
+    core = {k: new_values[k] for k in defn.core_fields}
+    data = _plain({k: v for k, v in new_values.items() if k not in defn.core_fields})
+    state = row.lifecycle_state
+    entered_at = now if to_state != state else row.state_entered_at
+    # The conditional UPDATE comes first: a loser stops here, before it touches history.
+    seq = row.history_seq + 1
+    supplied_plain = _plain(supplied)
+    digest = row_hash(row.history_head, row.id, seq, event, state, to_state, actor, now, note, supplied_plain, kind)
+    extra = {"workflow_version": version_to} if version_to is not None else {}
+    result = conn.execute(
+        agreements.update()
+        .where(agreements.c.id == row.id, agreements.c.version == row.version)
+        .values(
+            lifecycle_state=to_state, data=data, updated_at=now, state_entered_at=entered_at,
+            version=row.version + 1, history_seq=seq, history_head=digest, **core, **extra,
+        )
+    )
+    if result.rowcount != 1:
+        raise Conflict(agreement=row.number, expected_version=row.version, event=event)
+    hist_id, _, _ = append_history(
+        conn, agreement_id=row.id, prev_seq=row.history_seq, prev_hash=row.history_head, event=event,
+        from_state=state, to_state=to_state, actor=actor, at=now, note=note, data=supplied_plain, kind=kind,
+    )
+    return Transitioned(
+        row.id, row.number, defn, event, state, to_state, actor, now, note, dict(supplied), new_values,
+        hist_id, seq, entered_at, row.parent_id, kind,
+    )
 
 
 def _create_follow_up(conn: Connection, ctx: Context, defn: WorkflowDefinition, e: Event, row, values: Mapping[str, Any],
