@@ -63,9 +63,14 @@ def tanggal(value: date | datetime | None, lang: str = "id", tz: str = DEFAULT_T
 
 
 def waktu(value: datetime | None, lang: str = "id", tz: str = DEFAULT_TZ, tz_abbr: str = DEFAULT_TZ_ABBR) -> str:
-    """An aware datetime -> ``"29 November 2026 pukul 08.00 WITA"`` (en: ``"at 08:00 WITA"``)."""
+    """An aware datetime -> ``"29 November 2026 pukul 08.00 WITA"`` (en: ``"at 08:00 WITA"``).
+
+    A plain date is written as a date: digests may list whole-day deadlines.
+    """
     if value is None:
         return "-"
+    if not isinstance(value, datetime):
+        return tanggal(value, lang, tz)
     local = _local(value, tz)
     day = tanggal(local.date(), lang)
     if _lang(lang) == "en":

@@ -1,0 +1,233 @@
+"""Notices into the outbox: rendered when the change that causes them commits, in its transaction.
+
+The outbox therefore holds exactly what will be sent. Each row has a dedupe key derived from
+its cause (a history row, or a deadline and its repetition) and a Message-ID derived from that
+key, so a retried cause never enqueues twice and a resent message is recognisable.
+Recipients come from the OPD directory; an OPD without a usable address becomes an incident,
+never a silent drop.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import timedelta
+from functools import lru_cache
+from typing import Any, Mapping, Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from .tables import agreements, incidents, opds, outbox
+
+SKIP_KINDS = frozenset({"import", "migrate"})  # bulk changes inform nobody by e-mail
+
+
+@lru_cache(maxsize=8)
+def _renderer(template_dirs: tuple[str, ...], language: str):
+    from notifiers.rendering import Renderer
+
+    return Renderer(template_dirs, language)
+
+
+def renderer(ctx):
+    return _renderer(ctx.settings.paths("template_dirs"), ctx.lang)
+
+
+def message_id_for(dedupe_key: str, domain: str) -> str:
+    digest = hashlib.sha256(dedupe_key.encode("utf-8")).hexdigest()[:24]
+    return f"<{digest}.tkksd@{domain}>"
+
+
+def _valid(address: str | None) -> bool:
+    if not address:
+        return False
+    from notifiers.base import valid_address
+
+    return valid_address(address)
+
+
+def common_context(ctx) -> dict[str, Any]:
+    s = ctx.settings
+    return {
+        "lang": ctx.lang,
+        "tz": s.timezone,
+        "tz_abbr": s.get("general", "timezone_abbr", "WITA"),
+        "now": ctx.clock.now(),
+        "contact": dict(s.section("contact")),
+        "app": {"name": "tkksd", "region": s.get("general", "region", "Kabupaten Kutai Kartanegara")},
+    }
+
+
+def agreement_context(conn: Connection, ctx, agreement_id: int) -> dict[str, Any]:
+    a = conn.execute(sa.select(agreements).where(agreements.c.id == agreement_id)).one()
+    o = conn.execute(sa.select(opds).where(opds.c.code == a.lead_opd)).first()
+    try:
+        defn = ctx.registry.get(a.workflow, a.workflow_version)
+        workflow_label = defn.label.get(ctx.lang)
+        state_label = defn.state(a.lifecycle_state).label.get(ctx.lang) if defn.has_state(a.lifecycle_state) else a.lifecycle_state
+    except LookupError:
+        workflow_label, state_label = a.workflow, a.lifecycle_state
+    data = a.data or {}
+    ends_on = data.get("ends_on")
+    if isinstance(ends_on, str):
+        from datetime import date
+
+        try:
+            ends_on = date.fromisoformat(ends_on)
+        except ValueError:
+            ends_on = None
+    return {
+        "id": a.number,
+        "title": a.title,
+        "partner": a.partner,
+        "partner_type": data.get("partner_type") or "",
+        "workflow": a.workflow,
+        "workflow_label": workflow_label,
+        "state": a.lifecycle_state,
+        "state_label": state_label,
+        "lead_opd": {
+            "code": a.lead_opd,
+            "name": o.name if o else a.lead_opd,
+            "head_name": (o.head_title if o else "") or "",
+            "head_email": (o.head_email if o else "") or "",
+        },
+        "ends_on": ends_on,
+    }
+
+
+def resolve(conn: Connection, ctx, who: str, lead_opd: str | None) -> tuple[dict[str, str] | None, str | None, str | None]:
+    """A recipient role -> ({name, email, role}, opd code, problem). ``problem`` says why there is no address."""
+    s = ctx.settings
+    if who == "chair":
+        chair = s.section("chair")
+        if _valid(chair.get("email")):
+            return {"name": chair.get("name", "Ketua TKKSD"), "email": chair["email"], "role": "chair"}, None, None
+        return None, None, "the TKKSD chair has no valid e-mail address in the settings ([chair] email)"
+    if who == "secretariat":
+        code = s.get("roles", "secretariat_opd", "BAG-KS")
+        contact = s.section("contact")
+        if _valid(contact.get("email")):
+            return {"name": contact.get("name", "Sekretariat TKKSD"), "email": contact["email"], "role": "secretariat"}, code, None
+        who = f"opd:{code}"
+    code = lead_opd if who == "lead_opd_head" else who.split(":", 1)[1] if who.startswith("opd:") else None
+    if code is None:
+        return None, None, f"unknown recipient '{who}'"
+    o = conn.execute(sa.select(opds).where(opds.c.code == code)).first()
+    if o is None:
+        return None, code, f"OPD {code} is not in the directory"
+    if not _valid(o.head_email):
+        return None, code, f"OPD {code} ({o.name}) has no valid head e-mail address ('{o.head_email}')"
+    return {"name": o.head_title or o.head_name or o.name, "email": o.head_email, "role": "opd_head"}, code, None
+
+
+def record_incident(conn: Connection, ctx, *, kind: str, message: str, agreement_id: int | None = None,
+                    outbox_id: int | None = None, opd_code: str | None = None) -> None:
+    conn.execute(
+        incidents.insert().values(
+            kind=kind, agreement_id=agreement_id, outbox_id=outbox_id, opd_code=opd_code, message=message,
+            created_at=ctx.clock.now(),
+        )
+    )
+
+
+def enqueue(conn: Connection, ctx, *, kind: str, agreement_id: int | None, to: Sequence[str], cc: Sequence[str] = (),
+            dedupe_key: str, context: Mapping[str, Any] | None = None, lead_opd: str | None = None) -> int | None:
+    """Render ``kind`` and write one outbox row; returns its id, or None when ``dedupe_key`` was
+    already enqueued or nobody could be addressed (an incident says why).
+
+    ``to``/``cc`` are recipient roles: lead_opd_head, secretariat, chair, or opd:<CODE>.
+    ``context`` adds the template's own values to the common ones (agreement, recipient, contact).
+    """
+    if conn.execute(sa.select(outbox.c.id).where(outbox.c.dedupe_key == dedupe_key)).first():
+        return None
+    base = common_context(ctx)
+    if agreement_id is not None:
+        base["agreement"] = agreement_context(conn, ctx, agreement_id)
+        lead_opd = lead_opd or base["agreement"]["lead_opd"]["code"]
+    to_people, cc_people = [], []
+    recipient_opd = None
+    for group, people in ((to, to_people), (cc, cc_people)):
+        for who in group:
+            person, code, problem = resolve(conn, ctx, who, lead_opd)
+            if person is None:
+                record_incident(
+                    conn, ctx, kind="no_address", agreement_id=agreement_id, opd_code=code,
+                    message=f"No e-mail for '{kind}' ({dedupe_key}): {problem}.",
+                )
+                continue
+            if person["email"] not in [p["email"] for p in to_people + cc_people]:
+                people.append(person)
+            if group is to and recipient_opd is None:
+                recipient_opd = code
+    if not to_people:
+        if not cc_people:
+            return None
+        to_people, cc_people = cc_people[:1], cc_people[1:]
+    rendered = renderer(ctx).render(kind, {**base, "recipient": to_people[0], **(context or {})})
+    now = ctx.clock.now()
+    values = dict(
+        dedupe_key=dedupe_key, kind=kind, agreement_id=agreement_id, recipient_opd=recipient_opd,
+        to_addrs=[p["email"] for p in to_people], cc_addrs=[p["email"] for p in cc_people],
+        subject=rendered.subject, text_body=rendered.text, html_body=rendered.html,
+        message_id=message_id_for(dedupe_key, ctx.settings.get("mail", "domain", "tkksd.localdomain")),
+        status="pending", attempts=0, next_attempt_at=now, created_at=now,
+    )
+    # The dedupe key is unique: a concurrent enqueue of the same cause inserts nothing.
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    stmt = insert(outbox).values(**values).on_conflict_do_nothing(index_elements=[outbox.c.dedupe_key])
+    result = conn.execute(stmt.returning(outbox.c.id)).first()
+    return result[0] if result else None
+
+
+def _next_events(t) -> list[dict[str, Any]]:
+    from workflows.guards import missing_requirements
+
+    defn = t.definition
+    out = []
+    for e in defn.events_from(t.to_state):
+        if e.roles == ("system",):
+            continue
+        missing = missing_requirements(defn, e, t.values)
+        out.append({"name": e.name, "label": e.label.get("id"), "missing": [f.label.get("id") for f in missing]})
+    return out
+
+
+def after_transition(conn: Connection, t, ctx) -> None:
+    """The transition notice to the lead OPD head (secretariat in copy), in the same transaction."""
+    if t.kind in SKIP_KINDS:
+        return
+    defn = t.definition
+    if defn.has_event(t.event):
+        e = defn.event(t.event)
+        kind = e.notice
+        event_label = e.label.get(ctx.lang)
+    else:  # creation: not an event of the definition
+        kind = "transition"
+        event_label = "Registrasi" if ctx.lang == "id" else "Registration"
+    if not kind:
+        return
+
+    def state_ref(name: str | None) -> dict[str, Any]:
+        if name is None:
+            return {"name": "", "label": "-"}
+        return {"name": name, "label": defn.state(name).label.get(ctx.lang) if defn.has_state(name) else name}
+
+    context = {
+        "event": {"name": t.event, "label": event_label},
+        "from_state": state_ref(t.from_state),
+        "to_state": state_ref(t.to_state),
+        "actor": t.actor,
+        "at": t.at,
+        "note": t.note,
+        "next_events": _next_events(t),
+        # When the new step should be done: the state's SLA (evaluation_opened shows it).
+        "due_at": t.at + timedelta(days=int((ctx.settings.deadline_days("sla") or {}).get(t.to_state, 30))),
+        "ends_on": t.values.get("ends_on"),
+    }
+    enqueue(
+        conn, ctx, kind=kind, agreement_id=t.agreement_id, to=["lead_opd_head"], cc=["secretariat"],
+        dedupe_key=f"history:{t.history_id}:{kind}", context=context,
+    )
