@@ -8,6 +8,7 @@
     │   ├── EventNotAllowed     the event does not leave the current state
     │   └── RequirementsMissing the event's requirements or rules are not met
     ├── Conflict            another change won the race; nothing was written
+    │   └── AlreadyDone     the same event was fired by someone else first
     ├── DatabaseNotReady    no schema yet, or an older one: run `tkksd init`
     ├── AuditFailure        the history chain does not verify
     └── ConfigurationError  settings, directory or definitions that cannot be used
@@ -87,6 +88,20 @@ class Conflict(TkksdError):
         )
         self.agreement = agreement
         self.expected_version = expected_version
+
+
+class AlreadyDone(Conflict):
+    """The same event was just fired by someone else: the user's intent met a change that won."""
+
+    def __init__(self, *, agreement: str, event: str, by: str, at: str, state: str):
+        TkksdError.__init__(
+            self,
+            f"Conflict: '{event}' was already fired on {agreement} by {by} at {at} (it is now in state '{state}'); "
+            "nothing was written.",
+        )
+        self.agreement = agreement
+        self.event = event
+        self.by = by
 
 
 class DatabaseNotReady(TkksdError):

@@ -25,6 +25,7 @@ from workflows.spec import Event, WorkflowDefinition
 from . import db
 from .bootstrap import Context
 from .errors import (
+    AlreadyDone,
     Conflict,
     EventNotAllowed,
     InvalidInput,
@@ -473,6 +474,20 @@ def _refuse_unknown_event(defn: WorkflowDefinition, number: str, event: str, sta
         raise EventNotAllowed(agreement=number, event=event, state=state, allowed=allowed_events(defn, state))
 
 
+def _refuse_not_allowed(conn: Connection, defn: WorkflowDefinition, row, event: str) -> None:
+    """Not allowed now. When the newest change is this very event, two people raced for the same
+    step and the other one won: say so as a conflict rather than as a puzzling refusal."""
+    last = conn.execute(
+        sa.select(history.c.event, history.c.actor, history.c.at)
+        .where(history.c.agreement_id == row.id, history.c.seq == row.history_seq)
+    ).first()
+    if last is not None and last.event == event:
+        raise AlreadyDone(agreement=row.number, event=event, by=last.actor, at=last.at.strftime("%Y-%m-%d %H:%M:%S UTC"),
+                          state=row.lifecycle_state)
+    raise EventNotAllowed(agreement=row.number, event=event, state=row.lifecycle_state,
+                          allowed=allowed_events(defn, row.lifecycle_state))
+
+
 def fire(ctx: Context, actor_login: str, ref: str, event: str, *, values: Mapping[str, Any] | None = None,
          note: str | None = None, kind: str | None = None) -> dict[str, Any]:
     """Fire ``event`` on agreement ``ref``; returns the agreement as ``show`` does.
@@ -490,7 +505,7 @@ def fire(ctx: Context, actor_login: str, ref: str, event: str, *, values: Mappin
         _refuse_unknown_event(defn, row.number, event, state)
         e = defn.event(event)
         if state not in e.sources:
-            raise EventNotAllowed(agreement=row.number, event=event, state=state, allowed=allowed_events(defn, state))
+            _refuse_not_allowed(conn, defn, row, event)
         if not actor.may_fire(e, row.lead_opd):
             who = " or ".join("the lead OPD" if r == "opd" else r for r in e.roles)
             raise PermissionDenied(f"User '{actor.login}' may not fire '{event}' on {row.number}; it needs {who}.")

@@ -6,7 +6,7 @@ Pure functions over the standard library; the renderer exposes them as jinja2 fi
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone, tzinfo
-from functools import cache
+from functools import cache, lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DEFAULT_TZ = "Asia/Makassar"
@@ -46,6 +46,8 @@ def zone(name: str) -> tzinfo:
         raise
 
 
+# Memoised: one notice formats the same few dates in its subject, text and HTML.
+@lru_cache(maxsize=1024)
 def tanggal(value: date | datetime | None, lang: str = "id", tz: str = DEFAULT_TZ, *, weekday: bool = False) -> str:
     """``date(2026, 11, 29)`` -> ``"29 November 2026"`` (``"Minggu, 29 November 2026"`` with weekday).
 
@@ -62,6 +64,7 @@ def tanggal(value: date | datetime | None, lang: str = "id", tz: str = DEFAULT_T
     return text
 
 
+@lru_cache(maxsize=1024)
 def waktu(value: datetime | None, lang: str = "id", tz: str = DEFAULT_TZ, tz_abbr: str = DEFAULT_TZ_ABBR) -> str:
     """An aware datetime -> ``"29 November 2026 pukul 08.00 WITA"`` (en: ``"at 08:00 WITA"``).
 
@@ -74,9 +77,9 @@ def waktu(value: datetime | None, lang: str = "id", tz: str = DEFAULT_TZ, tz_abb
     local = _local(value, tz)
     day = tanggal(local.date(), lang)
     if _lang(lang) == "en":
-        return f"{day} at {local:%H:%M} {tz_abbr}"
+        return f"{day} at {local.hour:02d}:{local.minute:02d} {tz_abbr}"
     # Indonesian usage (PUEBI) separates hours and minutes with a dot.
-    return f"{day} pukul {local:%H.%M} {tz_abbr}"
+    return f"{day} pukul {local.hour:02d}.{local.minute:02d} {tz_abbr}"
 
 
 def _local(value: datetime, tz: str) -> datetime:

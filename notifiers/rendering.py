@@ -39,7 +39,6 @@ KINDS = (
 # A kind or language becomes part of a template path: keep it to plain names.
 _NAME = re.compile(r"[a-z][a-z0-9_]{0,63}")
 _BLANK_LINES = re.compile(r"\n{3,}")
-_TRAILING_SPACE = re.compile(r"[ \t]+\n")
 
 
 @dataclass(frozen=True)
@@ -133,5 +132,4 @@ def _waktu_filter(ctx: jinja2.runtime.Context, value: Any) -> str:
 
 def _tidy_text(text: str) -> str:
     # Optional sections leave blank runs behind; a plain-text letter reads better without.
-    text = _TRAILING_SPACE.sub("\n", text)
     return _BLANK_LINES.sub("\n\n", text).strip() + "\n"
