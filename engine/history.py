@@ -61,8 +61,11 @@ def verify_chain(agreement: Mapping[str, Any], rows: Iterable[Mapping[str, Any]]
         prev = r["hash"]
         last_to = r["to_state"]
         expected_seq += 1
-    if expected_seq - 1 != agreement["history_seq"] or prev != agreement["history_head"]:
+    if expected_seq - 1 != agreement["history_seq"]:
         return ChainBreak(number, None, None, f"ends at seq {expected_seq - 1} but the agreement records seq {agreement['history_seq']} (rows were deleted)")
+    if prev != agreement["history_head"]:
+        # Same length, different newest hash: the last row was rewritten (hash recomputed).
+        return ChainBreak(number, None, None, f"ends with a row (seq {expected_seq - 1}) whose hash differs from the one the agreement records (the last row was rewritten)")
     if last_to != agreement["lifecycle_state"]:
         return ChainBreak(number, None, None, f"ends in state '{last_to}' but the agreement is in '{agreement['lifecycle_state']}'")
     return None

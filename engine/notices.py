@@ -17,6 +17,8 @@ from typing import Any, Mapping, Sequence
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from notifiers.addresses import one_line
+
 from .tables import agreements, incidents, opds, outbox
 
 SKIP_KINDS = frozenset({"import", "migrate"})  # bulk changes inform nobody by e-mail
@@ -78,8 +80,10 @@ def agreement_context(conn: Connection, ctx, agreement_id: int) -> dict[str, Any
             ends_on = None
     return {
         "id": a.number,
-        "title": a.title,
-        "partner": a.partner,
+        # Titles and names are one-line values: a line break typed into one must not make a
+        # plain-text body look like it carries another field (headers are safe regardless).
+        "title": one_line(a.title),
+        "partner": one_line(a.partner),
         "partner_type": data.get("partner_type") or "",
         "workflow": a.workflow,
         "workflow_label": workflow_label,
@@ -101,13 +105,13 @@ def resolve(conn: Connection, ctx, who: str, lead_opd: str | None) -> tuple[dict
     if who == "chair":
         chair = s.section("chair")
         if _valid(chair.get("email")):
-            return {"name": chair.get("name", "Ketua TKKSD"), "email": chair["email"], "role": "chair"}, None, None
+            return {"name": chair.get("name", "Ketua TKKSD"), "email": chair["email"], "role": ""}, None, None
         return None, None, "the TKKSD chair has no valid e-mail address in the settings ([chair] email)"
     if who == "secretariat":
         code = s.get("roles", "secretariat_opd", "BAG-KS")
         contact = s.section("contact")
         if _valid(contact.get("email")):
-            return {"name": contact.get("name", "Sekretariat TKKSD"), "email": contact["email"], "role": "secretariat"}, code, None
+            return {"name": contact.get("name", "Sekretariat TKKSD"), "email": contact["email"], "role": ""}, code, None
         who = f"opd:{code}"
     code = lead_opd if who == "lead_opd_head" else who.split(":", 1)[1] if who.startswith("opd:") else None
     if code is None:
@@ -117,7 +121,17 @@ def resolve(conn: Connection, ctx, who: str, lead_opd: str | None) -> tuple[dict
         return None, code, f"OPD {code} is not in the directory"
     if not _valid(o.head_email):
         return None, code, f"OPD {code} ({o.name}) has no valid head e-mail address ('{o.head_email}')"
-    return {"name": o.head_title or o.head_name or o.name, "email": o.head_email, "role": "opd_head"}, code, None
+    return opd_person(o), code, None
+
+
+def opd_person(o) -> dict[str, str]:
+    """How a letter addresses an OPD head: the name when the directory has a real one, and the
+    office ("Kepala Dinas Ketahanan Pangan") as the printable role."""
+    name = (o.head_name or "").strip()
+    title = (o.head_title or "").strip() or f"Kepala {o.name}"
+    if not name or name.startswith("("):  # the shipped directory says "(nama kepala)"
+        return {"name": title, "email": o.head_email, "role": ""}
+    return {"name": name, "email": o.head_email, "role": title}
 
 
 def record_incident(conn: Connection, ctx, *, kind: str, message: str, agreement_id: int | None = None,

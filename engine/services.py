@@ -14,6 +14,7 @@ import logging
 import os
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any, Iterable, Mapping, Sequence
 
 import sqlalchemy as sa
@@ -163,7 +164,9 @@ def parse_values(defn: WorkflowDefinition, raw: Mapping[str, Any]) -> dict[str, 
         try:
             out[key] = guards.parse_value(defn.field(key), value)
         except guards.ValueProblem as exc:
-            raise InvalidInput(str(exc)[0].upper() + str(exc)[1:] + ".") from None
+            # The sentence starts with the field key as the user types it (no capital: `Signed_on`
+            # is not a key anyone can --set).
+            raise InvalidInput(f"{exc}.") from None
     return out
 
 
@@ -263,13 +266,19 @@ def _summary(defn: WorkflowDefinition | None, row, lang: str) -> dict[str, Any]:
 
 def show(ctx: Context, ref: str) -> dict[str, Any]:
     with db.read(ctx.engine) as conn:
-        row = find_agreement(conn, ref)
-        parent = None
-        if row.parent_id is not None:
-            parent = conn.execute(sa.select(agreements.c.number).where(agreements.c.id == row.parent_id)).scalar()
-        children = conn.execute(
-            sa.select(agreements.c.number).where(agreements.c.parent_id == row.id).order_by(agreements.c.id)
-        ).scalars().all()
+        return show_in(conn, ctx, ref)
+
+
+def show_in(conn: Connection, ctx: Context, ref: str) -> dict[str, Any]:
+    """``show`` inside a transaction the caller holds (fire and create answer from their own
+    write transaction instead of opening another one)."""
+    row = find_agreement(conn, ref)
+    parent = None
+    if row.parent_id is not None:
+        parent = conn.execute(sa.select(agreements.c.number).where(agreements.c.id == row.parent_id)).scalar()
+    children = conn.execute(
+        sa.select(agreements.c.number).where(agreements.c.parent_id == row.id).order_by(agreements.c.id)
+    ).scalars().all()
     defn = definition_of(ctx, row)
     out = _summary(defn, row, ctx.lang)
     out.update(
@@ -399,6 +408,25 @@ def _next_number(conn: Connection, prefix: str, year: int) -> str:
     return f"{scope}-{value:04d}"
 
 
+@dataclass(frozen=True)
+class _Statements:
+    insert_history: Any
+    update_agreement: Any
+
+
+@lru_cache(maxsize=1)
+def _statements() -> _Statements:
+    """The two statements of every transition, built once: building a Core construct and its
+    cache key costs more than SQLite takes to run it. The SET and VALUES clauses come from the
+    parameter keys; the conditional UPDATE matches the version that was read."""
+    return _Statements(
+        insert_history=history.insert(),
+        update_agreement=agreements.update().where(
+            agreements.c.id == sa.bindparam("where_id"), agreements.c.version == sa.bindparam("where_version")
+        ),
+    )
+
+
 def append_history(conn: Connection, *, agreement_id: int, prev_seq: int, prev_hash: str, event: str, from_state: str | None,
                    to_state: str, actor: str, at: datetime, note: str | None, data: Mapping[str, Any], kind: str) -> tuple[int, int, str]:
     """Insert one chained history row; returns (row id, seq, hash)."""
@@ -406,10 +434,9 @@ def append_history(conn: Connection, *, agreement_id: int, prev_seq: int, prev_h
     data = dict(data)
     digest = row_hash(prev_hash, agreement_id, seq, event, from_state, to_state, actor, at, note, data, kind)
     row_id = conn.execute(
-        history.insert().values(
-            agreement_id=agreement_id, seq=seq, event=event, from_state=from_state, to_state=to_state,
-            actor=actor, at=at, note=note, data=data, kind=kind, prev_hash=prev_hash, hash=digest,
-        )
+        _statements().insert_history,
+        {"agreement_id": agreement_id, "seq": seq, "event": event, "from_state": from_state, "to_state": to_state,
+         "actor": actor, "at": at, "note": note, "data": data, "kind": kind, "prev_hash": prev_hash, "hash": digest},
     ).inserted_primary_key[0]
     return row_id, seq, digest
 
@@ -417,16 +444,21 @@ def append_history(conn: Connection, *, agreement_id: int, prev_seq: int, prev_h
 def insert_agreement(conn: Connection, ctx: Context, defn: WorkflowDefinition, *, values: Mapping[str, Any], state: str,
                      actor: str, note: str | None, parent_id: int | None = None, number: str | None = None,
                      kind: str = "create", event: str = "create", import_key: str | None = None,
-                     at: datetime | None = None) -> Transitioned:
-    """Write a new agreement and its first history row, then run the hooks; inside ``conn``'s transaction."""
+                     at: datetime | None = None, entered_at: datetime | None = None) -> Transitioned:
+    """Write a new agreement and its first history row, then run the hooks; inside ``conn``'s transaction.
+
+    ``entered_at`` is when the agreement entered ``state`` if that was before now (an imported
+    agreement has been in its state since the date its sheet records); deadlines count from it.
+    """
     now = at or ctx.clock.now()
+    entered_at = entered_at or now
     data = _plain({k: v for k, v in values.items() if k not in defn.core_fields})
     number = number or _next_number(conn, defn.id_prefix, ctx.clock.today().year)
     agreement_id = conn.execute(
         agreements.insert().values(
             number=number, title=values["title"], partner=values["partner"], lead_opd=values["lead_opd"],
             workflow=defn.name, workflow_version=defn.version, lifecycle_state=state, data=data,
-            parent_id=parent_id, state_entered_at=now, created_at=now, updated_at=now,
+            parent_id=parent_id, state_entered_at=entered_at, created_at=now, updated_at=now,
             version=1, history_seq=0, history_head=GENESIS, import_key=import_key,
         )
     ).inserted_primary_key[0]
@@ -437,7 +469,7 @@ def insert_agreement(conn: Connection, ctx: Context, defn: WorkflowDefinition, *
     conn.execute(agreements.update().where(agreements.c.id == agreement_id).values(history_seq=seq, history_head=digest))
     t = Transitioned(
         agreement_id, number, defn, event, None, state, actor, now, note, dict(values), dict(values),
-        hist_id, seq, now, parent_id, kind,
+        hist_id, seq, entered_at, parent_id, kind,
     )
     for hook in ctx.hooks:
         hook(conn, t, ctx)
@@ -466,7 +498,7 @@ def create_agreement(ctx: Context, actor_login: str, *, title: str, partner: str
                 "(the secretariat, TKKSD members and the lead OPD's own users may)."
             )
         t = insert_agreement(conn, ctx, defn, values=typed, state=defn.initial, actor=actor.login, note=note)
-    return show(ctx, t.number)
+        return show_in(conn, ctx, t.number)
 
 
 def _refuse_unknown_event(defn: WorkflowDefinition, number: str, event: str, state: str) -> None:
@@ -546,7 +578,8 @@ def fire(ctx: Context, actor_login: str, ref: str, event: str, *, values: Mappin
             t.extra["created"] = _create_follow_up(conn, ctx, defn, e, row, t.values, actor.login, t.at)
         for hook in ctx.hooks:
             hook(conn, t, ctx)
-    return show(ctx, row.number)
+        # Answered from this transaction: what was written, without opening another one.
+        return show_in(conn, ctx, str(row.id))
 
 
 def apply_transition(conn: Connection, ctx: Context, row, defn: WorkflowDefinition, *, event: str, to_state: str,
@@ -573,12 +606,12 @@ def apply_transition(conn: Connection, ctx: Context, row, defn: WorkflowDefiniti
     digest = row_hash(row.history_head, row.id, seq, event, state, to_state, actor, now, note, supplied_plain, kind)
     extra = {"workflow_version": version_to} if version_to is not None else {}
     result = conn.execute(
-        agreements.update()
-        .where(agreements.c.id == row.id, agreements.c.version == row.version)
-        .values(
-            lifecycle_state=to_state, data=data, updated_at=now, state_entered_at=entered_at,
-            version=row.version + 1, history_seq=seq, history_head=digest, **core, **extra,
-        )
+        _statements().update_agreement,
+        {
+            "where_id": row.id, "where_version": row.version,
+            "lifecycle_state": to_state, "data": data, "updated_at": now, "state_entered_at": entered_at,
+            "version": row.version + 1, "history_seq": seq, "history_head": digest, **core, **extra,
+        },
     )
     if result.rowcount != 1:
         raise Conflict(agreement=row.number, expected_version=row.version, event=event)

@@ -165,6 +165,8 @@ outbox = sa.Table(
     sa.Column("sent_at", UTCDateTime, nullable=True),
     sa.Column("claimed_by", sa.String(80), nullable=True),
     sa.Column("claimed_until", UTCDateTime, nullable=True),
+    # When an operator last ran `tkksd outbox retry`: the age limit counts from it.
+    sa.Column("retried_at", UTCDateTime, nullable=True),
     sa.Index(
         "ix_outbox_pending",
         "next_attempt_at",

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import re
 from email.errors import HeaderParseError
-from email.headerregistry import Address, BaseHeader, HeaderRegistry
-from functools import cache, lru_cache
+from email.headerregistry import Address, BaseHeader
+from functools import lru_cache
 
 from notifiers.errors import InvalidMessage
+from notifiers.policy import MAIL_POLICY, share
 
 # C0 and C1 controls (CR, LF, NUL, TAB, NEL, ...), the Unicode line and paragraph separators,
 # and the bidi embedding/override/isolate marks, which can make a subject read backwards.
@@ -33,6 +34,16 @@ def one_line(text: str) -> str:
     return " ".join(_CONTROL.sub(" ", text).split())
 
 
+def header_text(text: str) -> str:
+    """Free text made safe for a header value: one line, and no RFC 2047 encoded words.
+
+    A header parser decodes ``=?utf-8?q?...?=`` in a value, so text typed as an encoded
+    word could come out as a line break (unpatched CVE-2024-6923 on Python before 3.11.10
+    then writes it raw: a new header). A space after ``=`` makes it plain text again.
+    """
+    return one_line(text).replace("=?", "= ?")
+
+
 def valid_address(value: object) -> bool:
     """True for one plain ``local@domain.tld`` address: ASCII, no display name, no comments.
 
@@ -40,7 +51,7 @@ def valid_address(value: object) -> bool:
     SMTPUTF8): the OPD directory holds government addresses, and every SMTP server and mail
     client must accept what passes here.
     """
-    if not isinstance(value, str) or not value.isascii() or len(value) > 254:
+    if not isinstance(value, str) or not value or not value.isascii() or len(value) > 254:
         return False
     if has_control(value) or any(c.isspace() for c in value) or '"' in value:
         return False
@@ -88,7 +99,7 @@ def address_header(name: str, values: tuple[str, ...], *, message_id: str | None
 @lru_cache(maxsize=1024)
 def _address_header(name: str, values: tuple[str, ...]) -> BaseHeader:
     # Header objects are immutable str subclasses, so one may be shared by many messages.
-    return _registry()(name, [parse_mailbox(v, field=name) for v in values])
+    return share(_registry()(name, [parse_mailbox(v, field=name) for v in values]))
 
 
 # The same few hundred directory addresses come back in every batch, and the email parser
@@ -110,9 +121,8 @@ def _parse_mailbox(value: str) -> Address | None:
     ):
         return None
     found = header.addresses[0]
-    return Address(display_name=one_line(found.display_name), addr_spec=found.addr_spec)
+    return Address(display_name=header_text(found.display_name), addr_spec=found.addr_spec)
 
 
-@cache
-def _registry() -> HeaderRegistry:
-    return HeaderRegistry()
+def _registry():  # the policy's own factory, so cached headers match what EmailMessage makes
+    return MAIL_POLICY.header_factory

@@ -40,11 +40,14 @@ class MaildirTransport:
 
     def _deliver_one(self, msg: Message) -> Outcome:
         try:
-            email = build_email(msg)
+            data = build_email(msg).as_bytes()
         except InvalidMessage as exc:
             return Outcome.from_error(exc, msg.message_id)
+        except (ValueError, LookupError) as exc:  # the generator refused a header or body
+            error = InvalidMessage(f"The message could not be serialised: {exc}.", message_id=msg.message_id)
+            return Outcome.from_error(error, msg.message_id)
         try:
-            self._mailbox().add(email)
+            self._mailbox().add(data)
         except OSError as exc:
             # A full disk or a permission problem can be fixed without touching the message.
             error = TransientError(
@@ -57,5 +60,7 @@ class MaildirTransport:
         if self._box is None:
             # Created on first delivery, not at construction: building a transport stays free
             # of side effects (e.g. `tkksd --help` must not make folders).
+            # Maildir(create=True) makes only the last folder; var/mail/ may not exist yet.
+            self.path.parent.mkdir(parents=True, exist_ok=True)
             self._box = mailbox.Maildir(self.path, factory=None, create=True)
         return self._box

@@ -74,7 +74,7 @@ class Renderer:
     def render(self, kind: str, context: Mapping[str, Any]) -> Rendered:
         """Render ``kind`` with ``context``; raise TemplateError if a template or a name is missing."""
         lang = context.get("lang") or self.language
-        values = {"lang": lang, "tz": DEFAULT_TZ, "tz_abbr": DEFAULT_TZ_ABBR, **context}
+        values = {"tz": DEFAULT_TZ, "tz_abbr": DEFAULT_TZ_ABBR, **context, "lang": lang}
         subject_t, text_t, html_t = self._templates(lang, kind)
         try:
             subject = one_line(subject_t.render(values))

@@ -126,6 +126,17 @@ def check(defn: WorkflowDefinition, known_workflows: Mapping[str, WorkflowDefini
                 for k in condition_keys(rule.params["when"], f"{where} rule", src):
                     if k not in fields:
                         fail(f"{where}: a rule condition reads unknown field '{k}'")
+            if rule.kind == "max_term":
+                for param in ("start", "end", "selector", "limits"):
+                    if not isinstance(rule.params.get(param), str):
+                        fail(f"{where}: rule 'max_term' needs '{param}'")
+                if rule.params.get("start_from", "values") not in ("values", "stored"):
+                    fail(f"{where}: rule 'max_term' has start_from '{rule.params['start_from']}'; use 'values' or 'stored'")
+            if rule.kind == "max_times" and not (
+                isinstance(rule.params.get("limit"), int)
+                or (isinstance(rule.params.get("limits"), str) and isinstance(rule.params.get("selector"), str))
+            ):
+                fail(f"{where}: rule 'max_times' needs a whole number 'limit', or 'limits' and 'selector'")
             if rule.kind == "max_times" and not isinstance(rule.params.get("event"), str):
                 fail(f"{where}: rule 'max_times' needs 'event'")
             if rule.kind == "max_times" and rule.params.get("event") and not defn.has_event(rule.params["event"]):

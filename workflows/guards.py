@@ -141,6 +141,21 @@ def _years_between(start: date, end: date) -> float:
     return (end - start).days / 365.25
 
 
+def _add_years(start: date, years: int) -> date:
+    """The same calendar day ``years`` later (29 February becomes 28 February)."""
+    try:
+        return start.replace(year=start.year + years)
+    except ValueError:
+        return start.replace(year=start.year + years, day=28)
+
+
+def _exceeds_years(start: date, end: date, max_years: float) -> bool:
+    # Whole years are calendar years: 1 April 2031 to 1 April 2036 is 5 years, leap days or not.
+    if float(max_years).is_integer():
+        return end > _add_years(start, int(max_years))
+    return _years_between(start, end) > max_years + 1e-9
+
+
 def check_rule(defn: WorkflowDefinition, rule: Rule, view: AgreementView, values: Mapping[str, Any], stored: Mapping[str, Any]) -> Problem | None:
     p = rule.params
     if rule.kind == "not_future":
@@ -168,23 +183,31 @@ def check_rule(defn: WorkflowDefinition, rule: Rule, view: AgreementView, values
             hint = f"; acknowledge it with {unless}=yes" if unless else ""
             return Problem(unless, f"another open agreement has the same {keys}: {', '.join(others)}{hint}")
     elif rule.kind == "max_term":
-        start, end = values.get(p["start"]), values.get(p["end"])
+        # The term runs from `start` to `end`; with start_from = "stored" the start is the value
+        # before this event (an extension is measured from the current end date to the new one).
+        start = (stored if p.get("start_from") == "stored" else values).get(p["start"])
+        end = values.get(p["end"])
         selector = values.get(p["selector"])
         limits = view.limit(p["limits"]) or {}
         if not (isinstance(start, date) and isinstance(end, date)) or selector not in limits:
             return None
         entry = limits[selector]
-        max_years = entry["years"] if isinstance(entry, Mapping) else entry
-        source = entry.get("source", "") if isinstance(entry, Mapping) else ""
+        entry = entry if isinstance(entry, Mapping) else {"years": entry}
+        max_years = entry.get("years")
+        if max_years is None:  # the form has no maximum configured (yet)
+            return None
+        source = entry.get("source", "")
         exception = p.get("exception")
-        allows_exception = entry.get("exception_allowed", True) if isinstance(entry, Mapping) else True
+        allows_exception = bool(entry.get("exception_allowed", True))
         years = _years_between(start, end)
-        if years > max_years + 1e-9 and not (exception and allows_exception and values.get(exception)):
-            where = f" ({source})" if source else ""
+        if _exceeds_years(start, end, max_years) and not (exception and allows_exception and values.get(exception)):
+            where = f"limit {p['limits']}.{selector}" + (f": {source}" if source else "")
+            if entry.get("verified") is False:
+                where += "; not yet checked against the official text"
             hint = f"; record an exception ground in {exception} if one applies" if exception and allows_exception else ""
             return Problem(
                 p["end"],
-                f"the term of {years:.1f} years exceeds the maximum of {max_years} years for {selector}{where}{hint}",
+                f"the term of {years:.1f} years exceeds the maximum of {max_years} years for {selector} ({where}){hint}",
             )
     elif rule.kind == "max_times":
         selector = values.get(p["selector"]) if p.get("selector") else None
@@ -198,7 +221,7 @@ def check_rule(defn: WorkflowDefinition, rule: Rule, view: AgreementView, values
         if limit is not None:
             done = view.count_events(p["event"])
             if done >= limit:
-                where = f" ({source})" if source else ""
+                where = f" ({p['limits']}.{selector}: {source})" if source and p.get("limits") else (f" ({source})" if source else "")
                 what = f" for {selector}" if selector else ""
                 return Problem(None, f"'{p['event']}' may happen at most {limit} time(s){what}{where}; it has happened {done}")
     return None

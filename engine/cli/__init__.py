@@ -22,6 +22,20 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "fire": ("engine.cli.core", "fire", "Fire an event on an agreement (move it a step)."),
     "history": ("engine.cli.core", "history", "The history of an agreement, oldest first."),
     "audit": ("engine.cli.core", "audit", "Verify the hash-chained history."),
+    "daemon": ("engine.cli.time_cmds", "daemon", "Run the scheduler: due deadlines, outbox, digests (--once: one pass)."),
+    "status": ("engine.cli.time_cmds", "status", "The daemons' heartbeats and what is due now."),
+    "doctor": ("engine.cli.time_cmds", "doctor", "Check that no agreement is left hanging, and other inconsistencies."),
+    "due": ("engine.cli.time_cmds", "due", "What falls due and what is overdue, with who is responsible."),
+    "simulate": ("engine.cli.time_cmds", "simulate", "Dry run of the scheduler until a date; writes nothing."),
+    "outbox": ("engine.cli.mail_cmds", "outbox", "The e-mail outbox: list, show, retry, purge."),
+    "mail": ("engine.cli.mail_cmds", "mail", "Send a test e-mail through the configured transport."),
+    "workflow": ("engine.cli.workflow_cmds", "workflow", "Workflow definitions and versions: list, show, check, migrate."),
+    "import": ("engine.cli.inventory_cmds", "import_", "Import agreements from CSV/XLSX (--dry-run checks every row; --template)."),
+    "export": ("engine.cli.inventory_cmds", "export", "Export agreements to CSV/XLSX (the format import reads)."),
+    "demo": ("engine.cli.inventory_cmds", "demo", "Load the demo inventory of Kukar's agreements (sample data)."),
+    "report": ("engine.cli.inventory_cmds", "report", "Inventory report: counts, hanging agreements, what falls due (text/html/json/xlsx)."),
+    "graph": ("engine.cli.inventory_cmds", "graph", "Draw a workflow, or an agreement's path through it (svg/png/dot/mmd)."),
+    "calendar": ("engine.cli.inventory_cmds", "calendar", "Pending deadlines as an iCalendar (.ics) file."),
 }
 
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-29 02:54:15.183924
+Create Date: 2026-11-29 03:05:34.874961
 """
 from alembic import op
 import sqlalchemy as sa
@@ -149,6 +149,7 @@ def upgrade() -> None:
     sa.Column('sent_at', engine.tables.UTCDateTime(timezone=True), nullable=True),
     sa.Column('claimed_by', sa.String(length=80), nullable=True),
     sa.Column('claimed_until', engine.tables.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('retried_at', engine.tables.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['agreement_id'], ['agreements.id'], ),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('dedupe_key')

@@ -1,0 +1,204 @@
+"""`tkksd daemon`: sweep due deadlines, drain the outbox, send digests; a heartbeat for `tkksd status`.
+
+One log line per action on stderr, without timestamps (journald adds them). SIGTERM or
+SIGINT sets a stop flag: the sweep finishes the deadline in hand, commits what is done and
+the process exits 0; rows not reached stay pending for the next start.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+
+from . import db
+from .tables import heartbeats
+
+log = logging.getLogger("tkksd.daemon")
+
+
+def default_daemon_id(settings) -> str:
+    return str(settings.get("daemon", "id", "") or socket.gethostname())
+
+
+@dataclass
+class Totals:
+    passes: int = 0
+    counts: dict[str, int] = field(default_factory=dict)
+    errors: int = 0
+    last_error: str | None = None
+
+    def add(self, part: dict[str, int]) -> None:
+        for k, v in part.items():
+            self.counts[k] = self.counts.get(k, 0) + int(v)
+
+
+class Daemon:
+    def __init__(self, ctx, daemon_id: str | None = None):
+        self.ctx = ctx
+        self.daemon_id = daemon_id or default_daemon_id(ctx.settings)
+        self.stop = threading.Event()
+        self.totals = Totals()
+        self.started_at = ctx.clock.now()
+        self._lock = threading.Lock()
+        self._drain_missing_logged = False
+
+    # ------------------------------------------------------------------ jobs
+
+    def _guarded(self, name: str, fn) -> dict[str, int]:
+        try:
+            part = fn()
+        except Exception as exc:  # noqa: BLE001 - a job failure is logged and counted, the daemon goes on
+            text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            log.error("%s failed: %s: %s", name, type(exc).__name__, text)
+            with self._lock:
+                self.totals.errors += 1
+                self.totals.last_error = f"{name}: {type(exc).__name__}: {text}"[:500]
+            part = {}
+        with self._lock:
+            self.totals.add(part)
+        return part
+
+    def sweep(self) -> dict[str, int]:
+        def run():
+            from .sweep import sweep
+
+            r = sweep(self.ctx, daemon_id=self.daemon_id, stop=self.stop)
+            if r.errors:
+                with self._lock:
+                    self.totals.errors += r.errors
+                    self.totals.last_error = f"sweep: {r.errors} deadline(s) failed (see the log)"
+            if r.acted or r.errors:
+                log.info("sweep: %s", " ".join(f"{k}={v}" for k, v in r.as_dict().items()))
+            return {k: v for k, v in r.as_dict().items() if k != "errors"}
+
+        part = self._guarded("sweep", run)
+        self.beat()
+        return part
+
+    def drain(self) -> dict[str, int]:
+        def run():
+            try:
+                from . import outbox
+            except ImportError:
+                if not self._drain_missing_logged:
+                    log.info("outbox drain: engine.outbox is not installed; skipped")
+                    self._drain_missing_logged = True
+                return {}
+            limit = int(self.ctx.settings.get("daemon", "batch_size", 100))
+            total = {"sent": 0, "retried": 0, "failed": 0}
+            for _ in range(1000):
+                if self.stop.is_set():
+                    break
+                r = outbox.drain_once(self.ctx, daemon_id=self.daemon_id, limit=limit)
+                total["sent"] += r.sent
+                total["retried"] += r.retried
+                total["failed"] += r.failed
+                if getattr(r, "claimed", r.sent + r.retried + r.failed) < limit:
+                    break
+            return total
+
+        part = self._guarded("drain", run)
+        self.beat()
+        return part
+
+    def digests(self) -> dict[str, int]:
+        def run():
+            from .digests import run_due
+
+            return run_due(self.ctx)
+
+        part = self._guarded("digests", run)
+        self.beat()
+        return part
+
+    # ------------------------------------------------------------------ heartbeat
+
+    def beat(self, *, stopped: bool = False) -> None:
+        now = self.ctx.clock.now()
+        with self._lock:
+            values = dict(host=socket.gethostname(), pid=os.getpid(), started_at=self.started_at, last_pass_at=now,
+                          counts=dict(self.totals.counts), errors=self.totals.errors, last_error=self.totals.last_error,
+                          stopped_at=now if stopped else None)
+        try:
+            with db.write(self.ctx.engine) as conn:
+                done = conn.execute(heartbeats.update().where(heartbeats.c.daemon_id == self.daemon_id).values(**values))
+                if done.rowcount == 0:
+                    conn.execute(heartbeats.insert().values(daemon_id=self.daemon_id, **values))
+        except Exception as exc:  # noqa: BLE001 - a missed heartbeat must not stop the work
+            log.warning("heartbeat not written: %s", str(exc).strip().splitlines()[0] if str(exc).strip() else exc)
+
+    # ------------------------------------------------------------------ running
+
+    def _install_signals(self) -> None:
+        def handler(signum, _frame):
+            if not self.stop.is_set():
+                log.info("%s received: finishing the item in hand, then stopping", signal.Signals(signum).name)
+            self.stop.set()
+
+        signal.signal(signal.SIGTERM, handler)
+        signal.signal(signal.SIGINT, handler)
+
+    def run_once(self) -> dict[str, Any]:
+        """One complete pass: sweep until nothing is due, the current digests, drain the outbox."""
+        self._install_signals()
+        self.beat()
+        out: dict[str, Any] = {"sweep": self.sweep()}
+        if not self.stop.is_set():
+            out["digests"] = self.digests()
+        if not self.stop.is_set():
+            out["drain"] = self.drain()
+        self.beat(stopped=True)
+        out["errors"] = self.totals.errors
+        return out
+
+    def run_forever(self) -> None:
+        from .scheduling import Jobs, build_scheduler
+
+        self._install_signals()
+        self.beat()
+        scheduler = build_scheduler(self.ctx.settings, Jobs(self.sweep, self.drain, self.digests))
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)
+        scheduler.start()
+        log.info("daemon %s started (pid %d): sweep every %ss, drain every %ss", self.daemon_id, os.getpid(),
+                 self.ctx.settings.get("daemon", "sweep_seconds", 60), self.ctx.settings.get("daemon", "drain_seconds", 30))
+        try:
+            while not self.stop.wait(1.0):
+                pass
+        finally:
+            scheduler.shutdown(wait=True)  # running jobs see the stop flag and finish their item
+            self.beat(stopped=True)
+            log.info("daemon %s stopped", self.daemon_id)
+
+
+def summary_line(out: dict[str, Any]) -> str:
+    s = out.get("sweep", {})
+    parts = [f"fired {s.get('fired', 0)}", f"notified {s.get('notified', 0)} (folded {s.get('folded', 0)})",
+             f"skipped {s.get('skipped', 0)}"]
+    d = out.get("digests") or {}
+    parts.append(f"digests {sum(d.values())}")
+    r = out.get("drain") or {}
+    parts.append(f"mail sent {r.get('sent', 0)} retried {r.get('retried', 0)} failed {r.get('failed', 0)}")
+    parts.append(f"errors {out.get('errors', 0)}")
+    return "tkksd daemon --once: " + ", ".join(parts)
+
+
+def status(ctx) -> list[dict[str, Any]]:
+    with db.read(ctx.engine) as conn:
+        rows = conn.execute(sa.select(heartbeats).order_by(heartbeats.c.last_pass_at.desc())).all()
+    return [
+        {
+            "daemon_id": r.daemon_id, "host": r.host, "pid": r.pid,
+            "started_at": r.started_at.isoformat() if r.started_at else None,
+            "last_pass_at": r.last_pass_at.isoformat() if r.last_pass_at else None,
+            "stopped_at": r.stopped_at.isoformat() if r.stopped_at else None,
+            "running": r.stopped_at is None, "counts": dict(r.counts or {}), "errors": r.errors, "last_error": r.last_error,
+        }
+        for r in rows
+    ]

@@ -1,0 +1,221 @@
+"""Deadlines as rows: planned from the definition's ``[[deadlines]]`` rules inside each transition.
+
+The hook ``after_transition`` runs in the transition's transaction and *reconciles* the
+agreement's pending rows with what its new state wants:
+
+* a row the new state still wants is kept (a self-loop such as ``extend`` or ``upgrade``
+  keeps the ``entered``-anchored rows and their repetitions; ``signed -> integrated`` keeps
+  the expiry warnings, which are anchored on the end date);
+* a field-anchored row whose date moved (``extend`` sets a new ``ends_on``) is cancelled and
+  planned again at the new date;
+* everything else pending is cancelled; entering a final state cancels all.
+
+Dates are reckoned in the regency's zone: a deadline falls due at 00:00 local time (WITA) on
+its due date, stored in UTC. ``entered`` + 14 days means the 14th local day after the day the
+state was entered.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any, Iterable, Mapping, Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from workflows.guards import holds
+from workflows.spec import DeadlineRule, WorkflowDefinition
+
+from .tables import agreements, deadlines
+
+log = logging.getLogger("tkksd.deadlines")
+
+PENDING = "pending"
+# The partial index ix_deadlines_pending_due is only usable when the query says this literally
+# (a bound parameter would not match the index's WHERE on SQLite).
+PENDING_SQL = sa.text("deadlines.status = 'pending'")
+
+
+@dataclass(frozen=True)
+class Planned:
+    """One deadline the state wants: ``rule`` falls due at ``due_at`` (occurrence 0)."""
+
+    rule: DeadlineRule
+    offset_days: int
+    due_at: datetime
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return (self.rule.name, self.offset_days)
+
+
+# --------------------------------------------------------------------------- durations
+
+
+def rule_days(rule: DeadlineRule, state: str, settings) -> list[int]:
+    """The day offsets of ``rule`` in ``state``: the definition's, overridden by configuration
+    (``[deadlines] <setting>``: a number, a list, or a table by state), plus ``extra_days``."""
+    configured = settings.deadline_days(rule.setting) if rule.setting else None
+    days: Any = rule.days
+    if isinstance(days, Mapping):
+        days = days.get(state, 0)
+        if isinstance(configured, Mapping) and configured.get(state) is not None:
+            days = configured[state]
+    elif configured is not None and not isinstance(configured, Mapping):
+        days = configured
+    values = list(days) if isinstance(days, (list, tuple)) else [days]
+    return sorted(int(d) + int(rule.extra_days or 0) for d in values)
+
+
+def local_day_start(clock, day: date) -> datetime:
+    return clock.start_of_day(day)
+
+
+def repeat_due(clock, rule: DeadlineRule, base_due: datetime, occurrence: int) -> datetime:
+    """When occurrence ``occurrence`` of a repeating rule falls due (local-day arithmetic)."""
+    if not occurrence or not rule.repeat_days:
+        return base_due
+    day = clock.local(base_due).date() + timedelta(days=rule.repeat_days * occurrence)
+    return local_day_start(clock, day)
+
+
+def _as_date(value: Any) -> date | None:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value[:10])
+        except ValueError:
+            return None
+    return None
+
+
+def plan(defn: WorkflowDefinition, state: str, values: Mapping[str, Any], entered_at: datetime, clock,
+         settings, now: datetime | None = None) -> list[Planned]:
+    """The deadlines ``state`` wants for an agreement with ``values`` that entered it at ``entered_at``.
+
+    Of a rule with several offsets (expiry warnings at -180, -90, -30), offsets already past
+    at ``now`` are dropped except the latest one: an agreement signed 20 days before its end
+    gets one warning, not three.
+    """
+    if not defn.has_state(state) or defn.state(state).final:
+        return []
+    out: list[Planned] = []
+    entered_day = clock.local(entered_at).date()
+    for rule in defn.deadlines:
+        if state not in rule.states or not holds(rule.when, values):
+            continue
+        if rule.anchor == "entered":
+            anchor = entered_day
+        else:
+            anchor = _as_date(values.get(rule.anchor.split(":", 1)[1]))
+            if anchor is None:
+                continue
+        planned = [Planned(rule, d, local_day_start(clock, anchor + timedelta(days=d))) for d in rule_days(rule, state, settings)]
+        if now is not None and len(planned) > 1:
+            past = [p for p in planned if p.due_at <= now]
+            planned = past[-1:] + [p for p in planned if p.due_at > now]
+        out.extend(planned)
+    return out
+
+
+# --------------------------------------------------------------------------- reconcile
+
+
+def _insert(conn: Connection, agreement_id: int, state: str, items: Sequence[Planned], now: datetime) -> None:
+    if not items:
+        return
+    conn.execute(
+        deadlines.insert(),
+        [
+            dict(agreement_id=agreement_id, rule=p.rule.name, action=p.rule.action, state=state, due_at=p.due_at,
+                 occurrence=0, offset_days=p.offset_days, status=PENDING, created_at=now)
+            for p in items
+        ],
+    )
+
+
+def cancel_pending(conn: Connection, agreement_id: int, ids: Iterable[int] | None, now: datetime, reason: str) -> int:
+    q = deadlines.update().where(deadlines.c.agreement_id == agreement_id, PENDING_SQL)
+    if ids is not None:
+        ids = list(ids)
+        if not ids:
+            return 0
+        q = q.where(deadlines.c.id.in_(ids))
+    return conn.execute(q.values(status="cancelled", fired_at=now, result=reason[:500])).rowcount
+
+
+def reconcile(conn: Connection, ctx, *, agreement_id: int, defn: WorkflowDefinition, state: str,
+              values: Mapping[str, Any], entered_at: datetime, now: datetime, reason: str) -> dict[str, int]:
+    """Bring the agreement's pending deadlines to what ``state`` wants; returns counts."""
+    wanted = plan(defn, state, values, entered_at, ctx.clock, ctx.settings, now)
+    if not wanted:
+        n = cancel_pending(conn, agreement_id, None, now, reason)
+        return {"planned": 0, "kept": 0, "cancelled": n}
+    rows = conn.execute(
+        sa.select(deadlines.c.id, deadlines.c.rule, deadlines.c.state, deadlines.c.due_at, deadlines.c.occurrence,
+                  deadlines.c.offset_days, deadlines.c.status, deadlines.c.created_at)
+        .where(deadlines.c.agreement_id == agreement_id, deadlines.c.status != "cancelled")
+    ).all()
+    keep: set[int] = set()
+    restate: list[int] = []
+    new: list[Planned] = []
+    for p in wanted:
+        if p.rule.anchor == "entered":
+            # This stint in the state: rows of the same rule and offset written since it was entered.
+            match = [r for r in rows if r.rule == p.rule.name and r.offset_days == p.offset_days and r.state == state
+                     and r.created_at >= entered_at]
+        else:
+            # Anchored on a date value: the same date means the same deadline, whatever the state.
+            # Its later occurrences (repetitions, retries) belong to it too.
+            same = [r for r in rows if r.rule == p.rule.name and r.offset_days == p.offset_days]
+            base = [r.created_at for r in same if r.occurrence == 0 and r.due_at == p.due_at]
+            match = [r for r in same if base and r.created_at >= min(base)
+                     and (r.occurrence > 0 or r.due_at == p.due_at)]
+        if not match:
+            new.append(p)
+            continue
+        for r in match:
+            if r.status == PENDING:
+                keep.add(r.id)
+                if r.state != state:
+                    restate.append(r.id)
+    pending_ids = [r.id for r in rows if r.status == PENDING and r.id not in keep]
+    cancelled = cancel_pending(conn, agreement_id, pending_ids, now, reason)
+    if restate:
+        conn.execute(deadlines.update().where(deadlines.c.id.in_(restate)).values(state=state))
+    _insert(conn, agreement_id, state, new, now)
+    return {"planned": len(new), "kept": len(keep), "cancelled": cancelled}
+
+
+def after_transition(conn: Connection, t, ctx) -> None:
+    """Hook run inside every transition's transaction (human, system, import, migrate, create)."""
+    reason = f"left {t.from_state} by {t.event}" if t.from_state != t.to_state else f"replanned by {t.event}"
+    reconcile(
+        conn, ctx, agreement_id=t.agreement_id, defn=t.definition, state=t.to_state, values=t.values,
+        entered_at=t.state_entered_at, now=t.at, reason=reason,
+    )
+
+
+def replan(conn: Connection, ctx, agreement_id: int, *, reason: str = "replanned") -> dict[str, int]:
+    """Reconcile one agreement from its stored row (after an import changed ``state_entered_at``,
+    or to repair what `tkksd doctor` reports)."""
+    from .services import typed_values
+
+    row = conn.execute(sa.select(agreements).where(agreements.c.id == agreement_id)).one()
+    defn = ctx.registry.get(row.workflow, row.workflow_version)
+    return reconcile(
+        conn, ctx, agreement_id=row.id, defn=defn, state=row.lifecycle_state, values=typed_values(defn, row),
+        entered_at=row.state_entered_at, now=ctx.clock.now(), reason=reason,
+    )
+
+
+def rule_of(defn: WorkflowDefinition, name: str) -> DeadlineRule | None:
+    for rule in defn.deadlines:
+        if rule.name == name:
+            return rule
+    return None

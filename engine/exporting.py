@@ -1,0 +1,102 @@
+"""Exporting agreements to the sheet format that ``engine.importing`` reads (CSV or XLSX), and the
+empty XLSX template: export -> import round-trips."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from . import db, sheets
+from .bootstrap import Context
+from .errors import InvalidInput
+from .tables import agreements, opds
+
+
+def drop_down_lists(ctx: Context, cols: list[sheets.Column], opd_codes: list[str]) -> dict[str, list[str]]:
+    lists: dict[str, list[str]] = {
+        "workflow": ctx.registry.names(),
+        "state": list(dict.fromkeys(s.name for d in ctx.registry.all() for s in d.states)),
+        "lead_opd": opd_codes,
+    }
+    for c in cols:
+        if c.type == "choice":
+            lists[c.key] = list(c.choices)
+        elif c.type == "bool":
+            lists[c.key] = ["ya", "tidak"]
+        elif c.type == "opd":
+            lists[c.key] = opd_codes
+    return lists
+
+
+def _opd_codes(conn) -> list[str]:
+    return list(conn.execute(sa.select(opds.c.code).where(opds.c.active.is_(True)).order_by(opds.c.code)).scalars())
+
+
+def rows_for_export(conn, ctx: Context, cols: list[sheets.Column], *, workflow: str | None = None,
+                    opd: str | None = None, state: str | None = None) -> list[dict[str, Any]]:
+    q = sa.select(agreements).order_by(agreements.c.id)
+    if workflow:
+        q = q.where(agreements.c.workflow == workflow)
+    if opd:
+        q = q.where(agreements.c.lead_opd == opd.upper())
+    if state:
+        q = q.where(agreements.c.lifecycle_state == state)
+    rows = conn.execute(q).all()
+    numbers = dict(conn.execute(sa.select(agreements.c.id, agreements.c.number)).all()) if any(r.parent_id for r in rows) else {}
+    date_keys = {c.key for c in cols if c.type == "date"}
+    out = []
+    for r in rows:
+        item: dict[str, Any] = {
+            "id": r.number, "workflow": r.workflow, "workflow_version": r.workflow_version, "state": r.lifecycle_state,
+            "state_since": ctx.clock.local(r.state_entered_at).date(), "title": r.title, "partner": r.partner,
+            "lead_opd": r.lead_opd, "parent": numbers.get(r.parent_id) if r.parent_id else None,
+        }
+        for key, value in (r.data or {}).items():
+            if key in date_keys and isinstance(value, str):
+                try:
+                    value = date.fromisoformat(value)
+                except ValueError:
+                    pass
+            item[key] = value
+        out.append(item)
+    return out
+
+
+def export_file(ctx: Context, path: str | Path, *, workflow: str | None = None, opd: str | None = None,
+                state: str | None = None) -> int:
+    """Write the agreements (optionally filtered) to ``path``; returns how many."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in (".csv", ".xlsx"):
+        raise InvalidInput(f"'{path.name}' must end in .csv or .xlsx.")
+    if workflow and workflow not in ctx.registry.names():
+        raise InvalidInput(f"Unknown workflow '{workflow}' (loaded: {', '.join(ctx.registry.names())}).")
+    cols = sheets.columns(ctx.registry)
+    with db.read(ctx.engine) as conn:
+        rows = rows_for_export(conn, ctx, cols, workflow=workflow, opd=opd, state=state)
+        codes = _opd_codes(conn)
+    if suffix == ".csv":
+        sheets.write_csv(path, cols, rows)
+    else:
+        sheets.write_xlsx(path, cols, rows, lists=drop_down_lists(ctx, cols, codes), lang=ctx.lang,
+                          title=f"Daftar kerja sama daerah ({len(rows)} baris), diekspor {ctx.clock.today().isoformat()}")
+    return len(rows)
+
+
+def write_template(ctx: Context, path: str | Path) -> list[str]:
+    """An empty XLSX with headers, notes and drop-down lists; returns the column keys."""
+    path = Path(path)
+    if path.suffix.lower() != ".xlsx":
+        raise InvalidInput(f"The template is an XLSX workbook; '{path.name}' must end in .xlsx.")
+    cols = sheets.columns(ctx.registry)
+    try:
+        with db.read(ctx.engine) as conn:
+            codes = _opd_codes(conn)
+    except sa.exc.SQLAlchemyError:
+        codes = []
+    sheets.write_xlsx(path, cols, [], lists=drop_down_lists(ctx, cols, codes), lang=ctx.lang,
+                      title="Templat impor daftar kerja sama daerah")
+    return [c.key for c in cols]

@@ -1,0 +1,547 @@
+"""Importing agreements from a sheet (CSV or XLSX): validate every row, then write all or nothing.
+
+The rule (docs/import.md):
+
+* Every row is checked before anything is written; each problem is reported as row, column
+  and one plain sentence. One bad row and nothing is written (``ImportRefused``).
+* A row whose id is not in the database is a new agreement: it enters in the state the sheet
+  records, with one history row of kind ``import`` (actor, file and row in the note), and has
+  been in that state since ``state_since`` (deadlines count from it). A row without an id gets a
+  number, and is recognised on the next import by its workflow, title, partner and lead OPD.
+* A row whose agreement exists and whose values all equal the stored ones changes nothing.
+* A row that differs updates the agreement through ``apply_transition`` (event ``import``):
+  its own history row names what changed, and the hooks re-plan its deadlines.
+  A column absent from the sheet leaves the stored value alone; an empty cell clears it.
+* The id counters are raised past every imported number, so new agreements never collide.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, Mapping
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from workflows import guards
+from workflows.spec import WorkflowDefinition
+
+from . import db, sheets
+from .bootstrap import Context
+from .errors import InvalidInput, PermissionDenied, TkksdError
+from .tables import agreements, id_counters, opds
+
+NUMBER_RE = re.compile(r"^([A-Z][A-Z0-9]{0,9})-(\d{4})-(\d{1,6})$")
+MAX_PROBLEMS_SHOWN = 200
+
+
+@dataclass(frozen=True)
+class Problem:
+    row: int
+    column: str | None
+    message: str
+
+    def sentence(self) -> str:
+        where = f"row {self.row}" + (f", column {self.column}" if self.column else "")
+        return f"{where}: {self.message}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"row": self.row, "column": self.column, "message": self.message}
+
+
+class ImportRefused(TkksdError):
+    """The sheet has problems; nothing was written."""
+
+    exit_code = 2
+
+    def __init__(self, path: str, problems: list[Problem]):
+        self.path = path
+        self.problems = problems
+        rows = len({p.row for p in problems})
+        super().__init__(
+            f"{Path(path).name}: {len(problems)} problem(s) in {rows} row(s); nothing was imported."
+        )
+
+
+@dataclass
+class RowPlan:
+    row: int
+    number: str | None
+    import_key: str | None
+    defn: WorkflowDefinition
+    state: str
+    state_since: date | None
+    values: dict[str, Any]  # typed: core fields and the data fields present in the sheet
+    present: frozenset[str]  # field columns the sheet has (an empty cell clears the value)
+    parent: str | None
+    existing: Any = None  # the stored row, when the agreement exists
+    action: str = "new"  # new | update | same
+    changes: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ImportResult:
+    path: str
+    dry_run: bool
+    rows: int = 0
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    problems: list[Problem] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "file": self.path, "dry_run": self.dry_run, "rows": self.rows, "added": len(self.added),
+            "updated": len(self.updated), "unchanged": self.unchanged, "added_ids": self.added,
+            "updated_ids": self.updated, "problems": [p.as_dict() for p in self.problems],
+        }
+
+
+# ------------------------------------------------------------------------- header
+
+
+def map_header(header: list[str], cols: list[sheets.Column]) -> tuple[list[str | None], list[Problem]]:
+    """Header cells -> column keys. A header may be the key or its Indonesian/English label."""
+    names: dict[str, str] = {}
+    for c in cols:
+        for name in (c.key, c.label.id, c.label.en):
+            names.setdefault(name.strip().lower(), c.key)
+    keys: list[str | None] = []
+    problems: list[Problem] = []
+    seen: set[str] = set()
+    for i, text in enumerate(header):
+        if not text:
+            keys.append(None)
+            continue
+        key = names.get(text.strip().lower())
+        if key is None:
+            problems.append(Problem(1, text, f"unknown column '{text}'; the columns are the field keys of the loaded workflows (see `tkksd import --template`)"))
+            keys.append(None)
+        elif key in seen:
+            problems.append(Problem(1, text, f"column '{key}' appears twice"))
+            keys.append(None)
+        else:
+            seen.add(key)
+            keys.append(key)
+    for required in ("workflow", "state", "title", "partner", "lead_opd"):
+        if required not in seen:
+            problems.append(Problem(1, required, f"the sheet has no '{required}' column"))
+    return keys, problems
+
+
+# ------------------------------------------------------------------------- values
+
+
+def _as_date(value: Any) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    text = str(value).strip()
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        raise ValueError(f"must be a date as YYYY-MM-DD, not '{text}'")
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"is not a real date: '{text}'") from None
+
+
+def _typed_cell(f, value: Any) -> Any:
+    if f.type == "date" and isinstance(value, datetime):
+        value = value.date()
+    elif f.type in ("text", "reference", "choice", "opd") and not isinstance(value, str):
+        value = str(value)
+    return guards.parse_value(f, value)
+
+
+def _row_key(defn_name: str, values: Mapping[str, Any]) -> str:
+    text = "\x1f".join([defn_name, str(values.get("title", "")).lower(), str(values.get("partner", "")).lower(),
+                        str(values.get("lead_opd", ""))])
+    return "sheet:" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+def _date_rules(defn: WorkflowDefinition) -> tuple[list[tuple[str, str]], list[str]]:
+    """(after pairs, not-future keys) drawn from the definition's rules, plus start < end."""
+    after: list[tuple[str, str]] = []
+    not_future: list[str] = []
+    for e in defn.events:
+        for r in e.rules:
+            if r.kind == "after" and (r.params["key"], r.params["other"]) not in after:
+                after.append((r.params["key"], r.params["other"]))
+            elif r.kind == "not_future" and r.params["key"] not in not_future:
+                not_future.append(r.params["key"])
+    if defn.has_field("starts_on") and defn.has_field("ends_on") and ("ends_on", "starts_on") not in after:
+        after.append(("ends_on", "starts_on"))
+    return after, not_future
+
+
+class _Checker:
+    """Everything a row is checked against, loaded once per import."""
+
+    def __init__(self, conn: Connection, ctx: Context, cols: list[sheets.Column]):
+        self.ctx = ctx
+        self.today = ctx.clock.today()
+        self.opd_codes = set(conn.execute(sa.select(opds.c.code).where(opds.c.active.is_(True))).scalars())
+        self.rules: dict[str, tuple[list[tuple[str, str]], list[str]]] = {}
+        self.col_types = {c.key: c.type for c in cols}
+
+    def defn(self, name: str | None, version: Any) -> WorkflowDefinition:
+        if not name:
+            raise ValueError(f"needs a workflow ({', '.join(self.ctx.registry.names())})")
+        name = str(name).strip()
+        if name not in self.ctx.registry.names():
+            raise ValueError(f"unknown workflow '{name}' (loaded: {', '.join(self.ctx.registry.names())})")
+        v = None
+        if version not in (None, ""):
+            try:
+                v = int(str(version).strip())
+            except ValueError:
+                raise ValueError(f"workflow_version must be a whole number, not '{version}'") from None
+        try:
+            return self.ctx.registry.get(name, v)
+        except LookupError as exc:
+            raise ValueError(str(exc)) from None
+
+    def date_rules(self, defn: WorkflowDefinition):
+        if defn.key not in self.rules:
+            self.rules[defn.key] = _date_rules(defn)
+        return self.rules[defn.key]
+
+
+def check_row(chk: _Checker, number_row: int, raw: dict[str, Any], problems: list[Problem]) -> RowPlan | None:
+    start = len(problems)
+
+    def bad(column: str | None, message: str) -> None:
+        problems.append(Problem(number_row, column, message))
+
+    try:
+        defn = chk.defn(raw.get("workflow"), raw.get("workflow_version"))
+    except ValueError as exc:
+        bad("workflow_version" if "version" in str(exc) and raw.get("workflow") else "workflow", str(exc))
+        return None
+
+    number = raw.get("id")
+    if number is not None:
+        number = str(number).strip().upper()
+        if not NUMBER_RE.match(number):
+            bad("id", f"id '{raw.get('id')}' is not an agreement number like {defn.id_prefix}-2021-0042")
+            number = None
+
+    state = raw.get("state")
+    if state is None:
+        bad("state", f"needs a state ({', '.join(s.name for s in defn.states)})")
+    else:
+        state = str(state).strip()
+        if not defn.has_state(state):
+            # A label in place of the code is accepted ("Terintegrasi (berjalan)").
+            by_label = [s.name for s in defn.states if state.lower() in (s.label.id.lower(), s.label.en.lower(), s.name.lower())]
+            if by_label:
+                state = by_label[0]
+            else:
+                bad("state", f"unknown state '{state}' for workflow {defn.name} (states: {', '.join(s.name for s in defn.states)})")
+
+    since = raw.get("state_since")
+    if since is not None:
+        try:
+            since = _as_date(since)
+        except ValueError as exc:
+            bad("state_since", f"state_since {exc}")
+            since = None
+        else:
+            if since > chk.today:
+                bad("state_since", f"state_since {since.isoformat()} is in the future (today is {chk.today.isoformat()})")
+
+    values: dict[str, Any] = {}
+    for key in sheets.CORE_FIELDS:
+        v = raw.get(key)
+        if v is None:
+            bad(key, f"{key} is required")
+            continue
+        v = str(v).strip()
+        if key == "lead_opd":
+            v = v.upper()
+            if v not in chk.opd_codes:
+                bad(key, f"unknown OPD code '{v}'; `tkksd opd list` shows the directory")
+                continue
+        if guards._CONTROL.search(v):
+            bad(key, f"{key} contains control characters")
+            continue
+        values[key] = v
+
+    present = set()
+    for key, v in raw.items():
+        if key in sheets.FIXED:
+            continue
+        if not defn.has_field(key):
+            if v is not None:
+                bad(key, f"'{key}' is not a field of workflow {defn.name} v{defn.version}; leave this cell empty")
+            continue
+        present.add(key)
+        if v is None:
+            continue
+        f = defn.field(key)
+        try:
+            values[key] = _typed_cell(f, v)
+        except guards.ValueProblem as exc:
+            bad(key, str(exc))
+            continue
+        if f.type == "opd" and values[key] not in chk.opd_codes:
+            bad(key, f"unknown OPD code '{values[key]}' in {key}")
+
+    after, not_future = chk.date_rules(defn)
+    for key, other in after:
+        a, b = values.get(key), values.get(other)
+        if isinstance(a, date) and isinstance(b, date) and a <= b:
+            bad(key, f"{key} {a.isoformat()} must be after {other} {b.isoformat()} (the end comes before the start)")
+    for key in not_future:
+        v = values.get(key)
+        if isinstance(v, date) and v > chk.today:
+            bad(key, f"{key} {v.isoformat()} is in the future (today is {chk.today.isoformat()})")
+
+    parent = raw.get("parent")
+    if parent is not None:
+        parent = str(parent).strip().upper()
+        if not NUMBER_RE.match(parent):
+            bad("parent", f"parent '{raw.get('parent')}' is not an agreement number")
+            parent = None
+        elif number is not None and parent == number:
+            bad("parent", "an agreement cannot be its own parent")
+            parent = None
+
+    if len(problems) > start:
+        return None
+    import_key = None if number else _row_key(defn.name, values)
+    return RowPlan(number_row, number, import_key, defn, state, since, values, frozenset(present), parent)
+
+
+# ------------------------------------------------------------------------- comparing with the database
+
+
+def _stored_plain(row) -> dict[str, Any]:
+    out = {"title": row.title, "partner": row.partner, "lead_opd": row.lead_opd}
+    out.update({k: v for k, v in (row.data or {}).items() if v is not None})
+    return out
+
+
+def _diff(ctx: Context, plan: RowPlan, parent_number: str | None) -> dict[str, Any]:
+    stored = _stored_plain(plan.existing)
+    changes: dict[str, Any] = {}
+    for key in (*sheets.CORE_FIELDS, *sorted(plan.present)):
+        new = guards.to_plain(plan.values.get(key))
+        if stored.get(key) != new:
+            changes[key] = plan.values.get(key)
+    return changes
+
+
+def plan_rows(conn: Connection, ctx: Context, sheet: sheets.Sheet) -> tuple[list[RowPlan], list[Problem]]:
+    cols = sheets.columns(ctx.registry)
+    keys, problems = map_header(sheet.header, cols)
+    if problems:
+        return [], problems
+    chk = _Checker(conn, ctx, cols)
+    plans: list[RowPlan] = []
+    first_seen: dict[str, int] = {}
+    for number_row, raw in sheets.iter_dicts(sheet, keys):
+        plan = check_row(chk, number_row, raw, problems)
+        if plan is None:
+            continue
+        ident = plan.number or plan.import_key
+        if ident in first_seen:
+            what = f"id {plan.number}" if plan.number else "the same workflow, title, partner and lead OPD (and no id)"
+            problems.append(Problem(number_row, "id", f"duplicate: row {first_seen[ident]} already has {what}"))
+            continue
+        first_seen[ident] = number_row
+        plans.append(plan)
+
+    # The stored agreements these rows name, looked up in chunks.
+    numbers = [p.number for p in plans if p.number]
+    parents = {p.parent for p in plans if p.parent}
+    import_keys = [p.import_key for p in plans if p.import_key]
+    by_number: dict[str, Any] = {}
+    by_key: dict[str, Any] = {}
+    wanted = list(dict.fromkeys(numbers + sorted(parents)))
+    for i in range(0, len(wanted), 500):
+        for r in conn.execute(sa.select(agreements).where(agreements.c.number.in_(wanted[i:i + 500]))):
+            by_number[r.number] = r
+    for i in range(0, len(import_keys), 500):
+        for r in conn.execute(sa.select(agreements).where(agreements.c.import_key.in_(import_keys[i:i + 500]))):
+            by_key[r.import_key] = r
+    parent_ids = {r.parent_id for r in list(by_number.values()) + list(by_key.values()) if r.parent_id}
+    number_of: dict[int, str] = {}
+    ids = sorted(parent_ids)
+    for i in range(0, len(ids), 500):
+        for r in conn.execute(sa.select(agreements.c.id, agreements.c.number).where(agreements.c.id.in_(ids[i:i + 500]))):
+            number_of[r.id] = r.number
+
+    in_sheet = set(numbers)
+    for p in plans:
+        if p.parent and p.parent not in in_sheet and p.parent not in by_number:
+            problems.append(Problem(p.row, "parent", f"parent {p.parent} is neither in this sheet nor in the database"))
+            continue
+        existing = by_number.get(p.number) if p.number else by_key.get(p.import_key)
+        if existing is None:
+            p.action = "new"
+            continue
+        p.existing = existing
+        if existing.workflow != p.defn.name:
+            problems.append(Problem(p.row, "workflow", f"{existing.number} runs workflow {existing.workflow}, not {p.defn.name}; an import cannot change it"))
+            continue
+        if existing.workflow_version != p.defn.version:
+            problems.append(Problem(
+                p.row, "workflow_version",
+                f"{existing.number} runs {existing.workflow} v{existing.workflow_version}; moving it to v{p.defn.version} is `tkksd workflow migrate`, not an import",
+            ))
+            continue
+        p.number = existing.number
+        stored_parent = number_of.get(existing.parent_id) if existing.parent_id else None
+        p.changes = _diff(ctx, p, stored_parent)
+        since_stored = ctx.clock.local(existing.state_entered_at).date()
+        if p.state != existing.lifecycle_state:
+            p.notes.append(f"state {existing.lifecycle_state} -> {p.state}")
+        if p.state_since is not None and p.state_since != since_stored:
+            p.notes.append(f"state_since {since_stored.isoformat()} -> {p.state_since.isoformat()}")
+        if p.parent != stored_parent and "parent" in sheet_keys(keys):
+            p.notes.append(f"parent {stored_parent or '-'} -> {p.parent or '-'}")
+        elif "parent" not in sheet_keys(keys):
+            p.parent = stored_parent
+        if p.changes:
+            p.notes.append("changed " + ", ".join(sorted(p.changes)))
+        p.action = "update" if p.notes else "same"
+    return plans, problems
+
+
+def sheet_keys(keys: list[str | None]) -> set[str]:
+    return {k for k in keys if k}
+
+
+# ------------------------------------------------------------------------- writing
+
+
+def _fix_counters(conn: Connection, numbers: list[str]) -> None:
+    """Raise each PREFIX-YEAR counter to at least the highest imported number in it."""
+    top: dict[str, int] = {}
+    for n in numbers:
+        m = NUMBER_RE.match(n)
+        if m:
+            scope = f"{m.group(1)}-{m.group(2)}"
+            top[scope] = max(top.get(scope, 0), int(m.group(3)))
+    if not top:
+        return
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    stmt = insert(id_counters)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[id_counters.c.scope],
+        set_={"last_value": sa.case((stmt.excluded.last_value > id_counters.c.last_value, stmt.excluded.last_value),
+                                    else_=id_counters.c.last_value)},
+    )
+    conn.execute(stmt, [{"scope": s, "last_value": v} for s, v in sorted(top.items())])
+
+
+def _entered_at(ctx: Context, plan: RowPlan) -> datetime | None:
+    if plan.state_since is None:
+        signed = plan.values.get("signed_on")
+        return ctx.clock.start_of_day(signed) if isinstance(signed, date) and plan.state != plan.defn.initial else None
+    return ctx.clock.start_of_day(plan.state_since)
+
+
+def apply_plans(conn: Connection, ctx: Context, plans: list[RowPlan], *, actor: str, source: str, note_extra: str = "") -> ImportResult:
+    from .bulk import insert_many
+    from .services import apply_transition, resolve_actor
+
+    result = ImportResult(source, False)
+    who = resolve_actor(conn, actor)
+    if not (who.holds("secretariat")):
+        raise PermissionDenied(f"Only the secretariat (or an admin) may import agreements; '{actor}' is neither.")
+    now = ctx.clock.now()
+    suffix = f"; {note_extra}" if note_extra else ""
+
+    new = [p for p in plans if p.action == "new"]
+    numbered = insert_many(
+        conn, ctx,
+        [
+            dict(defn=p.defn, values=p.values, state=p.state, number=p.number, import_key=p.import_key,
+                 entered_at=_entered_at(ctx, p), note=f"imported from {source} row {p.row} by {actor}{suffix}")
+            for p in new
+        ],
+        actor=actor, at=now,
+    )
+    for p, number in zip(new, numbered):
+        p.number = number
+        result.added.append(number)
+
+    for p in plans:
+        if p.action != "update":
+            continue
+        row = conn.execute(sa.select(agreements).where(agreements.c.id == p.existing.id)).one()
+        t = apply_transition(
+            conn, ctx, row, p.defn, event="import", to_state=p.state, actor=actor,
+            note=f"imported from {source} row {p.row} by {actor}: {'; '.join(p.notes)}{suffix}",
+            supplied=p.changes, kind="import", at=now,
+        )
+        entered = _entered_at(ctx, p) if p.state_since is not None else None
+        if entered is not None and entered != t.state_entered_at:
+            conn.execute(agreements.update().where(agreements.c.id == row.id).values(state_entered_at=entered))
+            t.state_entered_at = entered
+        for hook in ctx.hooks:
+            hook(conn, t, ctx)
+        result.updated.append(p.number)
+    result.unchanged = sum(1 for p in plans if p.action == "same")
+
+    # Parent links (a parent may be a row of this very sheet, inserted above).
+    linked = [p for p in plans if p.action in ("new", "update") and p.parent]
+    cleared = [p for p in plans if p.action == "update" and not p.parent and p.existing.parent_id]
+    if linked or cleared:
+        names = sorted({p.parent for p in linked})
+        ids: dict[str, int] = {}
+        for i in range(0, len(names), 500):
+            for r in conn.execute(sa.select(agreements.c.id, agreements.c.number).where(agreements.c.number.in_(names[i:i + 500]))):
+                ids[r.number] = r.id
+        stmt = agreements.update().where(agreements.c.number == sa.bindparam("b_number")).values(parent_id=sa.bindparam("b_parent"))
+        params = [{"b_number": p.number, "b_parent": ids[p.parent]} for p in linked]
+        params += [{"b_number": p.number, "b_parent": None} for p in cleared]
+        conn.execute(stmt, params)
+    _fix_counters(conn, [p.number for p in plans if p.number])
+    return result
+
+
+def import_file(ctx: Context, path: str | Path, actor: str, *, dry_run: bool = False, source: str | None = None,
+                note_extra: str = "") -> ImportResult:
+    """Validate ``path`` and, unless ``dry_run`` or a row is bad, write it in one transaction.
+
+    Raises ``ImportRefused`` (with every problem) when a row is bad and ``dry_run`` is false.
+    """
+    sheet = sheets.read(path)
+    source = source or Path(path).name
+    if dry_run:
+        with db.read(ctx.engine) as conn:
+            plans, problems = plan_rows(conn, ctx, sheet)
+        result = ImportResult(source, True, rows=len(sheet.rows), problems=problems)
+        if not problems:
+            result.added = [p.number or f"(row {p.row})" for p in plans if p.action == "new"]
+            result.updated = [p.number for p in plans if p.action == "update"]
+            result.unchanged = sum(1 for p in plans if p.action == "same")
+        return result
+    with db.write(ctx.engine) as conn:
+        plans, problems = plan_rows(conn, ctx, sheet)
+        if problems:
+            raise ImportRefused(source, problems)
+        result = apply_plans(conn, ctx, plans, actor=actor, source=source, note_extra=note_extra)
+    result.rows = len(sheet.rows)
+    return result
+
+
+def check_writable(path: str | Path) -> Path:
+    path = Path(path)
+    if path.suffix.lower() not in (".csv", ".xlsx"):
+        raise InvalidInput(f"'{path.name}' must end in .csv or .xlsx.")
+    if not path.parent.exists():
+        raise InvalidInput(f"The folder '{path.parent}' does not exist.")
+    return path

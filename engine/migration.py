@@ -1,0 +1,267 @@
+"""Moving running agreements from one version of a workflow to another: an explicit, checked step.
+
+An agreement keeps the workflow version it was created under (``agreements.workflow_version``)
+for as long as nobody moves it; ``fire`` and the daemon always read that version. A migration
+moves every *running* (non-final) agreement of ``NAME`` version V to version W in ONE
+transaction, or refuses and changes nothing. Agreements in a final state stay on V: their
+history is closed and V stays installed for them.
+
+Where an agreement lands: in the state of the same name, or where ``--map old=new`` sends it.
+The migration is refused, naming every agreement concerned, when one would land
+
+* in a state that W does not have (and no mapping says where it goes instead),
+* in a state that is final in W (a migration never ends an agreement), or
+* without a value W demands for the state it lands in. What W demands for a state S: the
+  requirements of every event of W that leads into S from another state (a self-loop such as
+  ``extend`` does not lead into S), leaving out ``fresh`` requirements (a reason, a new end
+  date: they belong to the moment the event is fired, not to being in S), and counting a
+  conditional requirement only when its condition holds for the agreement's values. A value
+  that V already demanded for the state the agreement is leaving is not counted: such a gap
+  (an imported agreement, say) exists under V too and is not the migration's doing. Only the
+  demands W *adds* refuse a migration. The way out is a mapping to an earlier state, whose
+  step is then done again under W.
+
+Each moved agreement gets a chained history row (event ``migrate``, kind ``migrate``, note
+``NAME vV -> vW``) and keeps the moment it entered its step, so a renamed step keeps its SLA
+clock; its deadlines are then reconciled under W by the same hooks as any transition (rules
+W dropped are cancelled, rules W added are planned, unchanged ones are kept). Migrations send
+no e-mail (``engine.notices`` skips kind ``migrate``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from workflows.guards import holds, is_supplied
+from workflows.spec import Field, WorkflowDefinition
+
+from . import db
+from .bootstrap import Context
+from .errors import InvalidInput, NotFound, PermissionDenied, TkksdError
+from .tables import agreements, deadlines
+
+MAX_NAMED = 20  # agreements named in one refusal before "and N more"
+
+
+class MigrationRefused(TkksdError):
+    """A migration that would strand an agreement; nothing was changed."""
+
+    exit_code = 5
+
+    def __init__(self, message: str, *, workflow: str, from_version: int, to_version: int, blocked: Sequence["Move"]):
+        super().__init__(message)
+        self.workflow = workflow
+        self.from_version = from_version
+        self.to_version = to_version
+        self.blocked = tuple(blocked)
+
+
+@dataclass
+class Move:
+    """One running agreement: where it would land and what stops it."""
+
+    agreement_id: int
+    number: str
+    title: str
+    from_state: str
+    to_state: str
+    problems: list[str] = field(default_factory=list)
+    unknown_fields: list[str] = field(default_factory=list)  # stored values W does not declare (kept as data)
+    row: Any = field(default=None, repr=False)  # the agreement as read for the plan
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.number, "title": self.title, "from_state": self.from_state, "to_state": self.to_state,
+            "ok": not self.problems, "problems": list(self.problems), "unknown_fields": list(self.unknown_fields),
+        }
+
+
+@dataclass
+class MigrationPlan:
+    workflow: str
+    from_version: int
+    to_version: int
+    mapping: dict[str, str]
+    moves: list[Move]
+    final_kept: int  # agreements on V in a final state: they stay on V
+
+    @property
+    def blocked(self) -> list[Move]:
+        return [m for m in self.moves if m.problems]
+
+    def as_dict(self, *, dry_run: bool, done: bool = False) -> dict[str, Any]:
+        return {
+            "refusal": str(refusal(self)) if self.blocked else None,
+            "workflow": self.workflow, "from_version": self.from_version, "to_version": self.to_version,
+            "map": dict(self.mapping), "dry_run": dry_run, "migrated": done, "ok": not self.blocked,
+            "agreements": [m.as_dict() for m in self.moves], "blocked": [m.number for m in self.blocked],
+            "final_kept": self.final_kept,
+        }
+
+
+# --------------------------------------------------------------------------- the rule
+
+
+def demanded_for_state(defn: WorkflowDefinition, state: str, values: Mapping[str, Any]) -> list[Field]:
+    """The fields ``defn`` demands of an agreement with ``values`` for being in ``state`` that it lacks.
+
+    See the module docstring: non-fresh requirements of the events leading into ``state`` from
+    another state, conditional ones only when their condition holds.
+    """
+    out: dict[str, Field] = {}
+    for e in defn.events:
+        if e.dest != state or set(e.sources) <= {state}:
+            continue
+        for req in e.requires:
+            if req.fresh or not holds(req.when, values):
+                continue
+            f = defn.field(req.key)
+            if not is_supplied(f, values.get(req.key)):
+                out.setdefault(f.key, f)
+    return list(out.values())
+
+
+def parse_mapping(pairs: Sequence[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for pair in pairs:
+        old, sep, new = pair.partition("=")
+        old, new = old.strip(), new.strip()
+        if not sep or not old or not new:
+            raise InvalidInput(f"--map needs old=new (a state of the old version = a state of the new one), not '{pair}'.")
+        if old in out and out[old] != new:
+            raise InvalidInput(f"--map gives state '{old}' twice.")
+        out[old] = new
+    return out
+
+
+def _versions(ctx: Context, name: str, from_version: int, to_version: int) -> tuple[WorkflowDefinition, WorkflowDefinition]:
+    if name not in ctx.registry.names():
+        raise NotFound(f"There is no workflow '{name}'; `tkksd workflow list` shows the installed ones.")
+    loaded = ", ".join(str(v) for v in ctx.registry.versions(name))
+    for v in (from_version, to_version):
+        if v not in ctx.registry.versions(name):
+            raise NotFound(f"Workflow '{name}' has no version {v} installed (loaded: {loaded}); "
+                           "add its file to a folder named in general.workflow_dirs.")
+    if from_version == to_version:
+        raise InvalidInput(f"--from and --to are both {from_version}; a migration moves agreements between two versions.")
+    return ctx.registry.get(name, from_version), ctx.registry.get(name, to_version)
+
+
+def _check_mapping(old: WorkflowDefinition, new: WorkflowDefinition, mapping: Mapping[str, str]) -> None:
+    for src, dest in mapping.items():
+        if not old.has_state(src):
+            raise InvalidInput(f"--map {src}={dest}: '{src}' is not a state of {old.name} v{old.version}.")
+        if not new.has_state(dest):
+            known = ", ".join(s.name for s in new.states if not s.final)
+            raise InvalidInput(f"--map {src}={dest}: '{dest}' is not a state of {new.name} v{new.version} (its states: {known}).")
+        if new.state(dest).final:
+            raise InvalidInput(f"--map {src}={dest}: '{dest}' is a final state of v{new.version}; a migration never ends an agreement.")
+
+
+def plan_migration(conn: Connection, ctx: Context, name: str, from_version: int, to_version: int,
+                   mapping: Mapping[str, str] | None = None, *, lock: bool = False) -> MigrationPlan:
+    """Where each running agreement of ``name`` v``from_version`` would land, and what would stop it."""
+    from .services import typed_values
+
+    mapping = dict(mapping or {})
+    old, new = _versions(ctx, name, from_version, to_version)
+    _check_mapping(old, new, mapping)
+    finals = set(old.final_states())
+    q = (sa.select(agreements)
+         .where(agreements.c.workflow == name, agreements.c.workflow_version == from_version,
+                agreements.c.lifecycle_state.not_in(finals))
+         .order_by(agreements.c.id))
+    if lock and conn.dialect.name == "postgresql":
+        q = q.with_for_update()  # no coordinator's step slips in between the plan and the move
+    rows = conn.execute(q).all()
+    final_kept = conn.execute(
+        sa.select(sa.func.count()).select_from(agreements)
+        .where(agreements.c.workflow == name, agreements.c.workflow_version == from_version,
+               agreements.c.lifecycle_state.in_(finals))
+    ).scalar_one()
+    moves = []
+    for row in rows:
+        state = row.lifecycle_state
+        dest = mapping.get(state, state)
+        move = Move(row.id, row.number, row.title, state, dest, row=row)
+        if not new.has_state(dest):
+            move.problems.append(f"it is in '{state}', which v{to_version} does not have (say where it goes with --map {state}=STATE)")
+        elif new.state(dest).final:
+            move.problems.append(f"it would land in '{dest}', a final state of v{to_version} (map '{state}' to a running state)")
+        else:
+            values = typed_values(new, row)
+            old_gaps = {f.key for f in demanded_for_state(old, state, typed_values(old, row))} if old.has_state(state) else set()
+            missing = [f.key for f in demanded_for_state(new, dest, values) if f.key not in old_gaps]
+            if missing:
+                move.problems.append(
+                    f"it would be in '{dest}' without {', '.join(missing)}, which v{to_version} requires there "
+                    f"(map '{state}' to an earlier state to do that step again)"
+                )
+        move.unknown_fields = sorted(k for k in (row.data or {}) if not new.has_field(k))
+        moves.append(move)
+    return MigrationPlan(name, from_version, to_version, mapping, moves, final_kept)
+
+
+def refusal(plan: MigrationPlan) -> MigrationRefused:
+    blocked = plan.blocked
+    named = "; ".join(f"{m.number}: {' and '.join(m.problems)}" for m in blocked[:MAX_NAMED])
+    more = f"; and {len(blocked) - MAX_NAMED} more" if len(blocked) > MAX_NAMED else ""
+    return MigrationRefused(
+        f"Migration of {plan.workflow} v{plan.from_version} -> v{plan.to_version} refused, nothing was changed "
+        f"({len(blocked)} of {len(plan.moves)} running agreement(s) would be stranded): {named}{more}.",
+        workflow=plan.workflow, from_version=plan.from_version, to_version=plan.to_version, blocked=blocked,
+    )
+
+
+# --------------------------------------------------------------------------- doing it
+
+
+def _move(conn: Connection, ctx: Context, row, new: WorkflowDefinition, move: Move, actor: str, note: str) -> None:
+    from .services import apply_transition
+
+    t = apply_transition(conn, ctx, row, new, event="migrate", to_state=move.to_state, actor=actor, note=note,
+                         supplied={}, kind="migrate", version_to=new.version)
+    if move.to_state != move.from_state:
+        # The same step under a new name: it keeps the moment it was entered (its SLA clock),
+        # and its deadline rows follow the name, so the hooks below recognise them as this
+        # step's and do not plan (and later send) the same reminders again.
+        conn.execute(agreements.update().where(agreements.c.id == row.id).values(state_entered_at=row.state_entered_at))
+        conn.execute(deadlines.update().where(deadlines.c.agreement_id == row.id, deadlines.c.state == move.from_state)
+                     .values(state=move.to_state))
+        t.state_entered_at = row.state_entered_at
+    for hook in ctx.hooks:
+        hook(conn, t, ctx)
+
+
+def migrate(ctx: Context, actor_login: str, name: str, from_version: int, to_version: int,
+            mapping: Mapping[str, str] | None = None, *, dry_run: bool = False) -> dict[str, Any]:
+    """Move the running agreements of ``name`` from one version to another, all or none.
+
+    ``dry_run``: only the plan (any registered user may ask); its ``refusal`` is the sentence
+    the real migration would be refused with, or None. Otherwise admins only; a plan with a
+    stranded agreement raises ``MigrationRefused`` before anything is written.
+    Returns the plan as data (``MigrationPlan.as_dict``).
+    """
+    from .services import resolve_actor
+
+    if dry_run:
+        with db.read(ctx.engine) as conn:
+            resolve_actor(conn, actor_login)
+            plan = plan_migration(conn, ctx, name, from_version, to_version, mapping)
+        return plan.as_dict(dry_run=True)
+    with db.write(ctx.engine) as conn:
+        actor = resolve_actor(conn, actor_login)
+        if not actor.holds("admin"):
+            raise PermissionDenied(f"Only an admin may migrate agreements between workflow versions; '{actor.login}' is not one.")
+        plan = plan_migration(conn, ctx, name, from_version, to_version, mapping, lock=True)
+        if plan.blocked:
+            raise refusal(plan)
+        new = ctx.registry.get(name, to_version)
+        for move in plan.moves:
+            renamed = f" ({move.from_state} -> {move.to_state})" if move.to_state != move.from_state else ""
+            _move(conn, ctx, move.row, new, move, actor.login, f"{name} v{from_version} -> v{to_version}{renamed}")
+    return plan.as_dict(dry_run=False, done=True)

@@ -1,0 +1,475 @@
+"""The outbox drain: claim due rows, deliver them, record what happened.
+
+One pass (``drain_once``) has three steps, so no database transaction stays open while mail
+is on the wire:
+
+1. **Claim** (a short write transaction): pending rows whose ``next_attempt_at`` has come and
+   whose lease is free or expired get ``claimed_by``/``claimed_until``. PostgreSQL selects them
+   ``FOR UPDATE SKIP LOCKED``, so several daemons share the work without waiting on each
+   other; on SQLite the ``BEGIN IMMEDIATE`` write transaction serialises claims.
+2. **Deliver** through the transport (SMTP with reused connections and bounded concurrency,
+   or the Maildir), outside any transaction.
+3. **Record** (a short write transaction): sent, retry later, or failed, per row.
+
+A daemon killed between 2 and 3 leaves its rows claimed; when the lease runs out another pass
+claims and sends them again. That is at-least-once delivery: the duplicates carry the same
+Message-ID, so they are recognisable. Nothing is deleted on failure: a failed row stays with
+its error, and an incident row (plus, unless the failed mail was itself an incident notice,
+an incident e-mail to the secretariat) makes it visible.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Iterable, Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from . import db
+from .tables import agreements, incidents, outbox
+
+log = logging.getLogger("tkksd.outbox")
+
+STATUSES = ("pending", "sent", "failed", "held")
+
+
+@dataclass(frozen=True)
+class DrainResult:
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    claimed: int = 0
+
+    def __add__(self, other: "DrainResult") -> "DrainResult":
+        return DrainResult(self.sent + other.sent, self.retried + other.retried, self.failed + other.failed,
+                           self.claimed + other.claimed)
+
+    def as_dict(self) -> dict[str, int]:
+        return {"sent": self.sent, "retried": self.retried, "failed": self.failed, "claimed": self.claimed}
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The retry rules, from [mail] and [daemon]."""
+
+    max_attempts: int
+    max_age: timedelta
+    backoff_base: float
+    backoff_cap: float
+    lease: timedelta
+
+    @classmethod
+    def from_settings(cls, settings) -> "Policy":
+        mail = settings.section("mail")
+        return cls(
+            max_attempts=max(1, int(mail.get("max_attempts", 8))),
+            max_age=timedelta(hours=float(mail.get("max_age_hours", 72))),
+            backoff_base=float(mail.get("backoff_base_seconds", 60)),
+            backoff_cap=float(mail.get("backoff_cap_seconds", 21600)),
+            lease=timedelta(seconds=float(settings.get("daemon", "lease_seconds", 300))),
+        )
+
+
+# ------------------------------------------------------------------------- messages
+
+
+def sender_of(settings) -> str:
+    address = settings.get("mail", "sender", "tkksd@localhost")
+    name = settings.get("mail", "sender_name", "")
+    return f"{name} <{address}>" if name else address
+
+
+def message_of(row, settings):
+    """The notifiers Message for an outbox row: exactly what the row holds."""
+    from notifiers.base import Message
+
+    headers = [("X-TKKSD-Kind", row.kind)]
+    reply_to = settings.get("contact", "email") or None
+    return Message(
+        message_id=row.message_id,
+        sender=sender_of(settings),
+        to=tuple(row.to_addrs or ()),
+        cc=tuple(row.cc_addrs or ()),
+        subject=row.subject,
+        text=row.text_body,
+        html=row.html_body,
+        headers=tuple(headers),
+        reply_to=reply_to,
+    )
+
+
+# ------------------------------------------------------------------------- claim
+
+
+def claim(ctx, *, daemon_id: str, limit: int = 100) -> list[Any]:
+    """Lease up to ``limit`` due rows to ``daemon_id``; returns them (committed)."""
+    now = ctx.clock.now()
+    lease = Policy.from_settings(ctx.settings).lease
+    with db.write(ctx.engine) as conn:
+        due = (
+            sa.select(outbox.c.id)
+            .where(
+                outbox.c.status == "pending",
+                outbox.c.next_attempt_at <= now,
+                sa.or_(outbox.c.claimed_until.is_(None), outbox.c.claimed_until < now),
+            )
+            .order_by(outbox.c.next_attempt_at, outbox.c.id)
+            .limit(limit)
+        )
+        if conn.dialect.name == "postgresql":
+            due = due.with_for_update(skip_locked=True)
+        ids = [r[0] for r in conn.execute(due)]
+        if not ids:
+            return []
+        conn.execute(
+            outbox.update().where(outbox.c.id.in_(ids)).values(claimed_by=daemon_id, claimed_until=now + lease)
+        )
+        rows = conn.execute(sa.select(outbox).where(outbox.c.id.in_(ids)).order_by(outbox.c.id)).all()
+    return rows
+
+
+# ------------------------------------------------------------------------- deliver
+
+
+async def _deliver(transport, messages: Sequence[Any]) -> list[Any]:
+    from notifiers.base import Outcome
+
+    try:
+        outcomes = await transport.deliver(messages)
+    except Exception as exc:  # noqa: BLE001 - a broken transport must not lose the claim's rows
+        log.exception("The mail transport failed on a whole batch")
+        text = f"The mail transport failed: {type(exc).__name__}: {str(exc).strip() or 'no detail'}."
+        return [Outcome(m.message_id, "retry", error=text) for m in messages]
+    if len(outcomes) != len(messages):
+        text = "The mail transport returned no verdict for this message."
+        got = {o.message_id: o for o in outcomes}
+        return [got.get(m.message_id) or Outcome(m.message_id, "retry", error=text) for m in messages]
+    return outcomes
+
+
+async def _deliver_with(ctx, transport, messages):
+    if transport is not None:
+        return await _deliver(transport, messages)
+    from .transport import make_transport
+
+    own = make_transport(ctx.settings)
+    try:
+        return await _deliver(own, messages)
+    finally:
+        await own.aclose()
+
+
+# ------------------------------------------------------------------------- record
+
+
+def _refusals(outcome) -> list[dict[str, Any]]:
+    return [{"recipient": r.recipient, "code": r.code, "text": r.text} for r in outcome.refused]
+
+
+def _too_old(row, now: datetime, policy: Policy) -> bool:
+    start = row.retried_at if getattr(row, "retried_at", None) else row.created_at
+    return now - start >= policy.max_age
+
+
+def incident_dedupe_key(row) -> str:
+    # One incident e-mail per failure of a row; a manual retry (retried_at) opens a new cycle.
+    cycle = f":{row.retried_at:%Y%m%dT%H%M%S}" if getattr(row, "retried_at", None) else ""
+    return f"incident:outbox:{row.id}{cycle}"
+
+
+def raise_incident(conn: Connection, ctx, row, *, error: str, attempts: int, kind: str = "delivery_failed",
+                   recipients: Iterable[str] | None = None) -> None:
+    """An incident row, and an incident e-mail to the secretariat unless the failed mail was one."""
+    from .notices import enqueue, record_incident
+
+    to = list(recipients) if recipients is not None else list(row.to_addrs or ()) + list(row.cc_addrs or ())
+    record_incident(
+        conn, ctx, kind=kind, agreement_id=row.agreement_id, outbox_id=row.id, opd_code=row.recipient_opd,
+        message=f"E-mail {row.message_id} ('{row.kind}') to {', '.join(to)} was not delivered: {error}",
+    )
+    if row.kind == "incident":
+        return  # never an incident about an incident: that could loop on a broken secretariat address
+    suffix = ":refused" if kind == "recipient_refused" else ""
+    enqueue(
+        conn, ctx, kind="incident", agreement_id=row.agreement_id, to=["secretariat"],
+        dedupe_key=incident_dedupe_key(row) + suffix,
+        context={
+            "message": {"message_id": row.message_id, "subject": row.subject, "to": to},
+            "error": error,
+            "attempts": attempts,
+        },
+    )
+
+
+def _retry_rows_for(conn: Connection, ctx, row, recipients: Sequence[str], attempts: int) -> None:
+    """Recipients refused with a 4xx while others took the message: a copy for them alone,
+    same Message-ID, same age and attempt count, so the retry rules still bound it."""
+    conn.execute(
+        outbox.insert().values(
+            dedupe_key=f"outbox:{row.id}:recipients:{attempts}",
+            kind=row.kind, agreement_id=row.agreement_id, recipient_opd=row.recipient_opd,
+            to_addrs=list(recipients), cc_addrs=[], subject=row.subject, text_body=row.text_body,
+            html_body=row.html_body, message_id=row.message_id, status="pending", attempts=attempts,
+            next_attempt_at=ctx.clock.now(), created_at=row.created_at,
+            last_error="Refused for now by the server while other recipients took it.",
+        )
+    )
+
+
+def record(ctx, *, daemon_id: str, rows: Sequence[Any], outcomes: Sequence[Any], rng=None) -> DrainResult:
+    """Write each outcome onto its row (one short write transaction)."""
+    from notifiers.base import backoff_seconds
+
+    policy = Policy.from_settings(ctx.settings)
+    now = ctx.clock.now()
+    sent = retried = failed = 0
+    with db.write(ctx.engine) as conn:
+        # Only the holder of the lease records: if it ran out and another daemon claimed a row
+        # meanwhile, that daemon's record stands (the mail may go twice: at-least-once).
+        owned = sa.select(outbox.c.id).where(
+            outbox.c.id.in_([r.id for r in rows]), outbox.c.status == "pending", outbox.c.claimed_by == daemon_id
+        )
+        if conn.dialect.name == "postgresql":
+            owned = owned.with_for_update()
+        still_mine = {r[0] for r in conn.execute(owned)}
+        plain_sent = []
+        for row, outcome in zip(rows, outcomes):
+            if row.id not in still_mine:
+                continue
+            attempts = row.attempts + 1
+            mine = sa.and_(outbox.c.id == row.id, outbox.c.status == "pending", outbox.c.claimed_by == daemon_id)
+            base = {"attempts": attempts, "claimed_by": None, "claimed_until": None}
+            if outcome.status == "sent" and not outcome.refused:
+                plain_sent.append({"rid": row.id, "attempts": attempts})
+                continue
+            if outcome.status == "sent":
+                refused = _refusals(outcome)
+                done = conn.execute(
+                    outbox.update().where(mine).values(
+                        **base, status="sent", sent_at=now, refused=refused or None,
+                        last_error=None if not refused else f"{len(refused)} recipient(s) refused; see refused.",
+                    )
+                ).rowcount
+                if not done:
+                    continue
+                sent += 1
+                if outcome.permanently_refused:
+                    detail = "; ".join(f"{r.recipient}: {r.code} {r.text}" for r in outcome.refused if r.permanent)
+                    raise_incident(conn, ctx, row, error=f"the server refused some recipients for good ({detail}).",
+                                   attempts=attempts, kind="recipient_refused", recipients=outcome.permanently_refused)
+                if outcome.temporarily_refused:
+                    _retry_rows_for(conn, ctx, row, outcome.temporarily_refused, attempts)
+                continue
+            error = outcome.error or "Not delivered."
+            give_up = outcome.status == "failed" or attempts >= policy.max_attempts or _too_old(row, now, policy)
+            if give_up:
+                why = error if outcome.status == "failed" else (
+                    f"{error} (gave up after {attempts} attempt(s) over "
+                    f"{_hours(now - (getattr(row, 'retried_at', None) or row.created_at))})"
+                )
+                done = conn.execute(
+                    outbox.update().where(mine).values(**base, status="failed", last_error=why,
+                                                       refused=_refusals(outcome) or None)
+                ).rowcount
+                if done:
+                    failed += 1
+                    raise_incident(conn, ctx, row, error=why, attempts=attempts)
+                continue
+            delay = backoff_seconds(attempts, policy.backoff_base, policy.backoff_cap, **({"rng": rng} if rng else {}))
+            # Full jitter may draw almost nothing; a floor of one second keeps a dead server
+            # from being hammered within one drain interval.
+            delay = max(1.0, delay)
+            done = conn.execute(
+                outbox.update().where(mine).values(**base, last_error=error, next_attempt_at=now + timedelta(seconds=delay))
+            ).rowcount
+            retried += 1 if done else 0
+        if plain_sent:
+            # The common case, one statement for the batch (executemany).
+            conn.execute(
+                outbox.update()
+                .where(outbox.c.id == sa.bindparam("rid"))
+                .values(status="sent", sent_at=now, attempts=sa.bindparam("attempts"), claimed_by=None,
+                        claimed_until=None, last_error=None, refused=None),
+                plain_sent,
+            )
+            sent += len(plain_sent)
+    return DrainResult(sent=sent, retried=retried, failed=failed, claimed=len(rows))
+
+
+def _hours(delta: timedelta) -> str:
+    hours = delta.total_seconds() / 3600
+    return f"{hours:.1f} h" if hours >= 1 else f"{int(delta.total_seconds())} s"
+
+
+# ------------------------------------------------------------------------- the pass
+
+
+def drain_once(ctx, *, daemon_id: str, limit: int = 100, transport=None) -> DrainResult:
+    """Claim up to ``limit`` due messages, deliver them, record the outcomes.
+
+    ``transport``: a notifiers transport to use (kept open for the caller), or None to build
+    the configured one for this pass. Safe to call from several processes at once.
+    """
+    rows = claim(ctx, daemon_id=daemon_id, limit=limit)
+    if not rows:
+        return DrainResult()
+    messages = [message_of(r, ctx.settings) for r in rows]
+    outcomes = asyncio.run(_deliver_with(ctx, transport, messages))
+    result = record(ctx, daemon_id=daemon_id, rows=rows, outcomes=outcomes)
+    log.info("Outbox pass by %s: %s", daemon_id, result.as_dict())
+    return result
+
+
+async def drain_once_async(ctx, *, daemon_id: str, limit: int = 100, transport=None) -> DrainResult:
+    """The same for a caller that already runs an event loop (database work in a thread)."""
+    rows = await asyncio.to_thread(claim, ctx, daemon_id=daemon_id, limit=limit)
+    if not rows:
+        return DrainResult()
+    messages = [message_of(r, ctx.settings) for r in rows]
+    outcomes = await _deliver_with(ctx, transport, messages)
+    return await asyncio.to_thread(record, ctx, daemon_id=daemon_id, rows=rows, outcomes=outcomes)
+
+
+def drain_all(ctx, *, daemon_id: str, limit: int = 100, transport=None, max_passes: int = 1000) -> DrainResult:
+    """Passes until nothing is due (for `tkksd outbox drain`-like callers, tests and benches)."""
+    total = DrainResult()
+    for _ in range(max_passes):
+        result = drain_once(ctx, daemon_id=daemon_id, limit=limit, transport=transport)
+        total = total + result
+        if not result.claimed:
+            break
+    return total
+
+
+# ------------------------------------------------------------------------- reading and operator actions
+
+
+def _row_dict(row, number: str | None = None, full: bool = False) -> dict[str, Any]:
+    out = {
+        "id": row.id,
+        "status": row.status,
+        "kind": row.kind,
+        "agreement": number,
+        "to": list(row.to_addrs or ()),
+        "cc": list(row.cc_addrs or ()),
+        "subject": row.subject,
+        "message_id": row.message_id,
+        "attempts": row.attempts,
+        "created_at": row.created_at.isoformat(),
+        "next_attempt_at": row.next_attempt_at.isoformat() if row.status == "pending" else None,
+        "sent_at": row.sent_at.isoformat() if row.sent_at else None,
+        "last_error": row.last_error,
+        "refused": row.refused or [],
+    }
+    if full:
+        out.update({
+            "dedupe_key": row.dedupe_key,
+            "recipient_opd": row.recipient_opd,
+            "claimed_by": row.claimed_by,
+            "claimed_until": row.claimed_until.isoformat() if row.claimed_until else None,
+            "retried_at": row.retried_at.isoformat() if getattr(row, "retried_at", None) else None,
+            "text_body": row.text_body,
+            "html_body": row.html_body,
+        })
+    return out
+
+
+def _select_with_number():
+    return sa.select(outbox, agreements.c.number).select_from(
+        outbox.outerjoin(agreements, agreements.c.id == outbox.c.agreement_id)
+    )
+
+
+def list_rows(ctx, *, status: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
+    from .errors import InvalidInput
+
+    q = _select_with_number().order_by(outbox.c.id.desc()).limit(limit)
+    if status and status != "all":
+        if status not in STATUSES:
+            raise InvalidInput(f"Unknown outbox status '{status}'; use one of {', '.join(STATUSES)} or all.")
+        q = q.where(outbox.c.status == status)
+    with db.read(ctx.engine) as conn:
+        return [_row_dict(r, r.number) for r in conn.execute(q)]
+
+
+def counts(ctx) -> dict[str, int]:
+    with db.read(ctx.engine) as conn:
+        rows = conn.execute(sa.select(outbox.c.status, sa.func.count()).group_by(outbox.c.status)).all()
+    return {status: n for status, n in rows}
+
+
+def _find(conn: Connection, outbox_id: int):
+    from .errors import NotFound
+
+    row = conn.execute(_select_with_number().where(outbox.c.id == outbox_id)).first()
+    if row is None:
+        raise NotFound(f"There is no outbox message {outbox_id}.")
+    return row
+
+
+def show_row(ctx, outbox_id: int) -> dict[str, Any]:
+    with db.read(ctx.engine) as conn:
+        row = _find(conn, outbox_id)
+        found = conn.execute(
+            sa.select(incidents).where(incidents.c.outbox_id == outbox_id).order_by(incidents.c.id)
+        ).all()
+    out = _row_dict(row, row.number, full=True)
+    out["incidents"] = [
+        {"id": i.id, "kind": i.kind, "message": i.message, "created_at": i.created_at.isoformat(),
+         "resolved_at": i.resolved_at.isoformat() if i.resolved_at else None}
+        for i in found
+    ]
+    return out
+
+
+def _require_operator(conn: Connection, login: str, what: str) -> None:
+    from .errors import PermissionDenied
+    from .services import resolve_actor
+
+    who = resolve_actor(conn, login)
+    if not (who.holds("secretariat") or who.holds("admin")):
+        raise PermissionDenied(f"Only the secretariat or an admin may {what}; '{login}' is neither.")
+
+
+def retry(ctx, actor_login: str, outbox_id: int) -> dict[str, Any]:
+    """Make a failed (or waiting) message due now with a fresh attempt budget; resolves its
+    open incidents. A sent message is refused: sending it again would be a duplicate."""
+    from .errors import InvalidInput
+
+    now = ctx.clock.now()
+    with db.write(ctx.engine) as conn:
+        _require_operator(conn, actor_login, "retry outbox messages")
+        row = _find(conn, outbox_id)
+        if row.status == "sent":
+            raise InvalidInput(f"Outbox message {outbox_id} was already sent at {row.sent_at:%Y-%m-%d %H:%M} UTC; nothing was changed.")
+        conn.execute(
+            outbox.update().where(outbox.c.id == outbox_id).values(
+                status="pending", attempts=0, next_attempt_at=now, retried_at=now, claimed_by=None, claimed_until=None,
+            )
+        )
+        conn.execute(
+            incidents.update()
+            .where(incidents.c.outbox_id == outbox_id, incidents.c.resolved_at.is_(None))
+            .values(resolved_at=now)
+        )
+    return {"id": outbox_id, "previous_status": row.status, "status": "pending"}
+
+
+def purge(ctx, actor_login: str, *, sent_before: datetime, dry_run: bool = False) -> int:
+    """Delete messages that were sent before ``sent_before``; pending and failed ones stay."""
+    with db.write(ctx.engine) as conn:
+        _require_operator(conn, actor_login, "purge the outbox")
+        old = sa.select(outbox.c.id).where(outbox.c.status == "sent", outbox.c.sent_at < sent_before)
+        ids = [r[0] for r in conn.execute(old)]
+        if dry_run or not ids:
+            return len(ids)
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            # Incidents outlive the message they were about; their text names its Message-ID.
+            conn.execute(incidents.update().where(incidents.c.outbox_id.in_(chunk)).values(outbox_id=None))
+            conn.execute(outbox.delete().where(outbox.c.id.in_(chunk)))
+    return len(ids)

@@ -1,0 +1,332 @@
+"""The sweep: act on every pending deadline that has fallen due, exactly once, in due order.
+
+A sweep works in batches. Each batch is one write transaction that *claims* up to
+``batch_size`` due rows (PostgreSQL: ``FOR UPDATE SKIP LOCKED``, so several daemons share
+the work and never take the same row; SQLite: the ``BEGIN IMMEDIATE`` write lock serialises
+sweeps), acts on each and marks it in that same transaction. The action and the mark commit
+together: a daemon killed mid-batch loses the whole uncommitted batch, whose rows are still
+pending and are taken again by the next sweep; nothing is fired twice, nothing is lost.
+
+Each row is acted on inside a savepoint: a row whose action fails (a template error, a lost
+race with a coordinator) is rolled back alone and put aside for ``lease_seconds``
+(``claimed_until``) so the sweep neither crashes nor loops on it.
+
+Actions:
+
+* ``fire``: the rule's event, fired by the actor ``system`` through the same write path as a
+  human ``tkksd fire`` (transitions guard, conditional UPDATE, hash-chained history row, the
+  hooks that plan the next state's deadlines and write the transition notice). A refused
+  event marks the row ``skipped`` with the reason and plans a retry after
+  ``daemon.retry_refused_days`` so the agreement is never left without a deadline.
+* ``notify``: one notice rendered into the outbox (``engine.notices.enqueue``), its dedupe key
+  derived from the deadline id and occurrence. A repeating rule (escalation) plans its next
+  occurrence in the same transaction.
+
+Catch-up and folding: a notice whose due time is more than ``daemon.fold_after_days`` old is
+*stale* (the daemon was down). All stale and due notices of one agreement and one rule
+(earlier warnings, missed repetitions of an escalation) fold into a single notice to their
+recipients, carrying ``folded`` = how many notices it replaces; the repetitions restart at the
+first occurrence after now. ``fire`` deadlines never fold: each fires once, in due order.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Callable
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from workflows import guards
+
+from . import db
+from .deadlines import PENDING, PENDING_SQL, local_day_start, rule_of
+from .tables import agreements, deadlines, opds
+
+log = logging.getLogger("tkksd.sweep")
+
+SYSTEM = "system"
+
+
+@dataclass
+class SweepResult:
+    fired: int = 0  # events fired
+    notified: int = 0  # notices written (one per folded group)
+    folded: int = 0  # notices folded into another one
+    skipped: int = 0
+    errors: int = 0
+    batches: int = 0
+    actions: list[dict[str, Any]] = field(default_factory=list)  # kept only when asked (simulate)
+
+    @property
+    def acted(self) -> int:
+        return self.fired + self.notified + self.folded + self.skipped
+
+    def as_dict(self) -> dict[str, int]:
+        return {"fired": self.fired, "notified": self.notified, "folded": self.folded, "skipped": self.skipped,
+                "errors": self.errors}
+
+
+def _settings_int(ctx, key: str, default: int) -> int:
+    try:
+        return int(ctx.settings.get("daemon", key, default))
+    except (TypeError, ValueError):
+        return default
+
+
+def at_time(ctx, instant: datetime):
+    """A copy of ``ctx`` whose clock reads ``instant`` (what hooks and notices see)."""
+    from .clock import Clock
+
+    return dataclasses.replace(ctx, clock=Clock(ctx.clock.zone, instant))
+
+
+# --------------------------------------------------------------------------- claiming
+
+
+def claim(conn: Connection, now: datetime, limit: int) -> list[int]:
+    """Ids of up to ``limit`` due rows, oldest first, locked for this transaction."""
+    q = (
+        sa.select(deadlines.c.id)
+        .where(PENDING_SQL, deadlines.c.due_at <= now,
+               sa.or_(deadlines.c.claimed_until.is_(None), deadlines.c.claimed_until <= now))
+        # At the same instant, notices go before timed events: a KB's follow-up reminder and
+        # its evaluation both fall due 12 months after integration, and the evaluation would
+        # otherwise cancel the reminder.
+        .order_by(deadlines.c.due_at, sa.case((deadlines.c.action == "fire", 1), else_=0), deadlines.c.id)
+        .limit(limit)
+    )
+    if conn.dialect.name == "postgresql":
+        q = q.with_for_update(skip_locked=True)
+    return list(conn.execute(q).scalars())
+
+
+def _mark(conn: Connection, ids, *, status: str, now: datetime, daemon_id: str, result: str) -> None:
+    conn.execute(
+        deadlines.update().where(deadlines.c.id.in_(list(ids)), PENDING_SQL)
+        .values(status=status, fired_at=now, claimed_by=daemon_id, claimed_until=None, result=result[:500])
+    )
+
+
+def _add_row(conn: Connection, row, *, due_at: datetime, occurrence: int, now: datetime, state: str | None = None) -> None:
+    conn.execute(deadlines.insert().values(
+        agreement_id=row.agreement_id, rule=row.rule, action=row.action, state=state or row.state, due_at=due_at,
+        occurrence=occurrence, offset_days=row.offset_days, status=PENDING, created_at=now,
+    ))
+
+
+def _shift(ctx, due: datetime, days: int) -> datetime:
+    return local_day_start(ctx.clock, ctx.clock.local(due).date() + timedelta(days=days))
+
+
+# --------------------------------------------------------------------------- acting
+
+
+class _Outcome(Exception):
+    """Raised inside an action to end it with a status and a reason."""
+
+    def __init__(self, status: str, reason: str):
+        super().__init__(reason)
+        self.status, self.reason = status, reason
+
+
+def _fire(conn: Connection, ctx, row, agr, defn, rule, now: datetime, daemon_id: str) -> dict[str, Any]:
+    from .machine import MachineError, run_event
+    from .services import _create_follow_up, _View, apply_transition, typed_values
+
+    event = rule.event
+    if not defn.has_event(event) or agr.lifecycle_state not in defn.event(event).sources:
+        raise _Outcome("skipped", f"'{event}' is not allowed in state '{agr.lifecycle_state}'")
+    e = defn.event(event)
+    stored = typed_values(defn, agr)
+    problems: list[guards.Problem] = []
+
+    def guard(_name: str) -> bool:
+        problems.extend(guards.evaluate(defn, e, _View(conn, ctx, agr, stored), {}))
+        return not problems
+
+    try:
+        dest = run_event(defn, agr.lifecycle_state, event, guard)
+    except MachineError:
+        raise _Outcome("skipped", f"'{event}' is not allowed in state '{agr.lifecycle_state}'") from None
+    if dest is None:
+        raise _Outcome("refused", "; ".join(p.message for p in problems) or f"'{event}' was refused")
+    # Marked first: the hooks below reconcile pending rows, and this one is done.
+    _mark(conn, [row.id], status="fired", now=now, daemon_id=daemon_id, result=f"fired {event}")
+    t = apply_transition(conn, ctx, agr, defn, event=event, to_state=dest, actor=SYSTEM,
+                         note=f"tenggat {rule.name}", supplied={}, kind="system", stored=stored, at=now)
+    if e.creates is not None:
+        t.extra["created"] = _create_follow_up(conn, ctx, defn, e, agr, t.values, SYSTEM, now)
+    for hook in ctx.hooks:
+        hook(conn, t, ctx)
+    return {"event": event, "to_state": dest}
+
+
+def _notice_context(conn: Connection, ctx, row, agr, defn, *, due_at: datetime, level: int, folded: int) -> dict[str, Any]:
+    from .services import typed_values
+
+    values = typed_values(defn, agr)
+    today = ctx.clock.today()
+    ends_on = values.get("ends_on")
+    opd = conn.execute(sa.select(opds.c.code, opds.c.name).where(opds.c.code == agr.lead_opd)).first()
+    state = row.state
+    label = defn.state(state).label.get(ctx.lang) if defn.has_state(state) else state
+    return {
+        "step": {"name": state, "label": label},
+        "due_at": due_at,
+        "overdue_days": (today - ctx.clock.local(due_at).date()).days,
+        "level": level,
+        "responsible": {"code": agr.lead_opd, "name": opd.name if opd else agr.lead_opd},
+        "folded": folded,
+        "ends_on": ends_on,
+        "days_left": (ends_on - today).days if ends_on is not None and hasattr(ends_on, "year") else None,
+        "integrated_on": ctx.clock.local(agr.state_entered_at).date(),
+    }
+
+
+def _notify(conn: Connection, ctx, row, agr, defn, rule, now: datetime, daemon_id: str) -> dict[str, Any]:
+    from .notices import enqueue
+
+    if rule.skip_if_children and conn.execute(
+        sa.select(agreements.c.id).where(agreements.c.parent_id == agr.id).limit(1)
+    ).first():
+        raise _Outcome("skipped", "the agreement already has a follow-up agreement")
+    fold_after = timedelta(days=_settings_int(ctx, "fold_after_days", 7))
+    stale = row.due_at < now - fold_after
+    siblings = []
+    if stale:
+        siblings = conn.execute(
+            sa.select(deadlines.c.id, deadlines.c.due_at, deadlines.c.occurrence)
+            .where(deadlines.c.agreement_id == row.agreement_id, deadlines.c.rule == row.rule, PENDING_SQL,
+                   deadlines.c.due_at <= now, deadlines.c.id != row.id)
+            .order_by(deadlines.c.due_at, deadlines.c.id)
+        ).all()
+    # The notice speaks for the newest due occurrence; the others fold into it.
+    occurrence, due_at, folded = row.occurrence, row.due_at, len(siblings)
+    if siblings:
+        due_at, occurrence = siblings[-1].due_at, siblings[-1].occurrence
+    if rule.repeat_days and stale:
+        while _shift(ctx, due_at, rule.repeat_days) <= now:
+            due_at = _shift(ctx, due_at, rule.repeat_days)
+            occurrence += 1
+            folded += 1
+    context = _notice_context(conn, ctx, row, agr, defn, due_at=due_at, level=occurrence + 1, folded=folded)
+    outbox_id = enqueue(
+        conn, ctx, kind=rule.template, agreement_id=agr.id, to=list(rule.notify), cc=list(rule.cc),
+        dedupe_key=f"deadline:{row.id}:{occurrence}", context=context, lead_opd=agr.lead_opd,
+    )
+    note = f"notified {rule.template} to {', '.join(rule.notify)}" + (f" (folded {folded})" if folded else "")
+    _mark(conn, [row.id], status="fired", now=now, daemon_id=daemon_id, result=note)
+    if siblings:
+        _mark(conn, [s.id for s in siblings], status="fired", now=now, daemon_id=daemon_id,
+              result=f"folded into the notice of deadline {row.id}")
+    if rule.repeat_days:
+        _add_row(conn, row, due_at=_shift(ctx, due_at, rule.repeat_days), occurrence=occurrence + 1, now=now)
+    return {"template": rule.template, "to": list(rule.notify), "cc": list(rule.cc), "folded": folded,
+            "outbox_id": outbox_id, "level": occurrence + 1, "due_at": due_at}
+
+
+def act(conn: Connection, ctx, row, now: datetime, daemon_id: str) -> dict[str, Any]:
+    """Act on one claimed deadline inside ``conn``'s transaction; returns what was done."""
+    agr = conn.execute(sa.select(agreements).where(agreements.c.id == row.agreement_id)).one()
+    base = {"deadline": row.id, "agreement": agr.number, "rule": row.rule, "action": row.action,
+            "due_at": row.due_at, "at": now, "lead_opd": agr.lead_opd}
+    try:
+        try:
+            defn = ctx.registry.get(agr.workflow, agr.workflow_version)
+        except LookupError:
+            raise _Outcome("skipped", f"workflow {agr.workflow} v{agr.workflow_version} is not installed") from None
+        if not defn.has_state(agr.lifecycle_state) or defn.state(agr.lifecycle_state).final:
+            raise _Outcome("skipped", f"the agreement is in state '{agr.lifecycle_state}'")
+        rule = rule_of(defn, row.rule)
+        if rule is None:
+            raise _Outcome("skipped", f"rule '{row.rule}' is no longer in {defn.key}")
+        if row.action == "fire":
+            done = _fire(conn, ctx, row, agr, defn, rule, now, daemon_id)
+            return {**base, "outcome": "fired", **done}
+        done = _notify(conn, ctx, row, agr, defn, rule, now, daemon_id)
+        return {**base, "outcome": "notified", **done}
+    except _Outcome as out:
+        status = "skipped"
+        reason = out.reason
+        if out.status == "refused":
+            # The guard said no: keep the agreement under a deadline and look again later.
+            days = _settings_int(ctx, "retry_refused_days", 7)
+            _add_row(conn, row, due_at=_shift(ctx, now, days), occurrence=row.occurrence + 1, now=now,
+                     state=agr.lifecycle_state)
+            reason = f"refused: {reason}; retry in {days} days"
+        _mark(conn, [row.id], status=status, now=now, daemon_id=daemon_id, result=reason)
+        return {**base, "outcome": "skipped", "reason": reason}
+
+
+# --------------------------------------------------------------------------- the sweep
+
+
+def _log_action(a: dict[str, Any]) -> None:
+    if a["outcome"] == "fired":
+        log.info("deadline %s %s %s: fired %s -> %s", a["deadline"], a["agreement"], a["rule"], a["event"], a["to_state"])
+    elif a["outcome"] == "notified":
+        log.info("deadline %s %s %s: notice %s to %s%s", a["deadline"], a["agreement"], a["rule"], a["template"],
+                 ",".join(a["to"]), f" (folded {a['folded']})" if a["folded"] else "")
+    else:
+        log.info("deadline %s %s %s: skipped (%s)", a["deadline"], a["agreement"], a["rule"], a["reason"])
+
+
+def sweep_batch(conn: Connection, ctx, *, now: datetime, daemon_id: str, limit: int, result: SweepResult,
+                stop: threading.Event | None = None, keep_actions: bool = False,
+                on_action: Callable[[dict[str, Any]], None] | None = _log_action) -> int:
+    """Claim and act on one batch inside ``conn``'s transaction; returns how many rows were claimed."""
+    ids = claim(conn, now, limit)
+    lease = timedelta(seconds=_settings_int(ctx, "lease_seconds", 300))
+    for deadline_id in ids:
+        if stop is not None and stop.is_set():
+            break  # the rest stays pending; what is done so far commits
+        row = conn.execute(sa.select(deadlines).where(deadlines.c.id == deadline_id, PENDING_SQL)).first()
+        if row is None:  # cancelled by an earlier transition in this batch
+            continue
+        try:
+            with conn.begin_nested():
+                action = act(conn, ctx, row, now, daemon_id)
+        except Exception as exc:  # noqa: BLE001 - one bad row must not stop the sweep
+            result.errors += 1
+            text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            log.warning("deadline %s (%s) failed: %s: %s; put aside until %s", row.id, row.rule, type(exc).__name__, text,
+                        (now + lease).isoformat(timespec="seconds"))
+            conn.execute(deadlines.update().where(deadlines.c.id == row.id).values(
+                claimed_by=daemon_id, claimed_until=now + lease, result=f"error: {text}"[:500]))
+            continue
+        outcome = action["outcome"]
+        if outcome == "fired":
+            result.fired += 1
+        elif outcome == "notified":
+            result.notified += 1
+            result.folded += action.get("folded", 0) if action.get("folded") else 0
+        else:
+            result.skipped += 1
+        if keep_actions:
+            result.actions.append(action)
+        if on_action:
+            on_action(action)
+    return len(ids)
+
+
+def sweep(ctx, *, daemon_id: str, batch_size: int | None = None, stop: threading.Event | None = None,
+          max_batches: int = 100_000, now: datetime | None = None) -> SweepResult:
+    """Act on everything due now, batch after batch, until nothing due is left (or ``stop``)."""
+    batch_size = batch_size or _settings_int(ctx, "batch_size", 100)
+    result = SweepResult()
+    for _ in range(max_batches):
+        if stop is not None and stop.is_set():
+            break
+        instant = now or ctx.clock.now()
+        with db.write(ctx.engine) as conn:
+            n = sweep_batch(conn, at_time(ctx, instant), now=instant, daemon_id=daemon_id, limit=batch_size,
+                            result=result, stop=stop)
+        result.batches += 1
+        if n == 0:  # a batch may plan rows that are already due (repetitions): go on until none
+            break
+    return result

@@ -1,0 +1,133 @@
+"""A real `tkksd daemon` process: SIGKILL in the middle of a large sweep loses nothing and fires
+nothing twice; SIGTERM finishes the item in hand and exits 0."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+
+import sqlalchemy as sa
+
+from tests.conftest import tkksd_executable
+
+from .conftest import ctx_at, day, signing
+
+N = 400
+
+
+def _bulk(ctx, n: int) -> list[str]:
+    """n integrated agreements written as one import (the hooks plan their deadlines)."""
+    from engine import db
+    from engine.services import insert_agreement, parse_values
+
+    c = ctx_at(ctx, day(0))
+    defn = c.registry.latest("kerja-sama")
+    ends = signing(200)["sign"]
+    numbers = []
+    with db.write(c.engine) as conn:
+        for i in range(n):
+            values = parse_values(defn, {"title": f"PKS {i}", "partner": f"Mitra {i}", "lead_opd": "DKP",
+                                         "document_kind": "PKS", **ends})
+            numbers.append(insert_agreement(conn, c, defn, values=values, state="integrated", actor="admin",
+                                            note="import", kind="import", event="import").number)
+    return numbers
+
+
+def _counts(ctx) -> dict[str, int]:
+    from engine.tables import deadlines, history, outbox
+
+    with ctx.engine.connect() as conn:
+        return {
+            "expire_fired": conn.execute(sa.select(sa.func.count()).select_from(deadlines).where(
+                deadlines.c.rule == "expiry", deadlines.c.status == "fired")).scalar_one(),
+            "expire_history": conn.execute(sa.select(sa.func.count()).select_from(history).where(
+                history.c.event == "expire")).scalar_one(),
+            "distinct_expired": conn.execute(sa.select(sa.func.count(sa.distinct(history.c.agreement_id))).where(
+                history.c.event == "expire")).scalar_one(),
+            "warnings": conn.execute(sa.select(sa.func.count()).select_from(outbox).where(
+                outbox.c.kind == "expiry_warning")).scalar_one(),
+            "expired_notices": conn.execute(sa.select(sa.func.count()).select_from(outbox).where(
+                outbox.c.kind == "expired")).scalar_one(),
+            "pending_due": conn.execute(sa.text(
+                "SELECT count(*) FROM deadlines WHERE status = 'pending' AND rule IN ('expiry', 'expiry_warning')")).scalar_one(),
+        }
+
+
+def _start(env, tmp_path, now: str) -> subprocess.Popen:
+    e = dict(env, TKKSD_NOW=now)
+    return subprocess.Popen([*tkksd_executable(), "daemon"], env=e, cwd=tmp_path, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def _wait_for(ctx, predicate, timeout: float = 60.0) -> dict[str, int]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        c = _counts(ctx)
+        if predicate(c):
+            return c
+        time.sleep(0.05)
+    raise AssertionError(f"timed out; counts {c}")
+
+
+def test_sigkill_mid_sweep_loses_nothing_and_fires_nothing_twice(env, ctx, cli, tmp_path):
+    (tmp_path / "tkksd.toml").write_text("[daemon]\nbatch_size = 10\ndrain_seconds = 3600\n")
+    numbers = _bulk(ctx, N)
+    proc = _start(env, tmp_path, day(400))
+    try:
+        seen = _wait_for(ctx, lambda c: c["expire_fired"] >= 20)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == -signal.SIGKILL
+    mid = _counts(ctx)
+    assert seen["expire_fired"] <= mid["expire_fired"] < N, "the kill must land in the middle of the sweep"
+    # Whatever committed is consistent: a fired row has its history row and its notices.
+    assert mid["expire_fired"] == mid["expire_history"] == mid["distinct_expired"] == mid["expired_notices"]
+
+    out = cli("daemon", "--once", now=day(400)).stdout
+    assert f"fired {N - mid['expire_fired']}," in out
+    end = _counts(ctx)
+    assert end["expire_fired"] == end["expire_history"] == end["distinct_expired"] == N
+    assert end["warnings"] == N and end["expired_notices"] == N and end["pending_due"] == 0
+    assert cli("doctor", now=day(400)).returncode == 0
+    assert cli("audit", "verify").returncode == 0
+    assert len(numbers) == N
+
+
+def test_sigterm_finishes_the_item_in_hand_and_exits_zero(env, ctx, cli, tmp_path):
+    (tmp_path / "tkksd.toml").write_text("[daemon]\nbatch_size = 10\ndrain_seconds = 3600\n")
+    _bulk(ctx, 200)
+    proc = _start(env, tmp_path, day(400))
+    try:
+        _wait_for(ctx, lambda c: c["expire_fired"] >= 10)
+        proc.send_signal(signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, stderr
+    assert "SIGTERM received" in stderr and "stopped" in stderr
+    c = _counts(ctx)
+    assert c["expire_fired"] == c["expire_history"] == c["expired_notices"]
+    status = cli("status", "--json", now=day(400)).json()
+    assert status["daemons"] and status["daemons"][0]["stopped_at"] is not None
+    assert status["daemons"][0]["counts"].get("fired", 0) == c["expire_fired"]
+    cli("daemon", "--once", now=day(400))
+    assert _counts(ctx)["expire_history"] == 200
+
+
+def test_idle_daemon_stops_on_sigint(env, tmp_path):
+    proc = _start(env, tmp_path, day(0))
+    try:
+        time.sleep(2.0)
+        proc.send_signal(signal.SIGINT)
+        _, stderr = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, stderr
+    assert "started" in stderr
