@@ -77,9 +77,30 @@ def insert_many(conn: Connection, ctx: Context, items: Sequence[Mapping[str, Any
 
 def run_hooks(conn: Connection, ctx: Context, ts: list) -> None:
     for hook in ctx.hooks:
-        batch = getattr(sys.modules.get(getattr(hook, "__module__", ""), None), "after_transitions", None)
+        module = getattr(hook, "__module__", "")
+        batch = getattr(sys.modules.get(module), "after_transitions", None)
         if batch is not None and getattr(hook, "__name__", "") == "after_transition":
             batch(conn, ts, ctx)
-            continue
-        for t in ts:
-            hook(conn, t, ctx)
+        elif module == "engine.deadlines" and getattr(hook, "__name__", "") == "after_transition":
+            plan_fresh_deadlines(conn, ctx, ts)
+        else:
+            for t in ts:
+                hook(conn, t, ctx)
+
+
+def plan_fresh_deadlines(conn: Connection, ctx: Context, ts: list) -> None:
+    """What ``engine.deadlines.after_transition`` does for agreements inserted just now, batched.
+
+    A new agreement has no deadline rows, so reconciling reduces to planning what its state
+    wants and inserting it: one executemany for the whole batch instead of a query and an
+    insert per agreement.
+    """
+    from . import deadlines as dl
+
+    rows = []
+    for t in ts:
+        for p in dl.plan(t.definition, t.to_state, t.values, t.state_entered_at, ctx.clock, ctx.settings, t.at):
+            rows.append(dict(agreement_id=t.agreement_id, rule=p.rule.name, action=p.rule.action, state=t.to_state,
+                             due_at=p.due_at, occurrence=0, offset_days=p.offset_days, status=dl.PENDING, created_at=t.at))
+    if rows:
+        conn.execute(dl.deadlines.insert(), rows)

@@ -189,6 +189,7 @@ class _Checker:
         self.opd_codes = set(conn.execute(sa.select(opds.c.code).where(opds.c.active.is_(True))).scalars())
         self.rules: dict[str, tuple[list[tuple[str, str]], list[str]]] = {}
         self.col_types = {c.key: c.type for c in cols}
+        self.field_maps: dict[str, dict[str, Any]] = {}
 
     def defn(self, name: str | None, version: Any) -> WorkflowDefinition:
         if not name:
@@ -206,6 +207,13 @@ class _Checker:
             return self.ctx.registry.get(name, v)
         except LookupError as exc:
             raise ValueError(str(exc)) from None
+
+    def fields(self, defn: WorkflowDefinition) -> dict[str, Any]:
+        """key -> Field, built once per definition (``defn.has_field`` scans a tuple)."""
+        found = self.field_maps.get(defn.key)
+        if found is None:
+            found = self.field_maps[defn.key] = {f.key: f for f in defn.fields}
+        return found
 
     def date_rules(self, defn: WorkflowDefinition):
         if defn.key not in self.rules:
@@ -274,17 +282,19 @@ def check_row(chk: _Checker, number_row: int, raw: dict[str, Any], problems: lis
         values[key] = v
 
     present = set()
+    fields = chk.fields(defn)
+    fixed = sheets.FIXED
     for key, v in raw.items():
-        if key in sheets.FIXED:
+        if key in fixed:
             continue
-        if not defn.has_field(key):
+        f = fields.get(key)
+        if f is None:
             if v is not None:
                 bad(key, f"'{key}' is not a field of workflow {defn.name} v{defn.version}; leave this cell empty")
             continue
         present.add(key)
         if v is None:
             continue
-        f = defn.field(key)
         try:
             values[key] = _typed_cell(f, v)
         except guards.ValueProblem as exc:

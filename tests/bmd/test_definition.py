@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from datetime import date
@@ -139,7 +140,7 @@ def run(tmp_path, *args, config: Path | None = None):
 def test_workflow_show_and_check_need_no_database(tmp_path):
     out = run(tmp_path, "workflow", "show", "pemanfaatan-bmd", "--json")
     assert out.returncode == 0, out.stderr
-    shown = __import__("json").loads(out.stdout)
+    shown = json.loads(out.stdout)
     assert shown["limits"]["bmd_terms"]["from"] == "settings [limits.bmd_terms]"
     assert shown["limits"]["bmd_terms"]["values"]["sewa"]["years"] == 5
     text = run(tmp_path, "workflow", "show", "pemanfaatan-bmd").stdout
@@ -165,7 +166,7 @@ def test_workflow_check_names_every_problem_of_a_folder(tmp_path):
     config = write_settings(tmp_path / "tkksd.toml", [folder])
     out = run(tmp_path, "workflow", "check", "--json", config=config)
     assert out.returncode == 9
-    results = {Path(r["file"]).name: r for r in __import__("json").loads(out.stdout) if r["file"].startswith(str(folder))}
+    results = {Path(r["file"]).name: r for r in json.loads(out.stdout) if r["file"].startswith(str(folder))}
     problems = results["pemanfaatan-bmd.v2.toml"]["problems"]
     assert any("reads limits 'bmd_terms_2030'" in p for p in problems)
     assert any("notice template 'contribution_letter' has no id/contribution_letter.subject.j2" in p for p in problems)

@@ -1,0 +1,96 @@
+"""Pending deadlines as an iCalendar file (RFC 5545) an OPD head can subscribe to in any calendar program.
+
+One VEVENT per pending deadline, at ``[calendar] event_time`` local time (WITA) on the day it
+falls due, with a VTIMEZONE for the regency's zone. The UID is derived from the deadline row
+and its occurrence, so a re-exported file updates the same events instead of duplicating them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from . import db
+from .bootstrap import Context
+from .errors import InvalidInput
+from .reports import deadline_what
+from .tables import agreements, deadlines, opds
+
+
+def build(ctx: Context, *, opd: str | None = None, days: int | None = None):
+    from icalendar import Calendar, Event
+
+    now = ctx.clock.now()
+    zone = ctx.clock.zone
+    settings = ctx.settings
+    hh, mm = (int(x) for x in str(settings.get("calendar", "event_time", "08:00")).split(":"))
+    minutes = int(settings.get("calendar", "duration_minutes", 30))
+    domain = settings.get("mail", "domain", "tkksd.local")
+    q = (
+        sa.select(deadlines.c.id, deadlines.c.rule, deadlines.c.state, deadlines.c.due_at, deadlines.c.offset_days,
+                  deadlines.c.occurrence, agreements.c.number, agreements.c.title, agreements.c.partner, agreements.c.workflow,
+                  agreements.c.workflow_version, agreements.c.lead_opd, opds.c.name.label("opd_name"))
+        .select_from(deadlines.join(agreements, agreements.c.id == deadlines.c.agreement_id)
+                     .join(opds, opds.c.code == agreements.c.lead_opd, isouter=True))
+        .where(deadlines.c.status == "pending")
+        .order_by(deadlines.c.due_at, deadlines.c.id)
+    )
+    if opd:
+        q = q.where(agreements.c.lead_opd == opd.upper())
+    if days is not None:
+        q = q.where(deadlines.c.due_at <= now + timedelta(days=days))
+    with db.read(ctx.engine) as conn:
+        if opd and conn.execute(sa.select(opds.c.code).where(opds.c.code == opd.upper())).first() is None:
+            raise InvalidInput(f"Unknown OPD code '{opd}'; `tkksd opd list` shows the directory.")
+        rows = conn.execute(q).all()
+
+    cal = Calendar()
+    cal.add("prodid", "-//TKKSD Kabupaten Kutai Kartanegara//tkksd//ID")
+    cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
+    cal.add("method", "PUBLISH")
+    name = "Tenggat kerja sama TKKSD" + (f" - {opd.upper()}" if opd else "")
+    cal.add("x-wr-calname", name)
+    cal.add("x-wr-timezone", str(zone.key))
+    defns: dict = {}
+    for r in rows:
+        key = (r.workflow, r.workflow_version)
+        if key not in defns:
+            try:
+                defns[key] = ctx.registry.get(*key)
+            except LookupError:
+                defns[key] = None
+        what = deadline_what(defns[key], r.rule, r.state, r.offset_days, ctx.lang)
+        day = ctx.clock.local(r.due_at).date()
+        start = datetime.combine(day, time(hh, mm), tzinfo=zone)
+        ev = Event()
+        ev.add("uid", f"deadline-{r.id}-{r.occurrence}@{domain}")
+        ev.add("dtstamp", now)
+        ev.add("dtstart", start)
+        ev.add("dtend", start + timedelta(minutes=minutes))
+        ev.add("summary", f"[{r.number}] {what}")
+        ev.add("description", "\n".join([
+            f"Yang jatuh tempo: {what}",
+            f"Kerja sama: {r.number} - {r.title}",
+            f"Mitra: {r.partner}",
+            f"OPD pengampu: {r.lead_opd} ({r.opd_name or r.lead_opd})",
+            f"Tenggat: {day.isoformat()} ({settings.get('general', 'timezone_abbr', 'WITA')})",
+            f"Lihat: tkksd show {r.number}",
+        ]))
+        ev.add("categories", [r.rule])
+        ev.add("status", "CONFIRMED")
+        ev.add("transp", "TRANSPARENT")
+        cal.add_component(ev)
+    cal.add_missing_timezones()
+    return cal, len(rows)
+
+
+def write(ctx: Context, output: str | Path, *, opd: str | None = None, days: int | None = None) -> int:
+    output = Path(output)
+    if output.suffix.lower() != ".ics":
+        raise InvalidInput(f"'{output.name}' must end in .ics.")
+    cal, n = build(ctx, opd=opd, days=days)
+    output.write_bytes(cal.to_ical())
+    return n

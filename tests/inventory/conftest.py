@@ -1,0 +1,79 @@
+"""Fixtures for the inventory tests: the demo inventory loaded, and a second empty database
+on the same backend (the round trip imports into it)."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from tests.conftest import PG_ADMIN_URL, _psycopg_dsn, init_database, make_env
+
+NOW_2024 = "2024-05-01T09:00:00"
+
+
+@pytest.fixture
+def second_env(tmp_path, database_url):
+    """Environment of another empty, initialised database on the same backend as ``env``."""
+    folder = tmp_path / "second"
+    folder.mkdir()
+    if database_url.startswith("sqlite"):
+        url = f"sqlite:///{folder / 'var' / 'tkksd.db'}"
+        yield make_env(folder, url)
+        return
+    import psycopg
+
+    name = f"tkksd_test_{uuid.uuid4().hex[:12]}"
+    admin = _psycopg_dsn(PG_ADMIN_URL)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    e = make_env(folder, f"{PG_ADMIN_URL.rsplit('/', 1)[0]}/{name}")
+    try:
+        yield e
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def second_ctx(second_env):
+    from engine.bootstrap import bootstrap
+
+    init_database(second_env)
+    c = bootstrap(second_env)
+    yield c
+    c.engine.dispose()
+
+
+@pytest.fixture
+def demo_ctx(env):
+    """The engine's context with the demo inventory loaded, the clock at 1 May 2024."""
+    from engine.bootstrap import bootstrap
+    from engine.cli.inventory_cmds import DEMO_FILE
+    from engine.importing import import_file
+
+    e = dict(env, TKKSD_NOW=NOW_2024)
+    c = bootstrap(e)
+    import_file(c, DEMO_FILE, "admin", source="config/demo/inventory.csv", note_extra="demo inventory (sample data)")
+    yield c
+    c.engine.dispose()
+
+
+def snapshot(ctx) -> dict[str, dict]:
+    """Every agreement as comparable plain data, by number."""
+    import sqlalchemy as sa
+
+    from engine import db
+    from engine.tables import agreements
+
+    with db.read(ctx.engine) as conn:
+        rows = conn.execute(sa.select(agreements)).all()
+    numbers = {r.id: r.number for r in rows}
+    return {
+        r.number: {
+            "workflow": r.workflow, "version": r.workflow_version, "state": r.lifecycle_state,
+            "since": ctx.clock.local(r.state_entered_at).date().isoformat(), "title": r.title, "partner": r.partner,
+            "lead_opd": r.lead_opd, "parent": numbers.get(r.parent_id), "data": {k: v for k, v in (r.data or {}).items() if v is not None},
+        }
+        for r in rows
+    }
