@@ -3,6 +3,10 @@
 One log line per action on stderr, without timestamps (journald adds them). SIGTERM or
 SIGINT sets a stop flag: the sweep finishes the deadline in hand, commits what is done and
 the process exits 0; rows not reached stay pending for the next start.
+
+Several daemons may share one PostgreSQL database (engine.leases); on SQLite a second one
+is refused. A lost database connection (a restart, a failover) is not fatal: the job logs
+one line and the next tick tries again on a fresh connection.
 """
 
 from __future__ import annotations
@@ -48,13 +52,29 @@ class Daemon:
         self.started_at = ctx.clock.now()
         self._lock = threading.Lock()
         self._drain_missing_logged = False
+        # Who holds a claim: unique per process, so two daemons given the same id (the host
+        # name by default) never take each other's leased rows for their own.
+        self.claim_token = f"{self.daemon_id}/{os.getpid()}"[-80:]
+        self._db_down = False
 
     # ------------------------------------------------------------------ jobs
 
     def _guarded(self, name: str, fn) -> dict[str, int]:
         try:
             part = fn()
+            if self._db_down:
+                log.info("%s: the database answers again", name)
+                self._db_down = False
         except Exception as exc:  # noqa: BLE001 - a job failure is logged and counted, the daemon goes on
+            if db.connection_lost(exc):
+                # Retried, not fatal: whatever was uncommitted rolled back with the connection.
+                if not self._db_down:
+                    log.warning("%s: lost the database connection (%s); retrying at the next tick", name, db.first_line(exc))
+                self._db_down = True
+                with self._lock:
+                    self.totals.add({"reconnects": 1})
+                    self.totals.last_error = f"{name}: database connection lost: {db.first_line(exc)}"[:500]
+                return {}
             text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             log.error("%s failed: %s: %s", name, type(exc).__name__, text)
             with self._lock:
@@ -69,7 +89,7 @@ class Daemon:
         def run():
             from .sweep import sweep
 
-            r = sweep(self.ctx, daemon_id=self.daemon_id, stop=self.stop)
+            r = sweep(self.ctx, daemon_id=self.claim_token, stop=self.stop)
             if r.errors:
                 with self._lock:
                     self.totals.errors += r.errors
@@ -96,7 +116,7 @@ class Daemon:
             for _ in range(1000):
                 if self.stop.is_set():
                     break
-                r = outbox.drain_once(self.ctx, daemon_id=self.daemon_id, limit=limit)
+                r = outbox.drain_once(self.ctx, daemon_id=self.claim_token, limit=limit)
                 total["sent"] += r.sent
                 total["retried"] += r.retried
                 total["failed"] += r.failed
@@ -132,6 +152,8 @@ class Daemon:
                 if done.rowcount == 0:
                     conn.execute(heartbeats.insert().values(daemon_id=self.daemon_id, **values))
         except Exception as exc:  # noqa: BLE001 - a missed heartbeat must not stop the work
+            if db.connection_lost(exc) and self._db_down:
+                return  # already said once
             log.warning("heartbeat not written: %s", str(exc).strip().splitlines()[0] if str(exc).strip() else exc)
 
     # ------------------------------------------------------------------ running
@@ -145,8 +167,18 @@ class Daemon:
         signal.signal(signal.SIGTERM, handler)
         signal.signal(signal.SIGINT, handler)
 
+    def _prepare(self):
+        from .leases import bound_transactions, single_daemon
+
+        bound_transactions(self.ctx.engine, float(self.ctx.settings.get("daemon", "lease_seconds", 300)))
+        return single_daemon(self.ctx.engine)
+
     def run_once(self) -> dict[str, Any]:
         """One complete pass: sweep until nothing is due, the current digests, drain the outbox."""
+        with self._prepare():
+            return self._run_once()
+
+    def _run_once(self) -> dict[str, Any]:
         self._install_signals()
         self.beat()
         out: dict[str, Any] = {"sweep": self.sweep()}
@@ -159,6 +191,10 @@ class Daemon:
         return out
 
     def run_forever(self) -> None:
+        with self._prepare():
+            self._run_forever()
+
+    def _run_forever(self) -> None:
         from .scheduling import Jobs, build_scheduler
 
         self._install_signals()

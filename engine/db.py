@@ -56,11 +56,41 @@ def make_engine(url: str, **kwargs) -> Engine:
     return sa.create_engine(url, **kwargs)
 
 
+def connection_lost(exc: BaseException) -> bool:
+    """Whether ``exc`` means the database went away for a while (a PostgreSQL restart or
+    failover, a dropped network link, a server refusing connections while it starts), so that
+    the work is retried at the next tick rather than treated as a bug.
+
+    SQLAlchemy marks an error that invalidated the pooled connection (``connection_invalidated``);
+    the pool then replaces its connections (``pool_pre_ping`` checks them at checkout). A
+    server that refuses new connections raises ``OperationalError`` without that mark.
+    """
+    if not isinstance(exc, sa.exc.DBAPIError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    if isinstance(exc, sa.exc.OperationalError):
+        # On SQLite an OperationalError is about the file (locked, read-only, corrupt), not a
+        # connection; it is reported as a failure.
+        module = type(getattr(exc, "orig", None)).__module__ or ""
+        return module.startswith("psycopg")
+    return False
+
+
+def first_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+# Execution options of a connection that writes (the begin listener reads them).
+WRITE_OPTIONS = {"tkksd_write": True}
+
+
 @contextlib.contextmanager
 def write(engine: Engine) -> Iterator[Connection]:
     """One write transaction: committed on success, rolled back on any error."""
     with engine.connect() as conn:
-        conn = conn.execution_options(tkksd_write=True)
+        conn = conn.execution_options(**WRITE_OPTIONS)
         with conn.begin():
             yield conn
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import date, datetime, timedelta
 from typing import Any, Iterable, Mapping, Sequence
 
@@ -126,11 +127,37 @@ def plan(defn: WorkflowDefinition, state: str, values: Mapping[str, Any], entere
 # --------------------------------------------------------------------------- reconcile
 
 
+@lru_cache(maxsize=1)
+def _statements() -> dict[str, Any]:
+    """The statements of every reconcile, built once: building a Core construct costs more
+    than SQLite takes to run it, and a prebuilt one keeps its cache key."""
+    cancel = (
+        deadlines.update()
+        .where(deadlines.c.agreement_id == sa.bindparam("of_agreement"), PENDING_SQL)
+        .values(status="cancelled", fired_at=sa.bindparam("now"), result=sa.bindparam("reason"))
+    )
+    return {
+        "insert": deadlines.insert(),
+        "live": sa.select(
+            deadlines.c.id, deadlines.c.rule, deadlines.c.state, deadlines.c.due_at, deadlines.c.occurrence,
+            deadlines.c.offset_days, deadlines.c.status, deadlines.c.created_at,
+        ).where(deadlines.c.agreement_id == sa.bindparam("agreement_id"), deadlines.c.status != "cancelled"),
+        "cancel_all": cancel,
+        "cancel_ids": cancel.where(deadlines.c.id.in_(sa.bindparam("ids", expanding=True))),
+        # After the cancel, the agreement's pending rows are the ones kept: those that belong
+        # to another state move to the new one.
+        "restate": deadlines.update()
+        .where(deadlines.c.agreement_id == sa.bindparam("of_agreement"), PENDING_SQL,
+               deadlines.c.state != sa.bindparam("new_state"))
+        .values(state=sa.bindparam("new_state")),
+    }
+
+
 def _insert(conn: Connection, agreement_id: int, state: str, items: Sequence[Planned], now: datetime) -> None:
     if not items:
         return
     conn.execute(
-        deadlines.insert(),
+        _statements()["insert"],
         [
             dict(agreement_id=agreement_id, rule=p.rule.name, action=p.rule.action, state=state, due_at=p.due_at,
                  occurrence=0, offset_days=p.offset_days, status=PENDING, created_at=now)
@@ -140,13 +167,13 @@ def _insert(conn: Connection, agreement_id: int, state: str, items: Sequence[Pla
 
 
 def cancel_pending(conn: Connection, agreement_id: int, ids: Iterable[int] | None, now: datetime, reason: str) -> int:
-    q = deadlines.update().where(deadlines.c.agreement_id == agreement_id, PENDING_SQL)
-    if ids is not None:
-        ids = list(ids)
-        if not ids:
-            return 0
-        q = q.where(deadlines.c.id.in_(ids))
-    return conn.execute(q.values(status="cancelled", fired_at=now, result=reason[:500])).rowcount
+    params = {"of_agreement": agreement_id, "now": now, "reason": reason[:500]}
+    if ids is None:
+        return conn.execute(_statements()["cancel_all"], params).rowcount
+    ids = list(ids)
+    if not ids:
+        return 0
+    return conn.execute(_statements()["cancel_ids"], {**params, "ids": ids}).rowcount
 
 
 def reconcile(conn: Connection, ctx, *, agreement_id: int, defn: WorkflowDefinition, state: str,
@@ -156,11 +183,7 @@ def reconcile(conn: Connection, ctx, *, agreement_id: int, defn: WorkflowDefinit
     if not wanted:
         n = cancel_pending(conn, agreement_id, None, now, reason)
         return {"planned": 0, "kept": 0, "cancelled": n}
-    rows = conn.execute(
-        sa.select(deadlines.c.id, deadlines.c.rule, deadlines.c.state, deadlines.c.due_at, deadlines.c.occurrence,
-                  deadlines.c.offset_days, deadlines.c.status, deadlines.c.created_at)
-        .where(deadlines.c.agreement_id == agreement_id, deadlines.c.status != "cancelled")
-    ).all()
+    rows = conn.execute(_statements()["live"], {"agreement_id": agreement_id}).all()
     keep: set[int] = set()
     restate: list[int] = []
     new: list[Planned] = []
@@ -185,9 +208,11 @@ def reconcile(conn: Connection, ctx, *, agreement_id: int, defn: WorkflowDefinit
                 if r.state != state:
                     restate.append(r.id)
     pending_ids = [r.id for r in rows if r.status == PENDING and r.id not in keep]
-    cancelled = cancel_pending(conn, agreement_id, pending_ids, now, reason)
+    # Nothing kept: every pending row goes, which one statement without an id list says
+    # (an expanding IN costs a statement rendering per call).
+    cancelled = cancel_pending(conn, agreement_id, None if (pending_ids and not keep) else pending_ids, now, reason)
     if restate:
-        conn.execute(deadlines.update().where(deadlines.c.id.in_(restate)).values(state=state))
+        conn.execute(_statements()["restate"], {"of_agreement": agreement_id, "new_state": state})
     _insert(conn, agreement_id, state, new, now)
     return {"planned": len(new), "kept": len(keep), "cancelled": cancelled}
 

@@ -37,13 +37,9 @@ def _opd_codes(conn) -> list[str]:
 
 def rows_for_export(conn, ctx: Context, cols: list[sheets.Column], *, workflow: str | None = None,
                     opd: str | None = None, state: str | None = None) -> list[dict[str, Any]]:
-    q = sa.select(agreements).order_by(agreements.c.id)
-    if workflow:
-        q = q.where(agreements.c.workflow == workflow)
-    if opd:
-        q = q.where(agreements.c.lead_opd == opd.upper())
-    if state:
-        q = q.where(agreements.c.lifecycle_state == state)
+    from .services import filter_agreements
+
+    q = filter_agreements(sa.select(agreements).order_by(agreements.c.id), state=state, opd=opd, workflow=workflow)
     rows = conn.execute(q).all()
     numbers = dict(conn.execute(sa.select(agreements.c.id, agreements.c.number)).all()) if any(r.parent_id for r in rows) else {}
     date_keys = {c.key for c in cols if c.type == "date"}

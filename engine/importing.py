@@ -138,17 +138,7 @@ def map_header(header: list[str], cols: list[sheets.Column]) -> tuple[list[str |
 
 
 def _as_date(value: Any) -> date:
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    text = str(value).strip()
-    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-        raise ValueError(f"must be a date as YYYY-MM-DD, not '{text}'")
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise ValueError(f"is not a real date: '{text}'") from None
+    return guards.parse_date(value)
 
 
 def _typed_cell(f, value: Any) -> Any:

@@ -17,6 +17,11 @@ from transitions import Machine, MachineError
 from workflows.spec import WorkflowDefinition
 
 _MACHINES: dict[tuple[str, int, int], Machine] = {}
+# Subjects already attached to a machine and free for the next unit of work: attaching and
+# detaching a model costs more than the trigger itself (add_model decorates the object with
+# every trigger). One subject per concurrent caller at most; list.pop/append are atomic, so
+# threads never share one.
+_FREE: dict[int, list["Subject"]] = {}
 
 # transitions logs every trigger at INFO; the service writes its own history instead.
 logging.getLogger("transitions").setLevel(logging.WARNING)
@@ -64,13 +69,24 @@ def run_event(defn: WorkflowDefinition, state: str, event: str, guard: Callable[
     Raises ``MachineError`` when the event does not leave ``state``.
     """
     machine = machine_for(defn)
-    subject = Subject(state, guard)
-    machine.add_model(subject, initial=state)  # never the machine's default: that would reset it
+    free = _FREE.setdefault(id(machine), [])
+    try:
+        subject = free.pop()
+        subject.lifecycle_state = state  # the machine reads the state from this attribute
+        subject._guard = guard
+    except IndexError:
+        subject = Subject(state, guard)
+        machine.add_model(subject, initial=state)  # never the machine's default: that would reset it
     try:
         moved = subject.trigger(event)
         return subject.lifecycle_state if moved else None
     finally:
-        machine.remove_model(subject)
+        subject._guard = _refuse
+        free.append(subject)
+
+
+def _refuse(_event_name: str) -> bool:
+    return False
 
 
 __all__ = ["MachineError", "allowed_events", "machine_for", "run_event"]

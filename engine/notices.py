@@ -43,9 +43,46 @@ def message_id_for(dedupe_key: str, domain: str) -> str:
 def _valid(address: str | None) -> bool:
     if not address:
         return False
+    return _valid_address(address)
+
+
+@lru_cache(maxsize=1024)
+def _valid_address(address: str) -> bool:
+    # A pure function of the text, asked on every transition for the same few directory
+    # addresses; parsing one with the email package costs more than the rest of the notice.
     from notifiers.base import valid_address
 
     return valid_address(address)
+
+
+@lru_cache(maxsize=1)
+def _statements() -> dict[str, Any]:
+    """Statements of every transition notice, built once (see services._statements)."""
+    return {
+        "opd": sa.select(opds).where(opds.c.code == sa.bindparam("code")),
+        "dedupe": sa.select(outbox.c.id).where(outbox.c.dedupe_key == sa.bindparam("dedupe_key")),
+    }
+
+
+@lru_cache(maxsize=4)
+def _insert_outbox(dialect: str):
+    # The dedupe key is unique: a concurrent enqueue of the same cause inserts nothing.
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(outbox).on_conflict_do_nothing(index_elements=[outbox.c.dedupe_key]).returning(outbox.c.id)
+
+
+def _opd_row(conn: Connection, code: str | None, seen: dict | None = None):
+    """The directory row of ``code`` (None if absent); ``seen`` keeps rows already read in
+    this enqueue, so the lead OPD is read once for the letter and its recipient."""
+    if seen is not None and code in seen:
+        return seen[code]
+    row = conn.execute(_statements()["opd"], {"code": code}).first()
+    if seen is not None:
+        seen[code] = row
+    return row
 
 
 def common_context(ctx) -> dict[str, Any]:
@@ -60,16 +97,31 @@ def common_context(ctx) -> dict[str, Any]:
     }
 
 
-def agreement_context(conn: Connection, ctx, agreement_id: int) -> dict[str, Any]:
+def agreement_context(conn: Connection, ctx, agreement_id: int, *, _seen: dict | None = None) -> dict[str, Any]:
     a = conn.execute(sa.select(agreements).where(agreements.c.id == agreement_id)).one()
-    o = conn.execute(sa.select(opds).where(opds.c.code == a.lead_opd)).first()
+    o = _opd_row(conn, a.lead_opd, _seen)
     try:
         defn = ctx.registry.get(a.workflow, a.workflow_version)
-        workflow_label = defn.label.get(ctx.lang)
-        state_label = defn.state(a.lifecycle_state).label.get(ctx.lang) if defn.has_state(a.lifecycle_state) else a.lifecycle_state
     except LookupError:
-        workflow_label, state_label = a.workflow, a.lifecycle_state
-    data = a.data or {}
+        defn = None
+    return _agreement_context(ctx, defn, a.number, a.title, a.partner, a.workflow, a.lifecycle_state, a.lead_opd,
+                              a.data or {}, o)
+
+
+def transition_context(conn: Connection, ctx, t, *, _seen: dict | None = None) -> dict[str, Any]:
+    """``agreement_context`` of the agreement a transition just wrote, from the values the
+    transition carries instead of reading the row back."""
+    return _agreement_context(ctx, t.definition, t.number, t.values["title"], t.values["partner"], t.definition.name,
+                              t.to_state, t.values["lead_opd"], t.values, _opd_row(conn, t.values["lead_opd"], _seen))
+
+
+def _agreement_context(ctx, defn, number: str, title: str, partner: str, workflow: str, state: str, lead_opd: str,
+                       data: Mapping[str, Any], o) -> dict[str, Any]:
+    if defn is not None:
+        workflow_label = defn.label.get(ctx.lang)
+        state_label = defn.state(state).label.get(ctx.lang) if defn.has_state(state) else state
+    else:
+        workflow_label, state_label = workflow, state
     ends_on = data.get("ends_on")
     if isinstance(ends_on, str):
         from datetime import date
@@ -79,19 +131,19 @@ def agreement_context(conn: Connection, ctx, agreement_id: int) -> dict[str, Any
         except ValueError:
             ends_on = None
     return {
-        "id": a.number,
+        "id": number,
         # Titles and names are one-line values: a line break typed into one must not make a
         # plain-text body look like it carries another field (headers are safe regardless).
-        "title": one_line(a.title),
-        "partner": one_line(a.partner),
+        "title": one_line(title),
+        "partner": one_line(partner),
         "partner_type": data.get("partner_type") or "",
-        "workflow": a.workflow,
+        "workflow": workflow,
         "workflow_label": workflow_label,
-        "state": a.lifecycle_state,
+        "state": state,
         "state_label": state_label,
         "lead_opd": {
-            "code": a.lead_opd,
-            "name": o.name if o else a.lead_opd,
+            "code": lead_opd,
+            "name": o.name if o else lead_opd,
             "head_name": (o.head_title if o else "") or "",
             "head_email": (o.head_email if o else "") or "",
         },
@@ -99,7 +151,8 @@ def agreement_context(conn: Connection, ctx, agreement_id: int) -> dict[str, Any
     }
 
 
-def resolve(conn: Connection, ctx, who: str, lead_opd: str | None) -> tuple[dict[str, str] | None, str | None, str | None]:
+def resolve(conn: Connection, ctx, who: str, lead_opd: str | None, *,
+            _seen: dict | None = None) -> tuple[dict[str, str] | None, str | None, str | None]:
     """A recipient role -> ({name, email, role}, opd code, problem). ``problem`` says why there is no address."""
     s = ctx.settings
     if who == "chair":
@@ -116,7 +169,7 @@ def resolve(conn: Connection, ctx, who: str, lead_opd: str | None) -> tuple[dict
     code = lead_opd if who == "lead_opd_head" else who.split(":", 1)[1] if who.startswith("opd:") else None
     if code is None:
         return None, None, f"unknown recipient '{who}'"
-    o = conn.execute(sa.select(opds).where(opds.c.code == code)).first()
+    o = _opd_row(conn, code, _seen)
     if o is None:
         return None, code, f"OPD {code} is not in the directory"
     if not _valid(o.head_email):
@@ -145,24 +198,32 @@ def record_incident(conn: Connection, ctx, *, kind: str, message: str, agreement
 
 
 def enqueue(conn: Connection, ctx, *, kind: str, agreement_id: int | None, to: Sequence[str], cc: Sequence[str] = (),
-            dedupe_key: str, context: Mapping[str, Any] | None = None, lead_opd: str | None = None) -> int | None:
+            dedupe_key: str, context: Mapping[str, Any] | None = None, lead_opd: str | None = None,
+            transition=None) -> int | None:
     """Render ``kind`` and write one outbox row; returns its id, or None when ``dedupe_key`` was
     already enqueued or nobody could be addressed (an incident says why).
 
     ``to``/``cc`` are recipient roles: lead_opd_head, secretariat, chair, or opd:<CODE>.
     ``context`` adds the template's own values to the common ones (agreement, recipient, contact).
+    ``transition`` (a ``services.Transitioned`` of ``agreement_id``, written in this transaction)
+    supplies the agreement's values instead of reading them back; its dedupe key names the
+    history row it just wrote, so there is no earlier row to look for either.
     """
-    if conn.execute(sa.select(outbox.c.id).where(outbox.c.dedupe_key == dedupe_key)).first():
+    seen: dict[str, Any] = {}
+    if transition is None and conn.execute(_statements()["dedupe"], {"dedupe_key": dedupe_key}).first():
         return None
     base = common_context(ctx)
-    if agreement_id is not None:
-        base["agreement"] = agreement_context(conn, ctx, agreement_id)
+    if transition is not None:
+        base["agreement"] = transition_context(conn, ctx, transition, _seen=seen)
+        lead_opd = lead_opd or base["agreement"]["lead_opd"]["code"]
+    elif agreement_id is not None:
+        base["agreement"] = agreement_context(conn, ctx, agreement_id, _seen=seen)
         lead_opd = lead_opd or base["agreement"]["lead_opd"]["code"]
     to_people, cc_people = [], []
     recipient_opd = None
     for group, people in ((to, to_people), (cc, cc_people)):
         for who in group:
-            person, code, problem = resolve(conn, ctx, who, lead_opd)
+            person, code, problem = resolve(conn, ctx, who, lead_opd, _seen=seen)
             if person is None:
                 record_incident(
                     conn, ctx, kind="no_address", agreement_id=agreement_id, opd_code=code,
@@ -186,13 +247,7 @@ def enqueue(conn: Connection, ctx, *, kind: str, agreement_id: int | None, to: S
         message_id=message_id_for(dedupe_key, ctx.settings.get("mail", "domain", "tkksd.localdomain")),
         status="pending", attempts=0, next_attempt_at=now, created_at=now,
     )
-    # The dedupe key is unique: a concurrent enqueue of the same cause inserts nothing.
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    stmt = insert(outbox).values(**values).on_conflict_do_nothing(index_elements=[outbox.c.dedupe_key])
-    result = conn.execute(stmt.returning(outbox.c.id)).first()
+    result = conn.execute(_insert_outbox(conn.dialect.name), values).first()
     return result[0] if result else None
 
 
@@ -243,5 +298,5 @@ def after_transition(conn: Connection, t, ctx) -> None:
     }
     enqueue(
         conn, ctx, kind=kind, agreement_id=t.agreement_id, to=["lead_opd_head"], cc=["secretariat"],
-        dedupe_key=f"history:{t.history_id}:{kind}", context=context,
+        dedupe_key=f"history:{t.history_id}:{kind}", context=context, transition=t,
     )

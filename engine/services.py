@@ -15,6 +15,7 @@ import os
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
+from types import SimpleNamespace
 from typing import Any, Iterable, Mapping, Sequence
 
 import sqlalchemy as sa
@@ -82,7 +83,7 @@ def current_login(environ: Mapping[str, str] | None = None) -> str:
 def resolve_actor(conn: Connection, login: str) -> Actor:
     if login == SYSTEM:
         return SYSTEM_ACTOR
-    row = conn.execute(sa.select(users).where(users.c.login == login)).first()
+    row = conn.execute(_statements().user_by_login, {"login": login}).first()
     if row is None or not row.active:
         raise PermissionDenied(
             f"User '{login}' is not registered in tkksd; an admin can add them with `tkksd user add {login} --role ...`."
@@ -195,12 +196,10 @@ def _plain(values: Mapping[str, Any]) -> dict[str, Any]:
 
 def find_agreement(conn: Connection, ref: str, *, for_update: bool = False):
     ref = ref.strip()
-    q = sa.select(agreements)
     if ref.isdigit():
-        q = q.where(agreements.c.id == int(ref))
+        row = conn.execute(_statements().agreement_by_id, {"id": int(ref)}).first()
     else:
-        q = q.where(agreements.c.number == ref.upper())
-    row = conn.execute(q).first()
+        row = conn.execute(_statements().agreement_by_number, {"number": ref.upper()}).first()
     if row is None:
         raise NotFound(f"No agreement '{ref}'; `tkksd list` shows them.")
     return row
@@ -220,7 +219,7 @@ class _View:
 
     def count_events(self, event: str) -> int:
         return self._conn.execute(
-            sa.select(sa.func.count()).select_from(history).where(history.c.agreement_id == self._row.id, history.c.event == event)
+            _statements().count_events, {"agreement_id": self._row.id, "event": event}
         ).scalar_one()
 
     def open_overlaps(self, keys: Sequence[str]) -> list[str]:
@@ -273,13 +272,16 @@ def show_in(conn: Connection, ctx: Context, ref: str) -> dict[str, Any]:
     """``show`` inside a transaction the caller holds (fire and create answer from their own
     write transaction instead of opening another one)."""
     row = find_agreement(conn, ref)
+    return _shown(conn, ctx, definition_of(ctx, row), row)
+
+
+def _shown(conn: Connection, ctx: Context, defn: WorkflowDefinition, row) -> dict[str, Any]:
+    """``show`` of ``row`` (a row of agreements, or what one now holds: ``_as_written``)."""
+    statements = _statements()
     parent = None
     if row.parent_id is not None:
-        parent = conn.execute(sa.select(agreements.c.number).where(agreements.c.id == row.parent_id)).scalar()
-    children = conn.execute(
-        sa.select(agreements.c.number).where(agreements.c.parent_id == row.id).order_by(agreements.c.id)
-    ).scalars().all()
-    defn = definition_of(ctx, row)
+        parent = conn.execute(statements.number_by_id, {"id": row.parent_id}).scalar()
+    children = conn.execute(statements.children_numbers, {"parent_id": row.id}).scalars().all()
     out = _summary(defn, row, ctx.lang)
     out.update(
         {
@@ -295,18 +297,24 @@ def show_in(conn: Connection, ctx: Context, ref: str) -> dict[str, Any]:
     return out
 
 
-def list_agreements(ctx: Context, *, state: str | None = None, opd: str | None = None, workflow: str | None = None,
-                    limit: int | None = None) -> list[dict[str, Any]]:
-    q = sa.select(
-        agreements.c.number, agreements.c.title, agreements.c.workflow, agreements.c.workflow_version,
-        agreements.c.lifecycle_state, agreements.c.lead_opd, agreements.c.partner, agreements.c.version,
-    ).order_by(agreements.c.id)
+def filter_agreements(q, *, state: str | None = None, opd: str | None = None, workflow: str | None = None):
+    """The filters of `list` and `export` on a select over agreements."""
     if state:
         q = q.where(agreements.c.lifecycle_state == state)
     if opd:
         q = q.where(agreements.c.lead_opd == opd.upper())
     if workflow:
         q = q.where(agreements.c.workflow == workflow)
+    return q
+
+
+def list_agreements(ctx: Context, *, state: str | None = None, opd: str | None = None, workflow: str | None = None,
+                    limit: int | None = None) -> list[dict[str, Any]]:
+    q = sa.select(
+        agreements.c.number, agreements.c.title, agreements.c.workflow, agreements.c.workflow_version,
+        agreements.c.lifecycle_state, agreements.c.lead_opd, agreements.c.partner, agreements.c.version,
+    ).order_by(agreements.c.id)
+    q = filter_agreements(q, state=state, opd=opd, workflow=workflow)
     if limit:
         q = q.limit(limit)
     with db.read(ctx.engine) as conn:
@@ -412,27 +420,47 @@ def _next_number(conn: Connection, prefix: str, year: int) -> str:
 class _Statements:
     insert_history: Any
     update_agreement: Any
+    agreement_by_id: Any
+    agreement_by_number: Any
+    user_by_login: Any
+    number_by_id: Any
+    children_numbers: Any
+    count_events: Any
 
 
 @lru_cache(maxsize=1)
 def _statements() -> _Statements:
-    """The two statements of every transition, built once: building a Core construct and its
-    cache key costs more than SQLite takes to run it. The SET and VALUES clauses come from the
-    parameter keys; the conditional UPDATE matches the version that was read."""
+    """The statements of every transition, built once: building a Core construct and its
+    cache key costs more than SQLite takes to run it (a prebuilt statement keeps its cache key,
+    so executing it skips straight to the compiled form). The SET and VALUES clauses of the
+    writes come from the parameter keys; the conditional UPDATE matches the version that was read."""
     return _Statements(
         insert_history=history.insert(),
         update_agreement=agreements.update().where(
             agreements.c.id == sa.bindparam("where_id"), agreements.c.version == sa.bindparam("where_version")
         ),
+        agreement_by_id=sa.select(agreements).where(agreements.c.id == sa.bindparam("id")),
+        agreement_by_number=sa.select(agreements).where(agreements.c.number == sa.bindparam("number")),
+        user_by_login=sa.select(users).where(users.c.login == sa.bindparam("login")),
+        number_by_id=sa.select(agreements.c.number).where(agreements.c.id == sa.bindparam("id")),
+        children_numbers=sa.select(agreements.c.number)
+        .where(agreements.c.parent_id == sa.bindparam("parent_id"))
+        .order_by(agreements.c.id),
+        count_events=sa.select(sa.func.count()).select_from(history).where(
+            history.c.agreement_id == sa.bindparam("agreement_id"), history.c.event == sa.bindparam("event")
+        ),
     )
 
 
 def append_history(conn: Connection, *, agreement_id: int, prev_seq: int, prev_hash: str, event: str, from_state: str | None,
-                   to_state: str, actor: str, at: datetime, note: str | None, data: Mapping[str, Any], kind: str) -> tuple[int, int, str]:
-    """Insert one chained history row; returns (row id, seq, hash)."""
+                   to_state: str, actor: str, at: datetime, note: str | None, data: Mapping[str, Any], kind: str,
+                   digest: str | None = None) -> tuple[int, int, str]:
+    """Insert one chained history row; returns (row id, seq, hash). ``digest``: the row's hash
+    when the caller already computed it (``row_hash`` of these very values)."""
     seq = prev_seq + 1
     data = dict(data)
-    digest = row_hash(prev_hash, agreement_id, seq, event, from_state, to_state, actor, at, note, data, kind)
+    if digest is None:
+        digest = row_hash(prev_hash, agreement_id, seq, event, from_state, to_state, actor, at, note, data, kind)
     row_id = conn.execute(
         _statements().insert_history,
         {"agreement_id": agreement_id, "seq": seq, "event": event, "from_state": from_state, "to_state": to_state,
@@ -528,58 +556,102 @@ def fire(ctx: Context, actor_login: str, ref: str, event: str, *, values: Mappin
     raise before anything is written; a lost race raises ``Conflict``.
     """
     note = note.strip() if note and note.strip() else None
-    # Read phase: a snapshot, no lock held.
-    with db.read(ctx.engine) as conn:
-        row = find_agreement(conn, ref)
-        actor = resolve_actor(conn, actor_login)
-        defn = definition_of(ctx, row)
-        state = row.lifecycle_state
-        _refuse_unknown_event(defn, row.number, event, state)
-        e = defn.event(event)
-        if state not in e.sources:
-            _refuse_not_allowed(conn, defn, row, event)
-        if not actor.may_fire(e, row.lead_opd):
-            who = " or ".join("the lead OPD" if r == "opd" else r for r in e.roles)
-            raise PermissionDenied(f"User '{actor.login}' may not fire '{event}' on {row.number}; it needs {who}.")
-        raw = dict(values or {})
-        if note and defn.note_field and defn.note_field not in raw and any(r.key == defn.note_field for r in e.requires):
-            raw[defn.note_field] = note
-        supplied = parse_values(defn, raw)
-        if "lead_opd" in supplied:
-            _require_opd(conn, supplied["lead_opd"])
-        stored = typed_values(defn, row)
-        view = _View(conn, ctx, row, stored)
-        problems: list[guards.Problem] = []
+    with ctx.engine.connect() as conn:
+        # Read phase: a snapshot, no lock held. Write phase: a second transaction on the same
+        # pooled connection (a checkout costs more than the statements of a transition).
+        with conn.begin():
+            row, actor, defn, e, dest, supplied, stored = _prepare_fire(conn, ctx, actor_login, ref, event, values, note)
+        conn.execution_options(**db.WRITE_OPTIONS)  # BEGIN IMMEDIATE on SQLite, as db.write
+        with conn.begin():
+            return _write_fire(conn, ctx, row, actor, defn, e, dest, supplied, stored, note, kind)
 
-        def guard(_event_name: str) -> bool:
-            problems.extend(guards.evaluate(defn, e, view, supplied))
-            return not problems
 
-        try:
-            dest = run_event(defn, state, event, guard)
-        except MachineError:  # defensive: the definition check above should have caught it
-            raise EventNotAllowed(agreement=row.number, event=event, state=state, allowed=allowed_events(defn, state)) from None
-        if dest is None:
-            raise RequirementsMissing(
-                agreement=row.number, event=event, state=state,
-                missing=[p.message for p in problems if p.missing],
-                problems=[p.message for p in problems if not p.missing],
-            )
-        log.debug("read %s version %s for %s", row.number, row.version, event)
+def _prepare_fire(conn: Connection, ctx: Context, actor_login: str, ref: str, event: str,
+                  values: Mapping[str, Any] | None, note: str | None):
+    """The read phase of ``fire``: every refusal, before anything is written."""
+    row = find_agreement(conn, ref)
+    actor = resolve_actor(conn, actor_login)
+    defn = definition_of(ctx, row)
+    state = row.lifecycle_state
+    _refuse_unknown_event(defn, row.number, event, state)
+    e = defn.event(event)
+    if state not in e.sources:
+        _refuse_not_allowed(conn, defn, row, event)
+    if not actor.may_fire(e, row.lead_opd):
+        who = " or ".join("the lead OPD" if r == "opd" else r for r in e.roles)
+        raise PermissionDenied(f"User '{actor.login}' may not fire '{event}' on {row.number}; it needs {who}.")
+    raw = dict(values or {})
+    if note and defn.note_field and defn.note_field not in raw and any(r.key == defn.note_field for r in e.requires):
+        raw[defn.note_field] = note
+    supplied = parse_values(defn, raw)
+    if "lead_opd" in supplied:
+        _require_opd(conn, supplied["lead_opd"])
+    stored = typed_values(defn, row)
+    view = _View(conn, ctx, row, stored)
+    problems: list[guards.Problem] = []
 
-    # Write phase: everything below commits together or not at all.
-    kind = kind or ("system" if actor.login == SYSTEM else "human")
-    with db.write(ctx.engine) as conn:
-        t = apply_transition(
-            conn, ctx, row, defn, event=event, to_state=dest, actor=actor.login, note=note,
-            supplied=supplied, kind=kind, stored=stored,
+    def guard(_event_name: str) -> bool:
+        problems.extend(guards.evaluate(defn, e, view, supplied))
+        return not problems
+
+    try:
+        dest = run_event(defn, state, event, guard)
+    except MachineError:  # defensive: the definition check above should have caught it
+        raise EventNotAllowed(agreement=row.number, event=event, state=state, allowed=allowed_events(defn, state)) from None
+    if dest is None:
+        raise RequirementsMissing(
+            agreement=row.number, event=event, state=state,
+            missing=[p.message for p in problems if p.missing],
+            problems=[p.message for p in problems if not p.missing],
         )
-        if e.creates is not None:
-            t.extra["created"] = _create_follow_up(conn, ctx, defn, e, row, t.values, actor.login, t.at)
-        for hook in ctx.hooks:
-            hook(conn, t, ctx)
-        # Answered from this transaction: what was written, without opening another one.
-        return show_in(conn, ctx, str(row.id))
+    log.debug("read %s version %s for %s", row.number, row.version, event)
+    return row, actor, defn, e, dest, supplied, stored
+
+
+def _write_fire(conn: Connection, ctx: Context, row, actor: Actor, defn: WorkflowDefinition, e: Event, dest: str,
+                supplied: Mapping[str, Any], stored: Mapping[str, Any], note: str | None, kind: str | None) -> dict[str, Any]:
+    """The write phase of ``fire``: everything here commits together or not at all."""
+    kind = kind or ("system" if actor.login == SYSTEM else "human")
+    t = apply_transition(
+        conn, ctx, row, defn, event=e.name, to_state=dest, actor=actor.login, note=note,
+        supplied=supplied, kind=kind, stored=stored,
+    )
+    if e.creates is not None:
+        t.extra["created"] = _create_follow_up(conn, ctx, defn, e, row, t.values, actor.login, t.at)
+    for hook in ctx.hooks:
+        hook(conn, t, ctx)
+    # Answered from this transaction: what was written, without reading the row back.
+    return _shown(conn, ctx, defn, _as_written(row, defn, t))
+
+
+def _as_written(row, defn: WorkflowDefinition, t: Transitioned) -> SimpleNamespace:
+    """The agreement row as ``apply_transition`` left it, as far as ``show`` reads it (what
+    reading the row back in this transaction would give)."""
+    fields = row._asdict()
+    fields.update(
+        {k: t.values[k] for k in defn.core_fields},
+        lifecycle_state=t.to_state, data=_as_stored(_stored_data(defn, t.values)), updated_at=t.at,
+        state_entered_at=t.state_entered_at, version=row.version + 1, history_seq=t.history_seq,
+    )
+    return SimpleNamespace(**fields)
+
+
+def _stored_data(defn: WorkflowDefinition, values: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``data`` column of an agreement with ``values``: everything but the core columns."""
+    return _plain({k: v for k, v in values.items() if k not in defn.core_fields})
+
+
+_JSON_SCALARS = (str, int, float, bool, type(None))
+
+
+def _as_stored(data: dict[str, Any]) -> dict[str, Any]:
+    # What the JSON column gives back; plain values already are (a list or a nested mapping
+    # would come back changed, so those take the round trip).
+    if all(type(v) in _JSON_SCALARS for v in data.values()):
+        return data
+    import json
+
+    return json.loads(json.dumps(data))
 
 
 def apply_transition(conn: Connection, ctx: Context, row, defn: WorkflowDefinition, *, event: str, to_state: str,
@@ -597,7 +669,7 @@ def apply_transition(conn: Connection, ctx: Context, row, defn: WorkflowDefiniti
     stored = dict(stored) if stored is not None else typed_values(defn, row)
     new_values = {**stored, **supplied}
     core = {k: new_values[k] for k in defn.core_fields}
-    data = _plain({k: v for k, v in new_values.items() if k not in defn.core_fields})
+    data = _stored_data(defn, new_values)
     state = row.lifecycle_state
     entered_at = now if to_state != state else row.state_entered_at
     # The conditional UPDATE comes first: a loser stops here, before it touches history.
@@ -618,6 +690,7 @@ def apply_transition(conn: Connection, ctx: Context, row, defn: WorkflowDefiniti
     hist_id, _, _ = append_history(
         conn, agreement_id=row.id, prev_seq=row.history_seq, prev_hash=row.history_head, event=event,
         from_state=state, to_state=to_state, actor=actor, at=now, note=note, data=supplied_plain, kind=kind,
+        digest=digest,
     )
     return Transitioned(
         row.id, row.number, defn, event, state, to_state, actor, now, note, dict(supplied), new_values,

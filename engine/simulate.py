@@ -82,7 +82,8 @@ def simulate(ctx, until: datetime, *, max_actions: int = 20_000) -> dict[str, An
         if a["outcome"] == "fired":
             entry["does"] = f"fire {a['event']} -> {a['to_state']}"
             entry["notices"] = [n for n in notices if n["agreement"] == a["agreement"] and n["at"] == entry["at"]
-                                and n["kind"] not in ("reminder", "escalation", "expiry_warning", "kb_followup")]
+                                and n["kind"] not in ("reminder", "escalation", "expiry_warning", "kb_followup",
+                                                       "contract_due", "contribution_due")]
         elif a["outcome"] == "notified":
             entry["does"] = f"notify {a['template']}" + (f" (folding {a['folded']} missed)" if a["folded"] else "")
             n = by_outbox.get(a.get("outbox_id"))

@@ -88,9 +88,8 @@ def at_time(ctx, instant: datetime):
 # --------------------------------------------------------------------------- claiming
 
 
-def claim(conn: Connection, now: datetime, limit: int) -> list[int]:
-    """Ids of up to ``limit`` due rows, oldest first, locked for this transaction."""
-    q = (
+def _due_rows(now: datetime):
+    return (
         sa.select(deadlines.c.id)
         .where(PENDING_SQL, deadlines.c.due_at <= now,
                sa.or_(deadlines.c.claimed_until.is_(None), deadlines.c.claimed_until <= now))
@@ -98,11 +97,43 @@ def claim(conn: Connection, now: datetime, limit: int) -> list[int]:
         # its evaluation both fall due 12 months after integration, and the evaluation would
         # otherwise cancel the reminder.
         .order_by(deadlines.c.due_at, sa.case((deadlines.c.action == "fire", 1), else_=0), deadlines.c.id)
-        .limit(limit)
     )
-    if conn.dialect.name == "postgresql":
-        q = q.with_for_update(skip_locked=True)
-    return list(conn.execute(q).scalars())
+
+
+def claim(conn: Connection, now: datetime, limit: int) -> list[int]:
+    """Ids of up to ``limit`` due rows, oldest first, locked for this transaction.
+
+    SQLite: the write lock of ``BEGIN IMMEDIATE`` already keeps every other writer out.
+
+    PostgreSQL: several daemons sweep at once, so a batch locks whole *agreements*
+    (``FOR UPDATE SKIP LOCKED``), then takes the due rows of those agreements. Acting on a
+    deadline moves its agreement and re-plans that agreement's other deadlines; if two daemons
+    held different due rows of one agreement they would wait on each other's locks (and
+    deadlock). Agreement first, then its deadlines, is also the order every human transition
+    takes its locks in. The candidates are the agreements of the oldest due rows, a few
+    batches wide, so daemons that skip each other's locked agreements still find work.
+    """
+    if conn.dialect.name != "postgresql":
+        return list(conn.execute(_due_rows(now).limit(limit)).scalars())
+    candidates = (
+        sa.select(deadlines.c.agreement_id)
+        .where(PENDING_SQL, deadlines.c.due_at <= now,
+               sa.or_(deadlines.c.claimed_until.is_(None), deadlines.c.claimed_until <= now))
+        .order_by(deadlines.c.due_at)
+        .limit(limit * 4)
+    )
+    locked = (
+        sa.select(agreements.c.id)
+        .where(agreements.c.id.in_(candidates.scalar_subquery()))
+        .order_by(agreements.c.id)
+        .limit(max(1, limit // 2))
+        .with_for_update(skip_locked=True)
+    )
+    ids = list(conn.execute(locked).scalars())
+    if not ids:
+        return []
+    rows = _due_rows(now).where(deadlines.c.agreement_id.in_(ids)).limit(limit).with_for_update()
+    return list(conn.execute(rows).scalars())
 
 
 def _mark(conn: Connection, ids, *, status: str, now: datetime, daemon_id: str, result: str) -> None:
@@ -292,6 +323,8 @@ def sweep_batch(conn: Connection, ctx, *, now: datetime, daemon_id: str, limit: 
             with conn.begin_nested():
                 action = act(conn, ctx, row, now, daemon_id)
         except Exception as exc:  # noqa: BLE001 - one bad row must not stop the sweep
+            if db.connection_lost(exc):
+                raise  # the batch is gone with the connection; the daemon retries at its next tick
             result.errors += 1
             text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             log.warning("deadline %s (%s) failed: %s: %s; put aside until %s", row.id, row.rule, type(exc).__name__, text,

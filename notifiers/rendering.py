@@ -30,6 +30,8 @@ KINDS = (
     "expiry_warning",
     "expired",
     "kb_followup",
+    "contract_due",
+    "contribution_due",
     "digest_opd",
     "digest_chair",
     "incident",

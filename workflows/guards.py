@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any, Mapping, Protocol, Sequence
 
 from .spec import Event, Field, Rule, WorkflowDefinition
@@ -41,21 +41,31 @@ class ValueProblem(ValueError):
     """A typed value that cannot be parsed; the message is one plain sentence."""
 
 
+def parse_date(raw: Any) -> date:
+    """A date from ``YYYY-MM-DD`` text (or a date); the problem reads after a field's name."""
+    if isinstance(raw, datetime):
+        return raw.date()
+    if isinstance(raw, date):
+        return raw
+    text = str(raw).strip()
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        raise ValueProblem(f"must be a date as YYYY-MM-DD, not '{text}'")
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ValueProblem(f"is not a real date: '{text}'") from None
+
+
 def parse_value(f: Field, raw: Any) -> Any:
     """Turn a user's text (or an already typed value) into the field's type."""
     label = f"{f.key} ({f.label.en})"
     if raw is None:
         raise ValueProblem(f"{label} needs a value")
     if f.type == "date":
-        if isinstance(raw, date):
-            return raw
-        text = str(raw).strip()
-        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-            raise ValueProblem(f"{label} must be a date as YYYY-MM-DD, not '{text}'")
         try:
-            return date.fromisoformat(text)
-        except ValueError:
-            raise ValueProblem(f"{label} is not a real date: '{text}'") from None
+            return parse_date(raw)
+        except ValueProblem as exc:
+            raise ValueProblem(f"{label} {exc}") from None
     if f.type == "bool":
         if isinstance(raw, bool):
             return raw
