@@ -1,8 +1,9 @@
 """Mail transport throughput: stdlib smtplib (one connection per message) vs SmtpTransport.
 
 An aiosmtpd sink runs in its own process on 127.0.0.1; both clients send the same N rendered
-notices to it in the same run, and both build each message with ``build_email`` inside the
-timed loop, so the difference is the transport alone (connection reuse and concurrency).
+notices to it in the same run, and both build each message's bytes with ``wire_bytes`` (what
+SmtpTransport sends) inside the timed loop, so the difference is the transport alone
+(connection reuse, concurrency, and the cost of each SMTP command).
 
     .venv/bin/python bench/bench_mail_transport.py [--messages 1000] [--concurrency 10]
 
@@ -77,13 +78,12 @@ def _messages(n: int, tag: str):
 
 
 def bench_smtplib(port: int, messages) -> tuple[float, int]:
-    from notifiers.base import MAIL_POLICY, build_email
+    from notifiers.wire import wire_bytes
 
-    wire = MAIL_POLICY.clone(linesep="\r\n")
     sent = 0
     started = time.perf_counter()
     for msg in messages:
-        payload = build_email(msg).as_bytes(policy=wire)
+        payload = wire_bytes(msg)
         with smtplib.SMTP("127.0.0.1", port, local_hostname=LOCAL_HOSTNAME, timeout=30) as client:
             refused = client.sendmail(msg.envelope_sender, list(msg.recipients), payload)
             sent += not refused

@@ -112,17 +112,10 @@ class Daemon:
                     self._drain_missing_logged = True
                 return {}
             limit = int(self.ctx.settings.get("daemon", "batch_size", 100))
-            total = {"sent": 0, "retried": 0, "failed": 0}
-            for _ in range(1000):
-                if self.stop.is_set():
-                    break
-                r = outbox.drain_once(self.ctx, daemon_id=self.claim_token, limit=limit)
-                total["sent"] += r.sent
-                total["retried"] += r.retried
-                total["failed"] += r.failed
-                if getattr(r, "claimed", r.sent + r.retried + r.failed) < limit:
-                    break
-            return total
+            # Full batches back to back over the same SMTP connections; a short batch means
+            # the outbox is drained, and what becomes due meanwhile waits for the next run.
+            r = outbox.drain_all(self.ctx, daemon_id=self.claim_token, limit=limit, while_full=True, stop=self.stop)
+            return {"sent": r.sent, "retried": r.retried, "failed": r.failed}
 
         part = self._guarded("drain", run)
         self.beat()

@@ -39,7 +39,14 @@ def _sqlite_setup(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
         mode = "BEGIN IMMEDIATE" if conn.get_execution_options().get("tkksd_write") else "BEGIN"
-        conn.exec_driver_sql(mode)
+        # On the driver's connection: a statement through Core costs several times the BEGIN
+        # itself, and every transition begins one. Errors become SQLAlchemy's, as Core's would.
+        dbapi_connection = conn.connection.dbapi_connection
+        try:
+            dbapi_connection.execute(mode)
+        except engine.dialect.loaded_dbapi.Error as exc:
+            raise sa.exc.DBAPIError.instance(mode, (), exc, engine.dialect.loaded_dbapi.Error,
+                                             dialect=engine.dialect) from exc
 
 
 def make_engine(url: str, **kwargs) -> Engine:

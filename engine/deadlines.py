@@ -18,10 +18,11 @@ state was entered.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from datetime import date, datetime, timedelta
-from typing import Any, Iterable, Mapping, Sequence
+from functools import lru_cache
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -29,6 +30,7 @@ from sqlalchemy.engine import Connection
 from workflows.guards import holds
 from workflows.spec import DeadlineRule, WorkflowDefinition
 
+from . import hot
 from .tables import agreements, deadlines
 
 log = logging.getLogger("tkksd.deadlines")
@@ -143,7 +145,7 @@ def _statements() -> dict[str, Any]:
             deadlines.c.offset_days, deadlines.c.status, deadlines.c.created_at,
         ).where(deadlines.c.agreement_id == sa.bindparam("agreement_id"), deadlines.c.status != "cancelled"),
         "cancel_all": cancel,
-        "cancel_ids": cancel.where(deadlines.c.id.in_(sa.bindparam("ids", expanding=True))),
+        "cancel_one": cancel.where(deadlines.c.id == sa.bindparam("deadline_id")),
         # After the cancel, the agreement's pending rows are the ones kept: those that belong
         # to another state move to the new one.
         "restate": deadlines.update()
@@ -156,7 +158,8 @@ def _statements() -> dict[str, Any]:
 def _insert(conn: Connection, agreement_id: int, state: str, items: Sequence[Planned], now: datetime) -> None:
     if not items:
         return
-    conn.execute(
+    hot.execute_many(
+        conn,
         _statements()["insert"],
         [
             dict(agreement_id=agreement_id, rule=p.rule.name, action=p.rule.action, state=state, due_at=p.due_at,
@@ -169,11 +172,12 @@ def _insert(conn: Connection, agreement_id: int, state: str, items: Sequence[Pla
 def cancel_pending(conn: Connection, agreement_id: int, ids: Iterable[int] | None, now: datetime, reason: str) -> int:
     params = {"of_agreement": agreement_id, "now": now, "reason": reason[:500]}
     if ids is None:
-        return conn.execute(_statements()["cancel_all"], params).rowcount
+        return hot.execute(conn, _statements()["cancel_all"], params).rowcount
     ids = list(ids)
     if not ids:
         return 0
-    return conn.execute(_statements()["cancel_ids"], {**params, "ids": ids}).rowcount
+    # One row each rather than an IN list: an expanding IN is rendered again for every call.
+    return hot.execute_many(conn, _statements()["cancel_one"], [{**params, "deadline_id": i} for i in ids])
 
 
 def reconcile(conn: Connection, ctx, *, agreement_id: int, defn: WorkflowDefinition, state: str,
@@ -183,7 +187,13 @@ def reconcile(conn: Connection, ctx, *, agreement_id: int, defn: WorkflowDefinit
     if not wanted:
         n = cancel_pending(conn, agreement_id, None, now, reason)
         return {"planned": 0, "kept": 0, "cancelled": n}
-    rows = conn.execute(_statements()["live"], {"agreement_id": agreement_id}).all()
+    if entered_at == now and all(p.rule.anchor == "entered" for p in wanted):
+        # The state was entered just now and wants only deadlines counted from that: no row
+        # written before can be one of them, so nothing is kept and the rows need no reading.
+        n = cancel_pending(conn, agreement_id, None, now, reason)
+        _insert(conn, agreement_id, state, wanted, now)
+        return {"planned": len(wanted), "kept": 0, "cancelled": n}
+    rows = hot.all(conn, _statements()["live"], {"agreement_id": agreement_id})
     keep: set[int] = set()
     restate: list[int] = []
     new: list[Planned] = []

@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection
 
 from notifiers.addresses import one_line
 
+from . import hot
 from .tables import agreements, incidents, opds, outbox
 
 SKIP_KINDS = frozenset({"import", "migrate"})  # bulk changes inform nobody by e-mail
@@ -210,6 +211,8 @@ def enqueue(conn: Connection, ctx, *, kind: str, agreement_id: int | None, to: S
     history row it just wrote, so there is no earlier row to look for either.
     """
     seen: dict[str, Any] = {}
+    if transition is not None and transition.lead_opd_entry is not False:
+        seen[transition.values["lead_opd"]] = transition.lead_opd_entry  # read with the agreement
     if transition is None and conn.execute(_statements()["dedupe"], {"dedupe_key": dedupe_key}).first():
         return None
     base = common_context(ctx)
@@ -247,8 +250,8 @@ def enqueue(conn: Connection, ctx, *, kind: str, agreement_id: int | None, to: S
         message_id=message_id_for(dedupe_key, ctx.settings.get("mail", "domain", "tkksd.localdomain")),
         status="pending", attempts=0, next_attempt_at=now, created_at=now,
     )
-    result = conn.execute(_insert_outbox(conn.dialect.name), values).first()
-    return result[0] if result else None
+    returned = hot.execute(conn, _insert_outbox(conn.dialect.name), values).returned
+    return returned[0] if returned else None
 
 
 def _next_events(t) -> list[dict[str, Any]]:

@@ -11,6 +11,10 @@ is on the wire:
    or the Maildir), outside any transaction.
 3. **Record** (a short write transaction): sent, retry later, or failed, per row.
 
+``drain_all`` (the daemon's drain job) runs passes back to back in one event loop: the
+transaction that records a batch also claims the next one, and the SMTP connections stay
+open from batch to batch. Still at most one batch is leased and unrecorded at any moment.
+
 A daemon killed between 2 and 3 leaves its rows claimed; when the lease runs out another pass
 claims and sends them again. That is at-least-once delivery: the duplicates carry the same
 Message-ID, so they are recognisable. Nothing is deleted on failure: a failed row stays with
@@ -21,6 +25,7 @@ an incident e-mail to the secretariat) makes it visible.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -85,21 +90,29 @@ def sender_of(settings) -> str:
 
 def message_of(row, settings):
     """The notifiers Message for an outbox row: exactly what the row holds."""
+    return messages_of([row], settings)[0]
+
+
+def messages_of(rows: Sequence[Any], settings) -> list[Any]:
+    """``message_of`` for a batch: the settings are read once, not once per row."""
     from notifiers.base import Message
 
-    headers = [("X-TKKSD-Kind", row.kind)]
+    sender = sender_of(settings)
     reply_to = settings.get("contact", "email") or None
-    return Message(
-        message_id=row.message_id,
-        sender=sender_of(settings),
-        to=tuple(row.to_addrs or ()),
-        cc=tuple(row.cc_addrs or ()),
-        subject=row.subject,
-        text=row.text_body,
-        html=row.html_body,
-        headers=tuple(headers),
-        reply_to=reply_to,
-    )
+    return [
+        Message(
+            message_id=row.message_id,
+            sender=sender,
+            to=tuple(row.to_addrs or ()),
+            cc=tuple(row.cc_addrs or ()),
+            subject=row.subject,
+            text=row.text_body,
+            html=row.html_body,
+            headers=(("X-TKKSD-Kind", row.kind),),
+            reply_to=reply_to,
+        )
+        for row in rows
+    ]
 
 
 # ------------------------------------------------------------------------- claim
@@ -107,29 +120,33 @@ def message_of(row, settings):
 
 def claim(ctx, *, daemon_id: str, limit: int = 100) -> list[Any]:
     """Lease up to ``limit`` due rows to ``daemon_id``; returns them (committed)."""
+    with db.write(ctx.engine) as conn:
+        return _claim_in(conn, ctx, daemon_id, limit)
+
+
+def _claim_in(conn: Connection, ctx, daemon_id: str, limit: int) -> list[Any]:
     now = ctx.clock.now()
     lease = Policy.from_settings(ctx.settings).lease
-    with db.write(ctx.engine) as conn:
-        due = (
-            sa.select(outbox.c.id)
-            .where(
-                outbox.c.status == "pending",
-                outbox.c.next_attempt_at <= now,
-                sa.or_(outbox.c.claimed_until.is_(None), outbox.c.claimed_until < now),
-            )
-            .order_by(outbox.c.next_attempt_at, outbox.c.id)
-            .limit(limit)
+    due = (
+        sa.select(outbox.c.id)
+        .where(
+            outbox.c.status == "pending",
+            outbox.c.next_attempt_at <= now,
+            sa.or_(outbox.c.claimed_until.is_(None), outbox.c.claimed_until < now),
         )
-        if conn.dialect.name == "postgresql":
-            due = due.with_for_update(skip_locked=True)
-        ids = [r[0] for r in conn.execute(due)]
-        if not ids:
-            return []
-        conn.execute(
-            outbox.update().where(outbox.c.id.in_(ids)).values(claimed_by=daemon_id, claimed_until=now + lease)
-        )
-        rows = conn.execute(sa.select(outbox).where(outbox.c.id.in_(ids)).order_by(outbox.c.id)).all()
-    return rows
+        .order_by(outbox.c.next_attempt_at, outbox.c.id)
+        .limit(limit)
+    )
+    if conn.dialect.name == "postgresql":
+        due = due.with_for_update(skip_locked=True)
+    ids = [r[0] for r in conn.execute(due)]
+    if not ids:
+        return []
+    leased = conn.execute(
+        outbox.update().where(outbox.c.id.in_(ids)).values(claimed_by=daemon_id, claimed_until=now + lease)
+        .returning(*outbox.c)
+    ).all()
+    return sorted(leased, key=lambda r: r.id)
 
 
 # ------------------------------------------------------------------------- deliver
@@ -222,81 +239,97 @@ def _retry_rows_for(conn: Connection, ctx, row, recipients: Sequence[str], attem
 
 def record(ctx, *, daemon_id: str, rows: Sequence[Any], outcomes: Sequence[Any], rng=None) -> DrainResult:
     """Write each outcome onto its row (one short write transaction)."""
+    with db.write(ctx.engine) as conn:
+        return _record_in(conn, ctx, daemon_id, rows, outcomes, rng)
+
+
+def record_and_claim(ctx, *, daemon_id: str, rows: Sequence[Any], outcomes: Sequence[Any],
+                     limit: int) -> tuple[DrainResult, list[Any]]:
+    """``record`` this batch and ``claim`` the next one in the same write transaction.
+
+    One commit (one fsync) per pass instead of two, and still never more than one batch in
+    flight: the next batch is leased in the same instant this one stops being.
+    """
+    with db.write(ctx.engine) as conn:
+        result = _record_in(conn, ctx, daemon_id, rows, outcomes)
+        return result, (_claim_in(conn, ctx, daemon_id, limit) if limit > 0 else [])
+
+
+def _record_in(conn: Connection, ctx, daemon_id: str, rows: Sequence[Any], outcomes: Sequence[Any],
+               rng=None) -> DrainResult:
     from notifiers.base import backoff_seconds
 
     policy = Policy.from_settings(ctx.settings)
     now = ctx.clock.now()
     sent = retried = failed = 0
-    with db.write(ctx.engine) as conn:
-        # Only the holder of the lease records: if it ran out and another daemon claimed a row
-        # meanwhile, that daemon's record stands (the mail may go twice: at-least-once).
-        owned = sa.select(outbox.c.id).where(
-            outbox.c.id.in_([r.id for r in rows]), outbox.c.status == "pending", outbox.c.claimed_by == daemon_id
-        )
-        if conn.dialect.name == "postgresql":
-            owned = owned.with_for_update()
-        still_mine = {r[0] for r in conn.execute(owned)}
-        plain_sent = []
-        for row, outcome in zip(rows, outcomes):
-            if row.id not in still_mine:
-                continue
-            attempts = row.attempts + 1
-            mine = sa.and_(outbox.c.id == row.id, outbox.c.status == "pending", outbox.c.claimed_by == daemon_id)
-            base = {"attempts": attempts, "claimed_by": None, "claimed_until": None}
-            if outcome.status == "sent" and not outcome.refused:
-                plain_sent.append({"rid": row.id, "attempts": attempts})
-                continue
-            if outcome.status == "sent":
-                refused = _refusals(outcome)
-                done = conn.execute(
-                    outbox.update().where(mine).values(
-                        **base, status="sent", sent_at=now, refused=refused or None,
-                        last_error=None if not refused else f"{len(refused)} recipient(s) refused; see refused.",
-                    )
-                ).rowcount
-                if not done:
-                    continue
-                sent += 1
-                if outcome.permanently_refused:
-                    detail = "; ".join(f"{r.recipient}: {r.code} {r.text}" for r in outcome.refused if r.permanent)
-                    raise_incident(conn, ctx, row, error=f"the server refused some recipients for good ({detail}).",
-                                   attempts=attempts, kind="recipient_refused", recipients=outcome.permanently_refused)
-                if outcome.temporarily_refused:
-                    _retry_rows_for(conn, ctx, row, outcome.temporarily_refused, attempts)
-                continue
-            error = outcome.error or "Not delivered."
-            give_up = outcome.status == "failed" or attempts >= policy.max_attempts or _too_old(row, now, policy)
-            if give_up:
-                why = error if outcome.status == "failed" else (
-                    f"{error} (gave up after {attempts} attempt(s) over "
-                    f"{_hours(now - (getattr(row, 'retried_at', None) or row.created_at))})"
-                )
-                done = conn.execute(
-                    outbox.update().where(mine).values(**base, status="failed", last_error=why,
-                                                       refused=_refusals(outcome) or None)
-                ).rowcount
-                if done:
-                    failed += 1
-                    raise_incident(conn, ctx, row, error=why, attempts=attempts)
-                continue
-            delay = backoff_seconds(attempts, policy.backoff_base, policy.backoff_cap, **({"rng": rng} if rng else {}))
-            # Full jitter may draw almost nothing; a floor of one second keeps a dead server
-            # from being hammered within one drain interval.
-            delay = max(1.0, delay)
-            done = conn.execute(
-                outbox.update().where(mine).values(**base, last_error=error, next_attempt_at=now + timedelta(seconds=delay))
-            ).rowcount
-            retried += 1 if done else 0
-        if plain_sent:
-            # The common case, one statement for the batch (executemany).
-            conn.execute(
-                outbox.update()
-                .where(outbox.c.id == sa.bindparam("rid"))
-                .values(status="sent", sent_at=now, attempts=sa.bindparam("attempts"), claimed_by=None,
-                        claimed_until=None, last_error=None, refused=None),
-                plain_sent,
+    # Only the holder of the lease records: if it ran out and another daemon claimed a row
+    # meanwhile, that daemon's record stands (the mail may go twice: at-least-once).
+    held = (outbox.c.status == "pending", outbox.c.claimed_by == daemon_id)
+    plain = [row.id for row, outcome in zip(rows, outcomes) if outcome.status == "sent" and not outcome.refused]
+    if plain:
+        # The common case, one statement for the batch. ``attempts + 1`` in SQL equals the
+        # claimed row's count plus one: while the lease holds, nobody else writes the row.
+        sent += conn.execute(
+            outbox.update().where(outbox.c.id.in_(plain), *held).values(
+                status="sent", sent_at=now, attempts=outbox.c.attempts + 1, claimed_by=None, claimed_until=None,
+                last_error=None, refused=None,
             )
-            sent += len(plain_sent)
+        ).rowcount
+    done_ids = set(plain)
+    others = [(row, outcome) for row, outcome in zip(rows, outcomes) if row.id not in done_ids]
+    if not others:
+        return DrainResult(sent=sent, claimed=len(rows))
+    owned = sa.select(outbox.c.id).where(outbox.c.id.in_([row.id for row, _ in others]), *held)
+    if conn.dialect.name == "postgresql":
+        owned = owned.with_for_update()
+    still_mine = {r[0] for r in conn.execute(owned)}
+    for row, outcome in others:
+        if row.id not in still_mine:
+            continue
+        attempts = row.attempts + 1
+        mine = sa.and_(outbox.c.id == row.id, *held)
+        base = {"attempts": attempts, "claimed_by": None, "claimed_until": None}
+        if outcome.status == "sent":
+            refused = _refusals(outcome)
+            done = conn.execute(
+                outbox.update().where(mine).values(
+                    **base, status="sent", sent_at=now, refused=refused or None,
+                    last_error=None if not refused else f"{len(refused)} recipient(s) refused; see refused.",
+                )
+            ).rowcount
+            if not done:
+                continue
+            sent += 1
+            if outcome.permanently_refused:
+                detail = "; ".join(f"{r.recipient}: {r.code} {r.text}" for r in outcome.refused if r.permanent)
+                raise_incident(conn, ctx, row, error=f"the server refused some recipients for good ({detail}).",
+                               attempts=attempts, kind="recipient_refused", recipients=outcome.permanently_refused)
+            if outcome.temporarily_refused:
+                _retry_rows_for(conn, ctx, row, outcome.temporarily_refused, attempts)
+            continue
+        error = outcome.error or "Not delivered."
+        give_up = outcome.status == "failed" or attempts >= policy.max_attempts or _too_old(row, now, policy)
+        if give_up:
+            why = error if outcome.status == "failed" else (
+                f"{error} (gave up after {attempts} attempt(s) over "
+                f"{_hours(now - (getattr(row, 'retried_at', None) or row.created_at))})"
+            )
+            done = conn.execute(
+                outbox.update().where(mine).values(**base, status="failed", last_error=why,
+                                                   refused=_refusals(outcome) or None)
+            ).rowcount
+            if done:
+                failed += 1
+                raise_incident(conn, ctx, row, error=why, attempts=attempts)
+            continue
+        delay = backoff_seconds(attempts, policy.backoff_base, policy.backoff_cap, **({"rng": rng} if rng else {}))
+        # Full jitter may draw almost nothing; a floor of one second keeps a dead server
+        # from being hammered within one drain interval.
+        delay = max(1.0, delay)
+        done = conn.execute(
+            outbox.update().where(mine).values(**base, last_error=error, next_attempt_at=now + timedelta(seconds=delay))
+        ).rowcount
+        retried += 1 if done else 0
     return DrainResult(sent=sent, retried=retried, failed=failed, claimed=len(rows))
 
 
@@ -317,7 +350,7 @@ def drain_once(ctx, *, daemon_id: str, limit: int = 100, transport=None) -> Drai
     rows = claim(ctx, daemon_id=daemon_id, limit=limit)
     if not rows:
         return DrainResult()
-    messages = [message_of(r, ctx.settings) for r in rows]
+    messages = messages_of(rows, ctx.settings)
     outcomes = asyncio.run(_deliver_with(ctx, transport, messages))
     result = record(ctx, daemon_id=daemon_id, rows=rows, outcomes=outcomes)
     log.info("Outbox pass by %s: %s", daemon_id, result.as_dict())
@@ -329,20 +362,62 @@ async def drain_once_async(ctx, *, daemon_id: str, limit: int = 100, transport=N
     rows = await asyncio.to_thread(claim, ctx, daemon_id=daemon_id, limit=limit)
     if not rows:
         return DrainResult()
-    messages = [message_of(r, ctx.settings) for r in rows]
+    messages = messages_of(rows, ctx.settings)
     outcomes = await _deliver_with(ctx, transport, messages)
-    return await asyncio.to_thread(record, ctx, daemon_id=daemon_id, rows=rows, outcomes=outcomes)
+    result = await asyncio.to_thread(record, ctx, daemon_id=daemon_id, rows=rows, outcomes=outcomes)
+    log.info("Outbox pass by %s: %s", daemon_id, result.as_dict())
+    return result
 
 
-def drain_all(ctx, *, daemon_id: str, limit: int = 100, transport=None, max_passes: int = 1000) -> DrainResult:
-    """Passes until nothing is due (for `tkksd outbox drain`-like callers, tests and benches)."""
+def drain_all(ctx, *, daemon_id: str, limit: int = 100, transport=None, max_passes: int = 1000,
+              while_full: bool = False, stop=None) -> DrainResult:
+    """Passes until nothing is due (the daemon's drain job, `tkksd outbox drain`-like callers,
+    tests and benches).
+
+    ``while_full``: stop after a pass that claimed fewer than ``limit`` rows; what became due
+    meanwhile waits for the next run. ``stop``: a threading.Event checked before each claim.
+    All passes run in one event loop, over connections kept open from one pass to the next
+    (``SmtpTransport.session``), and each pass records its batch and claims the next in one
+    transaction (``record_and_claim``): never more than one batch in flight, as with
+    ``drain_once`` in a loop.
+    """
+    return asyncio.run(_drain_passes(ctx, daemon_id, limit, transport, max_passes, while_full, stop))
+
+
+async def _drain_passes(ctx, daemon_id, limit, transport, max_passes, while_full, stop) -> DrainResult:
+    from .transport import make_transport
+
+    def go_on(passes: int, claimed: int) -> bool:
+        if stop is not None and stop.is_set():
+            return False
+        return passes < max_passes and not (while_full and claimed < limit)
+
+    own = make_transport(ctx.settings) if transport is None else None
+    use = own or transport
     total = DrainResult()
-    for _ in range(max_passes):
-        result = drain_once(ctx, daemon_id=daemon_id, limit=limit, transport=transport)
-        total = total + result
-        if not result.claimed:
-            break
+    try:
+        async with _session(use):
+            rows = await asyncio.to_thread(claim, ctx, daemon_id=daemon_id, limit=limit) if go_on(0, limit) else []
+            passes = 1
+            while rows:
+                outcomes = await _deliver(use, messages_of(rows, ctx.settings))
+                following = limit if go_on(passes, len(rows)) else 0
+                result, rows = await asyncio.to_thread(
+                    record_and_claim, ctx, daemon_id=daemon_id, rows=rows, outcomes=outcomes, limit=following
+                )
+                log.info("Outbox pass by %s: %s", daemon_id, result.as_dict())
+                total = total + result
+                passes += 1
+    finally:
+        if own is not None:
+            await own.aclose()
     return total
+
+
+def _session(transport):
+    # Only the SMTP transport has connections worth keeping; the others need nothing.
+    session = getattr(transport, "session", None)
+    return session() if session is not None else contextlib.nullcontext()
 
 
 # ------------------------------------------------------------------------- reading and operator actions

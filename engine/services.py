@@ -24,7 +24,7 @@ from sqlalchemy.engine import Connection
 from workflows import guards
 from workflows.spec import Event, WorkflowDefinition
 
-from . import db
+from . import db, hot
 from .bootstrap import Context
 from .errors import (
     AlreadyDone,
@@ -84,11 +84,18 @@ def resolve_actor(conn: Connection, login: str) -> Actor:
     if login == SYSTEM:
         return SYSTEM_ACTOR
     row = conn.execute(_statements().user_by_login, {"login": login}).first()
-    if row is None or not row.active:
+    return _actor(login, row.active if row else None, row.roles if row else None, row.opd_code if row else None)
+
+
+def _actor(login: str, active: bool | None, roles: str | None, opd_code: str | None) -> Actor:
+    """The user ``login`` from its row's columns (all None: no such user)."""
+    if login == SYSTEM:
+        return SYSTEM_ACTOR
+    if roles is None or not active:
         raise PermissionDenied(
             f"User '{login}' is not registered in tkksd; an admin can add them with `tkksd user add {login} --role ...`."
         )
-    return Actor(row.login, frozenset(r for r in row.roles.split(",") if r), row.opd_code)
+    return Actor(login, frozenset(r for r in roles.split(",") if r), opd_code)
 
 
 def add_user(ctx: Context, actor_login: str, login: str, name: str, roles: Sequence[str], opd_code: str | None, email: str = "") -> dict:
@@ -173,9 +180,13 @@ def parse_values(defn: WorkflowDefinition, raw: Mapping[str, Any]) -> dict[str, 
 
 def typed_values(defn: WorkflowDefinition, row: Mapping[str, Any]) -> dict[str, Any]:
     """An agreement's core columns and stored data as typed values."""
-    row = row._mapping if hasattr(row, "_mapping") else row
-    values: dict[str, Any] = {"title": row["title"], "partner": row["partner"], "lead_opd": row["lead_opd"]}
-    for key, value in (row["data"] or {}).items():
+    if hasattr(row, "lifecycle_state"):  # a row of agreements (rather than a mapping)
+        values: dict[str, Any] = {"title": row.title, "partner": row.partner, "lead_opd": row.lead_opd}
+        data = row.data
+    else:
+        values = {"title": row["title"], "partner": row["partner"], "lead_opd": row["lead_opd"]}
+        data = row["data"]
+    for key, value in (data or {}).items():
         if value is None:
             continue
         if defn.has_field(key) and defn.field(key).type == "date" and isinstance(value, str):
@@ -275,13 +286,15 @@ def show_in(conn: Connection, ctx: Context, ref: str) -> dict[str, Any]:
     return _shown(conn, ctx, definition_of(ctx, row), row)
 
 
-def _shown(conn: Connection, ctx: Context, defn: WorkflowDefinition, row) -> dict[str, Any]:
-    """``show`` of ``row`` (a row of agreements, or what one now holds: ``_as_written``)."""
+def _shown(conn: Connection, ctx: Context, defn: WorkflowDefinition, row, *, parent: str | None = None,
+           children: Sequence[str] | None = None) -> dict[str, Any]:
+    """``show`` of ``row`` (a row of agreements, or what one now holds: ``_as_written``);
+    ``parent``/``children`` when the caller already knows them (``fire`` read them)."""
     statements = _statements()
-    parent = None
-    if row.parent_id is not None:
+    if parent is None and row.parent_id is not None:
         parent = conn.execute(statements.number_by_id, {"id": row.parent_id}).scalar()
-    children = conn.execute(statements.children_numbers, {"parent_id": row.id}).scalars().all()
+    if children is None:
+        children = conn.execute(statements.children_numbers, {"parent_id": row.id}).scalars().all()
     out = _summary(defn, row, ctx.lang)
     out.update(
         {
@@ -401,6 +414,9 @@ class Transitioned:
     parent_id: int | None = None
     kind: str = "human"
     extra: dict[str, Any] = field(default_factory=dict)
+    # The lead OPD's directory entry when the writer already read it (fire does); the
+    # notice hook reads it itself otherwise. ``False``: not read; None: not in the directory.
+    lead_opd_entry: Any = False
 
 
 def _next_number(conn: Connection, prefix: str, year: int) -> str:
@@ -426,6 +442,8 @@ class _Statements:
     number_by_id: Any
     children_numbers: Any
     count_events: Any
+    fire_read_by_id: Any
+    fire_read_by_number: Any
 
 
 @lru_cache(maxsize=1)
@@ -449,6 +467,29 @@ def _statements() -> _Statements:
         count_events=sa.select(sa.func.count()).select_from(history).where(
             history.c.agreement_id == sa.bindparam("agreement_id"), history.c.event == sa.bindparam("event")
         ),
+        fire_read_by_id=_fire_read().where(agreements.c.id == sa.bindparam("id")),
+        fire_read_by_number=_fire_read().where(agreements.c.number == sa.bindparam("number")),
+    )
+
+
+def _fire_read():
+    """Everything ``fire`` reads, in one round trip (each statement costs more in Python than
+    SQLite takes to run it): the agreement, the acting user, the lead OPD's directory entry
+    (the notice's letter and recipient), the parent's number and whether there are children
+    (the answer ``show`` gives). A missing user or OPD leaves its columns NULL."""
+    parent = agreements.alias("parent")
+    child = agreements.alias("child")
+    return sa.select(
+        agreements,
+        users.c.active.label("user_active"), users.c.roles.label("user_roles"), users.c.opd_code.label("user_opd"),
+        opds.c.code.label("opd_code"), opds.c.name.label("opd_name"), opds.c.head_title.label("opd_head_title"),
+        opds.c.head_name.label("opd_head_name"), opds.c.head_email.label("opd_head_email"),
+        parent.c.number.label("parent_number"),
+        sa.exists().where(child.c.parent_id == agreements.c.id).label("has_children"),
+    ).select_from(
+        agreements.outerjoin(users, users.c.login == sa.bindparam("login"))
+        .outerjoin(opds, opds.c.code == agreements.c.lead_opd)
+        .outerjoin(parent, parent.c.id == agreements.c.parent_id)
     )
 
 
@@ -461,11 +502,12 @@ def append_history(conn: Connection, *, agreement_id: int, prev_seq: int, prev_h
     data = dict(data)
     if digest is None:
         digest = row_hash(prev_hash, agreement_id, seq, event, from_state, to_state, actor, at, note, data, kind)
-    row_id = conn.execute(
+    row_id = hot.execute(
+        conn,
         _statements().insert_history,
         {"agreement_id": agreement_id, "seq": seq, "event": event, "from_state": from_state, "to_state": to_state,
          "actor": actor, "at": at, "note": note, "data": data, "kind": kind, "prev_hash": prev_hash, "hash": digest},
-    ).inserted_primary_key[0]
+    ).lastrowid
     return row_id, seq, digest
 
 
@@ -557,8 +599,9 @@ def fire(ctx: Context, actor_login: str, ref: str, event: str, *, values: Mappin
     """
     note = note.strip() if note and note.strip() else None
     with ctx.engine.connect() as conn:
-        # Read phase: a snapshot, no lock held. Write phase: a second transaction on the same
-        # pooled connection (a checkout costs more than the statements of a transition).
+        # Read phase: a snapshot, no lock held (SQLite's write lock is taken only by the write
+        # phase, so a refusal never waits for another writer). Write phase: a second
+        # transaction on the same pooled connection (a checkout costs more than the statements).
         with conn.begin():
             row, actor, defn, e, dest, supplied, stored = _prepare_fire(conn, ctx, actor_login, ref, event, values, note)
         conn.execution_options(**db.WRITE_OPTIONS)  # BEGIN IMMEDIATE on SQLite, as db.write
@@ -566,11 +609,31 @@ def fire(ctx: Context, actor_login: str, ref: str, event: str, *, values: Mappin
             return _write_fire(conn, ctx, row, actor, defn, e, dest, supplied, stored, note, kind)
 
 
+def _read_for_fire(conn: Connection, ref: str, login: str):
+    ref = ref.strip()
+    statements = _statements()
+    if ref.isdigit():
+        row = hot.first(conn, statements.fire_read_by_id, {"id": int(ref), "login": login})
+    else:
+        row = hot.first(conn, statements.fire_read_by_number, {"number": ref.upper(), "login": login})
+    if row is None:
+        raise NotFound(f"No agreement '{ref}'; `tkksd list` shows them.")
+    return row
+
+
+def _lead_opd_entry(row) -> SimpleNamespace | None:
+    """The lead OPD's directory entry as ``fire`` read it (None: not in the directory)."""
+    if row.opd_code is None:
+        return None
+    return SimpleNamespace(code=row.opd_code, name=row.opd_name, head_title=row.opd_head_title,
+                           head_name=row.opd_head_name, head_email=row.opd_head_email)
+
+
 def _prepare_fire(conn: Connection, ctx: Context, actor_login: str, ref: str, event: str,
                   values: Mapping[str, Any] | None, note: str | None):
     """The read phase of ``fire``: every refusal, before anything is written."""
-    row = find_agreement(conn, ref)
-    actor = resolve_actor(conn, actor_login)
+    row = _read_for_fire(conn, ref, actor_login)
+    actor = _actor(actor_login, row.user_active, row.user_roles, row.user_opd)
     defn = definition_of(ctx, row)
     state = row.lifecycle_state
     _refuse_unknown_event(defn, row.number, event, state)
@@ -616,12 +679,20 @@ def _write_fire(conn: Connection, ctx: Context, row, actor: Actor, defn: Workflo
         conn, ctx, row, defn, event=e.name, to_state=dest, actor=actor.login, note=note,
         supplied=supplied, kind=kind, stored=stored,
     )
+    if t.values["lead_opd"] == row.lead_opd:
+        t.lead_opd_entry = _lead_opd_entry(row)
     if e.creates is not None:
         t.extra["created"] = _create_follow_up(conn, ctx, defn, e, row, t.values, actor.login, t.at)
     for hook in ctx.hooks:
         hook(conn, t, ctx)
-    # Answered from this transaction: what was written, without reading the row back.
-    return _shown(conn, ctx, defn, _as_written(row, defn, t))
+    # Answered from this transaction: what was written, without reading the row back. A new
+    # child can only come from this very transition (any other change of the agreement
+    # would have failed its version check), so the children read before still hold.
+    children = [] if not (row.has_children or e.creates is not None) else None
+    shown = _shown(conn, ctx, defn, _as_written(row, defn, t), parent=row.parent_number, children=children)
+    if "created" in t.extra:
+        shown["created"] = t.extra["created"]  # the follow-up this event opened (upgrade: the PKS)
+    return shown
 
 
 def _as_written(row, defn: WorkflowDefinition, t: Transitioned) -> SimpleNamespace:
@@ -677,7 +748,8 @@ def apply_transition(conn: Connection, ctx: Context, row, defn: WorkflowDefiniti
     supplied_plain = _plain(supplied)
     digest = row_hash(row.history_head, row.id, seq, event, state, to_state, actor, now, note, supplied_plain, kind)
     extra = {"workflow_version": version_to} if version_to is not None else {}
-    result = conn.execute(
+    result = hot.execute(
+        conn,
         _statements().update_agreement,
         {
             "where_id": row.id, "where_version": row.version,

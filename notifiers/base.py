@@ -1,7 +1,8 @@
 """What the engine hands to a transport and what it gets back.
 
 ``Message`` is a rendered, ready-to-send e-mail as plain data (the outbox row holds exactly
-this); ``build_email`` turns it into an ``EmailMessage`` with every header checked;
+this); ``checked_headers`` vets its headers and ``build_email`` turns it into an
+``EmailMessage``;
 ``Outcome`` is a transport's verdict per message; ``Transport`` is the port the engine
 depends on. Standard library only: importing this module stays cheap.
 """
@@ -14,6 +15,7 @@ import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from email.headerregistry import BaseHeader
 from email.message import EmailMessage
 from email.utils import format_datetime
 from typing import Literal, NamedTuple, Protocol
@@ -45,7 +47,9 @@ __all__ = [
     "Transport",
     "TransportError",
     "backoff_seconds",
+    "boundary_for",
     "build_email",
+    "checked_headers",
     "valid_address",
 ]
 
@@ -172,9 +176,29 @@ class Transport(Protocol):
 def build_email(msg: Message, *, date: datetime | None = None) -> EmailMessage:
     """Build a multipart/alternative (text, then HTML) UTF-8 e-mail from ``msg`` (MAIL_POLICY).
 
+    Raises InvalidMessage for anything that could smuggle a header (see ``checked_headers``).
+    The SMTP transport writes the same message as bytes directly (``notifiers.wire``).
+    """
+    email = EmailMessage(policy=MAIL_POLICY)
+    for name, value in checked_headers(msg, date=date):
+        email[name] = value
+    email.set_content(msg.text, subtype="plain", charset="utf-8")
+    # A boundary chosen here spares the generator its own search for a safe one (a fresh
+    # regex per message). 128 random bits cannot be guessed by whoever typed a title.
+    email.make_alternative(boundary=boundary_for(msg))
+    email.add_alternative(msg.html, subtype="html", charset="utf-8")
+    _refuse_control_characters(email, msg.message_id)
+    return email
+
+
+def checked_headers(msg: Message, *, date: datetime | None = None) -> list[tuple[str, str | BaseHeader]]:
+    """The top-level headers of ``msg``, in order, before the MIME ones: the one list both
+    ways of writing a message (``build_email`` and ``notifiers.wire``) start from.
+
     Raises InvalidMessage for anything that could smuggle a header: addresses or a
     Message-ID with control characters, invalid addresses, a bad or reserved extra header
-    name. Subjects and extra header values are repaired to one line instead.
+    name. Subjects and extra header values are repaired to one line instead. Address
+    headers come as parsed header objects, everything else as one-line text.
     """
     mid = msg.message_id
     if not isinstance(mid, str) or not _MESSAGE_ID.fullmatch(mid):
@@ -182,29 +206,23 @@ def build_email(msg: Message, *, date: datetime | None = None) -> EmailMessage:
     if not msg.to:
         raise InvalidMessage("The message has no To recipient.", message_id=mid)
 
-    email = EmailMessage(policy=MAIL_POLICY)
-    email["From"] = address_header("From", (msg.sender,), message_id=mid)
-    email["To"] = address_header("To", msg.to, message_id=mid)
+    headers: list[tuple[str, str | BaseHeader]] = [
+        ("From", address_header("From", (msg.sender,), message_id=mid)),
+        ("To", address_header("To", msg.to, message_id=mid)),
+    ]
     if msg.cc:
-        email["Cc"] = address_header("Cc", msg.cc, message_id=mid)
+        headers.append(("Cc", address_header("Cc", msg.cc, message_id=mid)))
     if msg.reply_to:
-        email["Reply-To"] = address_header("Reply-To", (msg.reply_to,), message_id=mid)
-    email["Subject"] = header_text(msg.subject)
+        headers.append(("Reply-To", address_header("Reply-To", (msg.reply_to,), message_id=mid)))
+    headers.append(("Subject", header_text(msg.subject)))
     # Whole seconds, as text: a batch then shares one parsed Date header (see policy.py).
-    email["Date"] = format_datetime((date or datetime.now(timezone.utc)).replace(microsecond=0))
-    email["Message-ID"] = mid
+    headers.append(("Date", format_datetime((date or datetime.now(timezone.utc)).replace(microsecond=0))))
+    headers.append(("Message-ID", mid))
     # RFC 3834: tells vacation responders and ticket systems not to answer a robot.
-    email["Auto-Submitted"] = "auto-generated"
+    headers.append(("Auto-Submitted", "auto-generated"))
     for name, value in msg.headers:
-        email[_checked_header_name(name, mid)] = header_text(value)
-
-    email.set_content(msg.text, subtype="plain", charset="utf-8")
-    # A boundary chosen here spares the generator its own search for a safe one (a fresh
-    # regex per message). 128 random bits cannot be guessed by whoever typed a title.
-    email.make_alternative(boundary=_boundary(msg))
-    email.add_alternative(msg.html, subtype="html", charset="utf-8")
-    _refuse_control_characters(email, mid)
-    return email
+        headers.append((_checked_header_name(name, mid), header_text(value)))
+    return headers
 
 
 def _refuse_control_characters(email: EmailMessage, message_id: str) -> None:
@@ -215,7 +233,8 @@ def _refuse_control_characters(email: EmailMessage, message_id: str) -> None:
             raise InvalidMessage(f"The {name} header would contain a line break or another control character.", message_id=message_id)
 
 
-def _boundary(msg: Message) -> str:
+def boundary_for(msg: Message) -> str:
+    """A fresh MIME boundary that occurs in neither body."""
     while True:
         boundary = f"=_tkksd_{secrets.token_hex(16)}"
         if boundary not in msg.text and boundary not in msg.html:

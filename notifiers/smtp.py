@@ -1,30 +1,37 @@
 """SMTP delivery with aiosmtplib: a small pool of reused connections, each bounded in time.
 
-Connections live for one ``deliver()`` call (one outbox batch) and are closed at its end:
-long-lived idle clients are where aiosmtplib has hung in the past (aiosmtplib #243, #38),
-and a drain pass every few seconds gains nothing from keeping them. Within a batch, up to
-``concurrency`` connections each send messages one after another; a connection that saw
-any connection-level error is thrown away and the next message gets a fresh one.
+Connections live for one ``deliver()`` call (one outbox batch) and are closed at its end,
+or, inside ``session()``, for the several batches a drain run sends back to back. They are
+never kept idle beyond that: long-lived idle clients are where aiosmtplib has hung in the
+past (aiosmtplib #243, #38), and a drain every few seconds gains nothing from keeping them.
+Within a batch, up to ``concurrency`` connections each send messages one after another; a
+connection that saw any connection-level error is thrown away and the next message gets a
+fresh one. Messages go as bytes written by ``notifiers.wire``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import ssl
-from collections.abc import Iterator, Sequence
-from email.message import EmailMessage
+import time
+from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Literal
 
 import aiosmtplib
 
-from notifiers.base import MAIL_POLICY, Message, Outcome, Refusal, build_email, valid_address
+from notifiers.base import Message, Outcome, Refusal, valid_address
 from notifiers.errors import ConfigurationError, InvalidMessage, PermanentError, TransientError
+from notifiers.wire import wire_bytes
 
 log = logging.getLogger(__name__)
 
 Security = Literal["starttls", "tls", "none"]
 _DEFAULT_PORTS = {"starttls": 587, "tls": 465, "none": 25}
+# A connection parked between the batches of a session is reused only this soon: far below
+# the 5 minutes RFC 5321 (4.5.3.2.7) asks servers to wait, so the server has not dropped it.
+MAX_IDLE_SECONDS = 10.0
 
 
 class SmtpTransport:
@@ -68,6 +75,8 @@ class SmtpTransport:
         self._tls_context = tls_context
         self._cafile = cafile
         self._closed = False
+        # Connections kept between the batches of a session(); None outside one.
+        self._parked: list[_Slot] | None = None
 
     def __repr__(self) -> str:
         # The password stays out of reprs, logs and tracebacks.
@@ -89,15 +98,38 @@ class SmtpTransport:
         return [o for o in outcomes if o is not None]
 
     async def aclose(self) -> None:
-        # Nothing stays open between batches; this only refuses further use.
+        # Nothing stays open outside a session; this only refuses further use.
         self._closed = True
+
+    @contextlib.asynccontextmanager
+    async def session(self) -> AsyncIterator[None]:
+        """Keep the connections open from one ``deliver()`` to the next until the block ends.
+
+        For a caller that sends several batches back to back (a drain run of many passes):
+        connecting (and TLS, and login) once per run instead of once per batch. Use it within
+        one event loop; a connection idle longer than MAX_IDLE_SECONDS is replaced.
+        """
+        if self._parked is not None:
+            raise RuntimeError("This SmtpTransport already has a session open.")
+        parked: list[_Slot] = []
+        self._parked = parked
+        try:
+            yield
+        except BaseException:
+            for slot in parked:
+                slot.discard()
+            raise
+        finally:
+            self._parked = None
+        await asyncio.gather(*(slot.release() for slot in parked))
 
     async def _work(
         self, pending: Iterator[int], messages: Sequence[Message], outcomes: list[Outcome | None]
     ) -> None:
         # Each worker owns one connection slot; `pending` is shared, which is safe because
         # next() and the use of its result happen without an await in between.
-        slot = _Slot(self)
+        parked = self._parked
+        slot = parked.pop() if parked else _Slot(self)
         try:
             for index in pending:
                 outcome = await self._deliver_one(slot, messages[index])
@@ -107,16 +139,25 @@ class SmtpTransport:
         except BaseException:
             slot.discard()  # cancelled (daemon stopping) or broken: no polite QUIT, just close
             raise
-        await slot.release()
+        if parked is not None and parked is self._parked:
+            slot.park()
+            parked.append(slot)
+        else:
+            await slot.release()
 
     async def _deliver_one(self, slot: _Slot, msg: Message) -> Outcome:
         mid = msg.message_id
         try:
-            email = build_email(msg)
-            sender = self.sender or msg.envelope_sender
-            recipients = list(msg.recipients)
+            # Built (and so checked) before any connection: a bad message never reaches the
+            # server. 8bit is what nearly every server announces; see below for the others.
+            data = wire_bytes(msg)
+            sender = (self.sender or msg.envelope_sender).encode("ascii")
+            recipients = [r.encode("ascii") for r in msg.recipients]
         except InvalidMessage as exc:
             return Outcome.from_error(exc, mid)
+        except ValueError as exc:  # e.g. a lone surrogate in a body: no encoding can send it
+            error = InvalidMessage(f"The message could not be built: {exc}.", message_id=mid)
+            return Outcome.from_error(error, mid)
         try:
             client = await slot.client()
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
@@ -125,8 +166,9 @@ class SmtpTransport:
             # One bound for the whole transaction (see _transaction for the per-command ones).
             async with asyncio.timeout(self.timeout):
                 eight_bit = client.supports_extension("8bitmime")
-                data = _serialize(email, eight_bit)
-                refused = await _transaction(client, sender, recipients, data, ["BODY=8BITMIME"] if eight_bit else [])
+                if not eight_bit:
+                    data = wire_bytes(msg, eight_bit=False)  # UTF-8 bodies as base64
+                refused = await _transaction(client, sender, recipients, data, _8BITMIME if eight_bit else ())
         except aiosmtplib.SMTPRecipientsRefused as exc:
             return self._all_refused(exc, mid)
         except aiosmtplib.SMTPResponseException as exc:
@@ -141,11 +183,13 @@ class SmtpTransport:
             slot.discard()
             return Outcome.from_error(self._send_error(exc, mid), mid)
         except ValueError as exc:
-            # aiosmtplib refused an address, or the generator a header: possibly mid-envelope,
+            # aiosmtplib refused a command argument: possibly mid-envelope,
             # so this session is not reused either.
             slot.discard()
             error = InvalidMessage(self._redact(f"The message could not be sent as it is: {exc}."), message_id=mid)
             return Outcome.from_error(error, mid)
+        if not refused:
+            return Outcome(mid, "sent")
         refusals = tuple(Refusal(rcpt, resp.code, resp.message) for rcpt, resp in refused.items())
         return Outcome(mid, "sent", refused=refusals)
 
@@ -233,18 +277,27 @@ class SmtpTransport:
 
 
 class _Slot:
-    """One worker's connection: made on first use, replaced after an error, closed at the end."""
+    """One worker's connection: made on first use, replaced after an error or a long rest,
+    closed at the end of the batch or session."""
 
     def __init__(self, transport: SmtpTransport) -> None:
         self._transport = transport
         self._client: aiosmtplib.SMTP | None = None
+        self._parked_at: float | None = None
 
     async def client(self) -> aiosmtplib.SMTP:
+        if self._parked_at is not None:
+            if time.monotonic() - self._parked_at > MAX_IDLE_SECONDS:
+                self.discard()
+            self._parked_at = None
         if self._client is not None and not self._client.is_connected:
             self._client = None
         if self._client is None:
             self._client = await self._transport._connect()
         return self._client
+
+    def park(self) -> None:
+        self._parked_at = time.monotonic()
 
     def discard(self) -> None:
         if self._client is not None:
@@ -264,28 +317,36 @@ class _Slot:
             client.close()
 
 
+_8BITMIME = (b"BODY=8BITMIME",)
+_ACCEPTED = (250, 251)
+
+
 async def _transaction(
-    client: aiosmtplib.SMTP, sender: str, recipients: Sequence[str], data: bytes, options: list[str]
+    client: aiosmtplib.SMTP, sender: bytes, recipients: Sequence[bytes], data: bytes, options: Sequence[bytes]
 ) -> dict[str, aiosmtplib.SMTPResponse]:
     """One mail transaction; returns the recipients refused while others were accepted.
 
     This is aiosmtplib's ``sendmail`` (same commands, same RSET after a refusal, same
-    SMTPRecipientsRefused when nobody is accepted) minus two costs measured per message:
-    it parses every address twice and makes an extra pass over the message for SIZE.
-    ``mail()`` and ``rcpt()`` still check each address for command injection. Per-command
-    timeouts are off (None): the caller's whole-send bound is shorter than any of them could
-    usefully be, and arming five timers per message is not free.
+    exceptions: SMTPSenderRefused, SMTPRecipientsRefused when nobody is accepted) minus the
+    costs measured per message: ``mail()`` and ``rcpt()`` parse every address again with
+    ``email.utils.parseaddr``, and ``sendmail`` makes an extra pass over the message for SIZE.
+    The addresses here are bare ``local@domain`` that ``valid_address`` passed (ASCII, no
+    white space, no ``<>"``), and ``execute_command`` still refuses any control character.
+    Per-command timeouts are off (None): the caller's whole-send bound is shorter than any
+    of them could usefully be, and arming five timers per message is not free.
     """
     refused: dict[str, aiosmtplib.SMTPResponse] = {}
     try:
-        await client.mail(sender, options=options, timeout=None)
+        reply = await client.execute_command(b"MAIL", b"FROM:<" + sender + b">", *options, timeout=None)
+        if reply.code != 250:
+            raise aiosmtplib.SMTPSenderRefused(reply.code, reply.message, sender.decode("ascii"))
         errors = []
         for recipient in recipients:
-            try:
-                await client.rcpt(recipient, timeout=None)
-            except aiosmtplib.SMTPRecipientRefused as exc:
-                errors.append(exc)
-                refused[recipient] = aiosmtplib.SMTPResponse(exc.code, exc.message)
+            reply = await client.execute_command(b"RCPT", b"TO:<" + recipient + b">", timeout=None)
+            if reply.code not in _ACCEPTED:
+                address = recipient.decode("ascii")
+                errors.append(aiosmtplib.SMTPRecipientRefused(reply.code, reply.message, address))
+                refused[address] = reply
         if len(errors) == len(recipients):
             raise aiosmtplib.SMTPRecipientsRefused(errors)
         await client.data(data, timeout=None)
@@ -296,18 +357,6 @@ async def _transaction(
             pass
         raise
     return refused
-
-
-# Serialised here rather than by aiosmtplib's send_message, which always uses
-# email.policy.SMTP and so would fold subjects at 78 columns (see MAIL_POLICY).
-_WIRE_8BIT = MAIL_POLICY.clone(linesep="\r\n")
-_WIRE_7BIT = MAIL_POLICY.clone(linesep="\r\n", cte_type="7bit")
-
-
-def _serialize(email: EmailMessage, eight_bit: bool) -> bytes:
-    # Without 8BITMIME the generator re-encodes 8bit bodies as base64; headers are ASCII
-    # either way (RFC 2047 encoded words), so SMTPUTF8 is never needed.
-    return email.as_bytes(policy=_WIRE_8BIT if eight_bit else _WIRE_7BIT)
 
 
 def _sentence(text: str) -> str:

@@ -8,9 +8,10 @@ sentence, so a refusal can name every missing item at once.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Mapping, Protocol, Sequence
+from typing import Any, Protocol
 
 from .spec import Event, Field, Rule, WorkflowDefinition
 

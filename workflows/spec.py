@@ -8,6 +8,7 @@ transitions library or e-mail; ``workflows.checks`` refuses a broken definition.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Mapping
 
 FIELD_TYPES = frozenset({"text", "date", "bool", "choice", "reference", "number", "opd"})
@@ -136,38 +137,49 @@ class WorkflowDefinition:
     def key(self) -> str:
         return f"{self.name}@{self.version}"
 
+    @cached_property
+    def _index(self) -> tuple[dict[str, State], dict[str, Event], dict[str, Field], dict[str, tuple[Event, ...]]]:
+        # Looked up several times in every transition: by name, not by scanning the tuples.
+        # (A cached_property writes the instance's __dict__ directly, which a frozen dataclass allows.)
+        # The first of duplicate names wins, as a scan would have it (the checker refuses duplicates).
+        return (
+            _first_by(self.states, "name"),
+            _first_by(self.events, "name"),
+            _first_by(self.fields, "key"),
+            {s.name: tuple(e for e in self.events if s.name in e.sources) for s in self.states},
+        )
+
     def state(self, name: str) -> State:
-        for s in self.states:
-            if s.name == name:
-                return s
-        raise KeyError(name)
+        return self._index[0][name]
 
     def event(self, name: str) -> Event:
-        for e in self.events:
-            if e.name == name:
-                return e
-        raise KeyError(name)
+        return self._index[1][name]
 
     def field(self, key: str) -> Field:
-        for f in self.fields:
-            if f.key == key:
-                return f
-        raise KeyError(key)
+        return self._index[2][key]
 
     def has_state(self, name: str) -> bool:
-        return any(s.name == name for s in self.states)
+        return name in self._index[0]
 
     def has_event(self, name: str) -> bool:
-        return any(e.name == name for e in self.events)
+        return name in self._index[1]
 
     def has_field(self, key: str) -> bool:
-        return any(f.key == key for f in self.fields)
+        return key in self._index[2]
 
     def events_from(self, state: str) -> tuple[Event, ...]:
-        return tuple(e for e in self.events if state in e.sources)
+        found = self._index[3].get(state)
+        return found if found is not None else tuple(e for e in self.events if state in e.sources)
 
     def final_states(self) -> tuple[str, ...]:
         return tuple(s.name for s in self.states if s.final)
+
+
+def _first_by(items: tuple, attr: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for item in items:
+        out.setdefault(getattr(item, attr), item)
+    return out
 
 
 # ---------------------------------------------------------------- parsing plain data

@@ -255,6 +255,8 @@ def fire(ref, event, sets, note, as_json):
         emit_json(a)
     else:
         click.echo(f"{a['id']} is now {a['state']} ({a['state_label']}).")
+        if a.get("created"):
+            click.echo(f"Follow-up {a['created']} registered (proposed); `tkksd show {a['created']}` shows it.")
 
 
 @click.command()

@@ -2,9 +2,10 @@
 
 from alembic import context
 
-from engine.tables import metadata
+from engine.tables import schema_metadata
 
 config = context.config
+metadata = schema_metadata()
 connection = config.attributes.get("connection")
 
 if connection is None:  # `alembic` run by hand with -x url=...

@@ -93,6 +93,7 @@ def test_walk_through_the_contract(cli, ctx):
     # upgrade creates the linked PKS in proposed.
     out = cli("fire", ref, "upgrade", "--json", user="rina").json()
     [child_id] = out["children"]
+    assert out["created"] == child_id
     child = cli("show", child_id, "--json").json()
     assert (child["state"], child["parent"], child["data"]["document_kind"]) == ("proposed", ref, "PKS")
     human = cli("show", ref).stdout

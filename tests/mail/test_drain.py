@@ -3,11 +3,13 @@ and PostgreSQL. Messages are parsed back with the standard ``email`` package."""
 
 from __future__ import annotations
 
+import threading
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 import pytest
 
-from engine.outbox import claim, drain_once, record
+from engine.outbox import claim, drain_all, drain_once, record
 from tests.helpers import add_service
 
 from .conftest import smtp_sections
@@ -219,3 +221,72 @@ def test_a_lease_keeps_other_daemons_off_until_it_expires(mail_ctx, smtpd):
 
     late = record(ctx, daemon_id="a", rows=held, outcomes=[Outcome(held[0].message_id, "retry", error="x")])
     assert late.retried == 0 and row(ctx, oid).status == "sent"
+
+
+@dataclass
+class PeerRecorder(Recorder):
+    """Also remembers which connection each message came over."""
+
+    peers: set = field(default_factory=set)
+
+    async def handle_DATA(self, server, session, envelope):
+        self.peers.add(session.peer)
+        return await super().handle_DATA(server, session, envelope)
+
+
+def test_drain_all_sends_batch_after_batch_over_the_same_connections(mail_ctx, smtpd):
+    recorder = PeerRecorder()
+    server = smtpd(recorder)
+    ctx = mail_ctx(smtp_sections(server, concurrency=2))
+    ids = [put(ctx, [f"kepala{i}@opd.kukar.example"]) for i in range(7)]
+    result = drain_all(ctx, daemon_id="t", limit=3)
+    assert result.as_dict() == {"sent": 7, "retried": 0, "failed": 0, "claimed": 7}
+    assert all(row(ctx, i).status == "sent" and row(ctx, i).claimed_by is None for i in ids)
+    assert len(recorder.accepted()) == 7
+    assert len(recorder.peers) <= 2  # three passes, one pair of connections
+
+
+def test_drain_all_while_full_and_stop(mail_ctx, smtpd):
+    server = smtpd()
+    ctx = mail_ctx(smtp_sections(server))
+    for i in range(5):
+        put(ctx, [f"kepala{i}@opd.kukar.example"])
+    stop = threading.Event()
+    stop.set()
+    assert drain_all(ctx, daemon_id="t", limit=2, stop=stop).claimed == 0
+    # A full batch leads to the next; the short one (1 of 2) ends the run.
+    assert drain_all(ctx, daemon_id="t", limit=2, while_full=True).as_dict() == {
+        "sent": 5, "retried": 0, "failed": 0, "claimed": 5}
+    assert rows(ctx, status="pending") == []
+
+
+def test_drain_all_records_failures_and_claims_what_they_raised(mail_ctx, smtpd):
+    # A 5xx in the first batch raises an incident e-mail; the same run sends it.
+    failing = set()
+    server = smtpd(Recorder(decide=lambda mid, n: "554 5.7.1 Ditolak" if mid in failing else "ok"))
+    ctx = mail_ctx(smtp_sections(server))
+    bad = put(ctx, ["dkp@opd.kukar.example"])
+    failing.add(row(ctx, bad).message_id)
+    good = put(ctx, ["kepala1@opd.kukar.example"])
+    result = drain_all(ctx, daemon_id="t", limit=2)
+    assert (result.sent, result.failed, result.claimed) == (2, 1, 3)
+    assert row(ctx, bad).status == "failed" and row(ctx, good).status == "sent"
+    (incident_mail,) = rows(ctx, kind="incident")
+    assert incident_mail.status == "sent"
+
+
+def test_a_late_sent_record_leaves_the_new_holders_row_alone(mail_ctx, smtpd):
+    from notifiers.base import Outcome
+
+    ctx = mail_ctx(smtp_sections(smtpd()) | {"daemon": {"lease_seconds": 120}})
+    oid = put(ctx, ["dkp@opd.kukar.example"])
+    held = claim(ctx, daemon_id="a", limit=10)
+    later(ctx, seconds=121)
+    again = claim(ctx, daemon_id="b", limit=10)
+    sent = [Outcome(held[0].message_id, "sent")]
+    assert record(ctx, daemon_id="a", rows=held, outcomes=sent).sent == 0
+    r = row(ctx, oid)
+    assert (r.status, r.claimed_by, r.attempts) == ("pending", "b", 0)
+    assert record(ctx, daemon_id="b", rows=again, outcomes=sent).sent == 1
+    r = row(ctx, oid)
+    assert (r.status, r.claimed_by, r.attempts) == ("sent", None, 1) and r.sent_at is not None

@@ -111,6 +111,45 @@ def test_connections_are_reused_up_to_concurrency(smtp_server):
     assert sorted(server.handler.message_ids()) == sorted(message(n).message_id for n in range(10))
 
 
+def test_a_session_keeps_the_connections_from_batch_to_batch(smtp_server):
+    server = smtp_server()
+    t = transport(server.port, concurrency=2)
+
+    async def batches():
+        async with t.session():
+            with pytest.raises(RuntimeError):
+                async with t.session():
+                    pass
+            first = await t.deliver([message(n) for n in range(4)])
+            second = await t.deliver([message(n) for n in range(4, 9)])
+        return first + second
+
+    outcomes = asyncio.run(batches())
+    assert [o.status for o in outcomes] == ["sent"] * 9
+    assert len(server.handler.peers) == 2  # two batches, the same two connections
+    assert sorted(server.handler.message_ids()) == sorted(message(n).message_id for n in range(9))
+    # Outside a session, a batch has its own connections again.
+    deliver(t, message(9))
+    assert len(server.handler.peers) == 3
+
+
+def test_a_connection_parked_too_long_is_replaced(smtp_server, monkeypatch):
+    import notifiers.smtp
+
+    monkeypatch.setattr(notifiers.smtp, "MAX_IDLE_SECONDS", 0.0)
+    server = smtp_server()
+    t = transport(server.port, concurrency=1)
+
+    async def batches():
+        async with t.session():
+            await t.deliver([message(1)])
+            await asyncio.sleep(0.01)
+            return await t.deliver([message(2)])
+
+    assert [o.status for o in asyncio.run(batches())] == ["sent"]
+    assert len(server.handler.peers) == 2
+
+
 # -- TLS and AUTH -----------------------------------------------------------------------------
 
 
