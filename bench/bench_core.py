@@ -74,10 +74,10 @@ def bench_env(home: Path) -> dict[str, str]:
 
 def prepare(home: Path, agreements: int) -> list[str]:
     """A database after `tkksd init` with ``agreements`` new agreements; returns their ids."""
-    from engine import db
+    from engine.store import db
     from engine.bootstrap import bootstrap
-    from engine.directory import sync_directory
-    from engine.services import create_agreement, ensure_first_admin
+    from engine.store.directory import sync_directory
+    from engine.lifecycle.services import create_agreement, ensure_first_admin
 
     env = bench_env(home)
     ctx = bootstrap(env, check_schema=False)
@@ -121,7 +121,7 @@ def run_service(home: Path, refs: list[str], capture: bool, warm: str) -> tuple[
     import sqlalchemy as sa
 
     from engine.bootstrap import bootstrap
-    from engine.services import fire
+    from engine.lifecycle.services import fire
 
     ctx = bootstrap(bench_env(home))
     values = step_values()

@@ -35,10 +35,10 @@ def make_env(folder: Path) -> dict[str, str]:
 
 
 def fresh_db(folder: Path):
-    from engine import db
+    from engine.store import db
     from engine.bootstrap import bootstrap
-    from engine.directory import sync_directory
-    from engine.services import ensure_first_admin
+    from engine.store.directory import sync_directory
+    from engine.lifecycle.services import ensure_first_admin
 
     folder.mkdir(parents=True, exist_ok=True)
     env = make_env(folder)
@@ -55,8 +55,8 @@ def make_workbook(path: Path, rows: int) -> None:
     import csv as _csv
 
     import make_demo_inventory as gen
-    from engine import sheets
-    from engine.exporting import drop_down_lists
+    from engine.inventory import sheets
+    from engine.inventory.exporting import drop_down_lists
     from workflows import load_registry
 
     registry = load_registry()
@@ -74,7 +74,7 @@ def make_workbook(path: Path, rows: int) -> None:
 
 
 def run_import(folder: Path, xlsx: Path) -> tuple[float, int]:
-    from engine.importing import import_file
+    from engine.inventory.importing import import_file
 
     ctx = fresh_db(folder)
     t0 = time.perf_counter()

@@ -80,11 +80,11 @@ def server_count(count_file: Path) -> int:
 
 
 def prepare(tmp: Path, port: int, concurrency: int, n: int):
-    from engine import db
+    from engine.store import db
     from engine.bootstrap import bootstrap
-    from engine.directory import sync_directory
-    from engine.notices import common_context, message_id_for, renderer
-    from engine.tables import outbox
+    from engine.store.directory import sync_directory
+    from engine.lifecycle.notices import common_context, message_id_for, renderer
+    from engine.store.tables import outbox
 
     settings = tmp / "bench.toml"
     settings.write_text(
@@ -119,9 +119,9 @@ def prepare(tmp: Path, port: int, concurrency: int, n: int):
 def run_smtplib(ctx, port: int) -> float:
     import sqlalchemy as sa
 
-    from engine import db
-    from engine.outbox import message_of
-    from engine.tables import outbox
+    from engine.store import db
+    from engine.mail.outbox import message_of
+    from engine.store.tables import outbox
     from notifiers.base import build_email
 
     with db.read(ctx.engine) as conn:
@@ -140,7 +140,7 @@ def run_smtplib(ctx, port: int) -> float:
 
 
 def run_drain(ctx, batch: int) -> tuple[float, object]:
-    from engine.outbox import drain_all
+    from engine.mail.outbox import drain_all
 
     start = time.perf_counter()
     result = drain_all(ctx, daemon_id="bench", limit=batch)

@@ -69,10 +69,14 @@ class _Rollback(Exception):
 def measure(environ: dict, repeats: int) -> dict[str, float]:
     import sqlalchemy as sa
 
-    from engine import agenda, db, sweep
+    from engine.scheduler import agenda
+
+    from engine.store import db
+
+    from engine.scheduler import sweep
     from engine.bootstrap import bootstrap
-    from engine.services import list_agreements, show
-    from engine.tables import agreements
+    from engine.lifecycle.services import list_agreements, show
+    from engine.store.tables import agreements
 
     ctx = bootstrap(environ)
     with ctx.engine.connect() as conn:

@@ -4,7 +4,7 @@ Two databases with the same number of due deadlines (default 1,000 step reminder
 10,000 and among 1,000,000 agreements. Every agreement also has two pending deadlines in the
 future and one fired in the past, so the deadline table holds 3 rows per agreement. Rows are
 generated with SQLAlchemy Core executemany in batches of 20,000 (no history rows: the notify
-path does not read them). The timed part is the real ``engine.sweep.sweep``: claim, render
+path does not read them). The timed part is the real ``engine.scheduler.sweep.sweep``: claim, render
 each reminder into the outbox, mark fired, commit per batch.
 
     .venv/bin/python bench/bench_sweep.py                       # 10k vs 1M, SQLite files in a temp dir
@@ -35,11 +35,11 @@ NOW = datetime(2027, 6, 1, 1, 0, tzinfo=timezone.utc)
 def build(url: str, n: int, due: int, home: Path):
     import sqlalchemy as sa
 
-    from engine import db
+    from engine.store import db
     from engine.bootstrap import bootstrap
-    from engine.directory import sync_directory
-    from engine.history import GENESIS
-    from engine.tables import agreements, deadlines
+    from engine.store.directory import sync_directory
+    from engine.store.history import GENESIS
+    from engine.store.tables import agreements, deadlines
 
     env = {"TKKSD_DATABASE_URL": url, "TKKSD_HOME": str(home), "TKKSD_NOW": NOW.isoformat()}
     ctx = bootstrap(env, check_schema=False)
@@ -85,7 +85,7 @@ def build(url: str, n: int, due: int, home: Path):
 
 def claim_ms(ctx, repeats: int = 20) -> float:
     """Median time of the claim query alone (rolled back)."""
-    from engine.sweep import claim
+    from engine.scheduler.sweep import claim
 
     times = []
     for _ in range(repeats):
@@ -99,7 +99,7 @@ def claim_ms(ctx, repeats: int = 20) -> float:
 
 
 def run(url: str, n: int, due: int, home: Path) -> dict:
-    from engine.sweep import sweep
+    from engine.scheduler.sweep import sweep
 
     ctx, gen = build(url, n, due, home)
     claim_before = claim_ms(ctx)

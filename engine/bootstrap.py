@@ -12,13 +12,13 @@ from sqlalchemy.engine import Connection, Engine
 from config.settings import Settings, SettingsError, load
 from workflows import Registry, WorkflowDefinitionError, load_registry
 
-from .clock import Clock, from_environment
-from .errors import ConfigurationError
+from engine.clock import Clock, from_environment
+from engine.errors import ConfigurationError
 
 # Code that runs inside every transition's transaction, after the state, data and history
-# row are written: deadlines (engine.deadlines) and notices to the outbox (engine.notices).
+# row are written: deadlines (engine.lifecycle.deadlines) and notices to the outbox (engine.lifecycle.notices).
 # Each is `after_transition(conn, transitioned, ctx)`; a module that is absent is skipped.
-HOOKS = ("engine.deadlines:after_transition", "engine.notices:after_transition")
+HOOKS = ("engine.lifecycle.deadlines:after_transition", "engine.lifecycle.notices:after_transition")
 
 Hook = Callable[[Connection, Any, "Context"], None]
 
@@ -51,7 +51,7 @@ def load_hooks() -> list[Hook]:
 
 
 def bootstrap(environ: Mapping[str, str] | None = None, *, check_schema: bool = True, with_hooks: bool = True) -> Context:
-    from .db import check_schema as _check, make_engine
+    from engine.store.db import check_schema as _check, make_engine
 
     environ = os.environ if environ is None else environ
     try:

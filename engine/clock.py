@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Mapping
 from zoneinfo import ZoneInfo
 
-from .errors import InvalidInput
+from engine.errors import InvalidInput
 
 UTC = timezone.utc
 

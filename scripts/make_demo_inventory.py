@@ -462,7 +462,7 @@ class Generator:
 
 
 def write(rows: list[dict], path: Path, registry) -> None:
-    from engine import sheets
+    from engine.inventory import sheets
 
     cols = sheets.columns(registry)
     keys = [c.key for c in cols]

@@ -1,7 +1,7 @@
 """Generate a large inventory for scale tests and benchmarks: by default 100,000 kerja-sama
 agreements and about 1,000,000 history rows, with valid hash chains (``tkksd audit verify``
 passes) and the pending deadlines the planner makes for each agreement's state
-(``engine.deadlines.plan``, the function every transition uses).
+(``engine.lifecycle.deadlines.plan``, the function every transition uses).
 
 Shape (``--seed`` makes it reproducible):
 
@@ -62,7 +62,7 @@ class Generator:
         self.defn = ctx.registry.latest("kerja-sama")
         self.now = ctx.clock.now()
         self.today = ctx.clock.today()
-        from engine.tables import opds
+        from engine.store.tables import opds
 
         with ctx.engine.connect() as conn:
             codes = [r[0] for r in conn.execute(opds.select().with_only_columns(opds.c.code).order_by(opds.c.code))]
@@ -74,8 +74,8 @@ class Generator:
 
     def agreement(self, i: int, kind: str):
         """(agreement row, history rows, deadline rows) for agreement id ``i`` (1-based)."""
-        from engine.deadlines import plan
-        from engine.history import GENESIS, row_hash
+        from engine.lifecycle.deadlines import plan
+        from engine.store.history import GENESIS, row_hash
 
         rng = self.rng
         opd = self.args.probe_opd if kind == "probe" else rng.choice(self.other_opds)
@@ -157,8 +157,8 @@ def _copy(conn, table, rows, columns):
 def write_batch(engine, agreements_rows, history_rows, deadline_rows):
     import sqlalchemy as sa
 
-    from engine import db
-    from engine.tables import agreements, deadlines, history
+    from engine.store import db
+    from engine.store.tables import agreements, deadlines, history
 
     with db.write(engine) as conn:
         if conn.dialect.name == "postgresql":
@@ -177,8 +177,8 @@ def write_batch(engine, agreements_rows, history_rows, deadline_rows):
 def finish(engine, counters):
     import sqlalchemy as sa
 
-    from engine import db
-    from engine.tables import id_counters
+    from engine.store import db
+    from engine.store.tables import id_counters
 
     with db.write(engine) as conn:
         for scope, value in counters.items():
@@ -197,10 +197,10 @@ def finish(engine, counters):
 
 
 def ensure_schema(environ):
-    from engine import db
+    from engine.store import db
     from engine.bootstrap import bootstrap
-    from engine.directory import sync_directory
-    from engine.services import ensure_first_admin
+    from engine.store.directory import sync_directory
+    from engine.lifecycle.services import ensure_first_admin
 
     ctx = bootstrap(environ, check_schema=False, with_hooks=False)
     with ctx.engine.connect() as conn:
@@ -218,7 +218,7 @@ def generate(environ, *, agreements: int, probe: int = 20, probe_opd: str = "DKP
              seed: int = 6, batch: int = 5000, quiet: bool = False) -> dict[str, float]:
     import sqlalchemy as sa
 
-    from engine.tables import agreements as agreements_t
+    from engine.store.tables import agreements as agreements_t
 
     args = argparse.Namespace(agreements=agreements, probe=probe, probe_opd=probe_opd, due_now=due_now, seed=seed)
     ctx = ensure_schema(environ)

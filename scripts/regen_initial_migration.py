@@ -9,7 +9,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
-from engine.db import MIGRATIONS_DIR, make_engine
+from engine.store.db import MIGRATIONS_DIR, make_engine
 
 for old in (MIGRATIONS_DIR / "versions").glob("0001_*.py"):
     old.unlink()

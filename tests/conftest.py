@@ -103,10 +103,10 @@ def make_env(tmp_path: Path, database_url: str, **extra: str) -> dict[str, str]:
 
 def init_database(env: dict[str, str]) -> None:
     """What `tkksd init` does, in-process (faster than a subprocess for every test)."""
-    from engine import db
+    from engine.store import db
     from engine.bootstrap import bootstrap
-    from engine.directory import sync_directory
-    from engine.services import ensure_first_admin
+    from engine.store.directory import sync_directory
+    from engine.lifecycle.services import ensure_first_admin
 
     ctx = bootstrap(env, check_schema=False, with_hooks=False)
     db.upgrade(ctx.engine)

@@ -42,7 +42,7 @@ def walk_cli(cli, ref: str, to_state: str, **overrides: dict[str, str]) -> None:
 
 def walk_service(ctx, ref: str, to_state: str, actor: str = "admin", fire: Callable | None = None, **overrides) -> None:
     """The same through the service layer, in-process."""
-    from engine.services import fire as fire_
+    from engine.lifecycle.services import fire as fire_
 
     fire = fire or fire_
     for event in PATH_TO[to_state]:
@@ -52,7 +52,7 @@ def walk_service(ctx, ref: str, to_state: str, actor: str = "admin", fire: Calla
 
 def add_service(ctx, title: str = "KB Ketahanan Pangan IKN", partner: str = "Otorita IKN", opd: str = "DKP",
                 actor: str = "admin", **values: str) -> str:
-    from engine.services import create_agreement
+    from engine.lifecycle.services import create_agreement
 
     values.setdefault("document_kind", "KB")
     return create_agreement(ctx, actor, title=title, partner=partner, opd=opd, values=values)["id"]

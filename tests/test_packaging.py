@@ -24,7 +24,7 @@ HEAVY = ("sqlalchemy", "apscheduler", "jinja2", "aiosmtplib", "transitions", "ps
 WHERE = r"""
 import json, sys
 from pathlib import Path
-import config.settings as cs, engine.db as db, notifiers.rendering as nr, workflows
+import config.settings as cs, engine.store.db as db, notifiers.rendering as nr, workflows
 print(json.dumps({
     "settings": str(cs.DEFAULTS_FILE), "opd": str(cs.OPD_FILE),
     "definitions": sorted(str(p) for p in workflows.DEFINITIONS_DIR.glob("*.toml")),
@@ -121,7 +121,7 @@ def test_schema_revision_is_alembic_head():
     from alembic.config import Config
     from alembic.script import ScriptDirectory
 
-    from engine.db import MIGRATIONS_DIR, SCHEMA_REVISION
+    from engine.store.db import MIGRATIONS_DIR, SCHEMA_REVISION
 
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))

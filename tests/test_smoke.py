@@ -4,7 +4,7 @@ from tests.helpers import add_service, walk_service
 def test_walk_to_integrated(ctx):
     ref = add_service(ctx)
     walk_service(ctx, ref, "integrated")
-    from engine.services import show
+    from engine.lifecycle.services import show
     assert show(ctx, ref)["state"] == "integrated"
 
 

@@ -48,7 +48,7 @@ def context(check_schema: bool = True):
 
 
 def actor() -> str:
-    from engine.services import current_login
+    from engine.lifecycle.services import current_login
 
     return current_login()
 

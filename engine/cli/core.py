@@ -18,9 +18,9 @@ def init():
       tkksd init
       TKKSD_DATABASE_URL=postgresql://tkksd@127.0.0.1/tkksd tkksd init
     """
-    from engine import db
-    from engine.directory import sync_directory
-    from engine.services import ensure_first_admin
+    from engine.store import db
+    from engine.store.directory import sync_directory
+    from engine.lifecycle.services import ensure_first_admin
 
     ctx = context(check_schema=False)
     before, after = db.upgrade(ctx.engine)
@@ -68,7 +68,7 @@ def user_add(login, name, roles, opd_code, email):
     Example:
       tkksd user add rina --name "Rina (Bappeda)" --role tkksd
     """
-    from engine.services import add_user
+    from engine.lifecycle.services import add_user
 
     split = [r for value in roles for r in value.split(",")]
     u = add_user(context(), actor(), login, name, split, opd_code, email)
@@ -84,7 +84,7 @@ def user_list(as_json):
     Example:
       tkksd user list --json
     """
-    from engine.services import list_users
+    from engine.lifecycle.services import list_users
 
     rows = list_users(context())
     if as_json:
@@ -115,7 +115,7 @@ def opd_list(kind, as_json):
     Example:
       tkksd opd list
     """
-    from engine.services import list_opds
+    from engine.lifecycle.services import list_opds
 
     rows = list_opds(context(), kind)
     if as_json:
@@ -143,7 +143,7 @@ def add(title, partner, opd_code, workflow, sets, note, as_json):
       tkksd add --title "KB Pengembangan Pangan untuk IKN" --partner "Otorita IKN" \\
                 --opd DKP --set partner_type=otorita_ikn --set document_kind=KB --json
     """
-    from engine.services import create_agreement
+    from engine.lifecycle.services import create_agreement
 
     a = create_agreement(context(), actor(), title=title, partner=partner, opd=opd_code, workflow=workflow,
                          values=parse_sets(sets), note=note)
@@ -167,7 +167,7 @@ def list_(state, opd_code, workflow, limit, as_json):
       tkksd list --opd DKP --state integrated
       tkksd list --json
     """
-    from engine.services import list_agreements
+    from engine.lifecycle.services import list_agreements
 
     rows = list_agreements(context(), state=state, opd=opd_code, workflow=workflow, limit=limit)
     if as_json:
@@ -186,7 +186,7 @@ def show(ref, as_json):
     Example:
       tkksd show KS-2024-0017 --json
     """
-    from engine.services import show as show_
+    from engine.lifecycle.services import show as show_
 
     a = show_(context(), ref)
     if as_json:
@@ -215,7 +215,7 @@ def events(ref, as_json):
     Example:
       tkksd events KS-2024-0017
     """
-    from engine.services import events_for
+    from engine.lifecycle.services import events_for
 
     rows = events_for(context(), ref, actor())
     if as_json:
@@ -248,7 +248,7 @@ def fire(ref, event, sets, note, as_json):
             --set partner_type=otorita_ikn --set ikn_relevance=direct
       tkksd fire KS-2024-0017 reject --note "Tidak sesuai Renstra"
     """
-    from engine.services import fire as fire_
+    from engine.lifecycle.services import fire as fire_
 
     a = fire_(context(), actor(), ref, event, values=parse_sets(sets), note=note)
     if as_json:
@@ -269,7 +269,7 @@ def history(ref, as_json):
     Example:
       tkksd history KS-2024-0017 --json
     """
-    from engine.services import history_of
+    from engine.lifecycle.services import history_of
 
     rows = history_of(context(), ref)
     if as_json:
@@ -298,7 +298,7 @@ def audit_verify(as_json):
       tkksd audit verify
     """
     from engine.errors import AuditFailure
-    from engine.services import audit_verify as verify
+    from engine.lifecycle.services import audit_verify as verify
 
     n_agreements, n_rows, problems = verify(context())
     if as_json:

@@ -38,8 +38,8 @@ def import_(file, dry_run, template, as_json):
       tkksd import daftar-kerja-sama.xlsx --dry-run
       tkksd import daftar-kerja-sama.xlsx
     """
-    from engine.exporting import write_template
-    from engine.importing import ImportRefused, import_file
+    from engine.inventory.exporting import write_template
+    from engine.inventory.importing import ImportRefused, import_file
 
     ctx = context()
     if template:
@@ -91,7 +91,7 @@ def export(file, workflow, opd, state):
       tkksd export daftar-kerja-sama.xlsx
       tkksd export dkp.csv --opd DKP
     """
-    from engine.exporting import export_file
+    from engine.inventory.exporting import export_file
 
     n = export_file(context(), file, workflow=workflow, opd=opd, state=state)
     click.echo(f"Exported {n} agreement(s) to {file}.")
@@ -109,7 +109,7 @@ def demo(as_json):
     Example:
       tkksd init && tkksd demo && tkksd report
     """
-    from engine.importing import import_file
+    from engine.inventory.importing import import_file
 
     ctx = context()
     result = import_file(ctx, DEMO_FILE, actor(), source="config/demo/inventory.csv", note_extra=DEMO_NOTE)
@@ -139,7 +139,7 @@ def report(fmt, output, days):
       tkksd report --format json
       TKKSD_NOW=2024-05-01 tkksd report --format xlsx --output laporan.xlsx
     """
-    from engine import reports
+    from engine.inventory import reports
     from engine.errors import InvalidInput
 
     if fmt is None:
@@ -178,7 +178,7 @@ def graph(ref, workflow, version, output):
       tkksd graph --workflow pemanfaatan-bmd --output bmd.mmd
       tkksd graph KS-2022-0010 --output ks-2022-0010.png
     """
-    from engine import graphs
+    from engine.inventory import graphs
 
     path = graphs.draw(context(), output, ref=ref, workflow=workflow, version=version)
     click.echo(f"Wrote {path}.")
@@ -196,7 +196,7 @@ def calendar(opd, output, days):
       tkksd calendar --output tkksd.ics
       tkksd calendar --opd DKP --output dkp.ics
     """
-    from engine import calendars
+    from engine.inventory import calendars
 
     n = calendars.write(context(), output, opd=opd, days=days)
     click.echo(f"Wrote {n} deadline(s) to {output}.")

@@ -36,7 +36,7 @@ def outbox_list(status, limit, as_json):
       tkksd outbox list
       tkksd outbox list --status pending --json
     """
-    from engine.outbox import list_rows
+    from engine.mail.outbox import list_rows
 
     rows = list_rows(context(), status=status, limit=limit)
     if as_json:
@@ -61,7 +61,7 @@ def outbox_show(outbox_id, as_json):
       tkksd outbox show 42
       tkksd outbox show 42 --json
     """
-    from engine.outbox import show_row
+    from engine.mail.outbox import show_row
 
     row = show_row(context(), outbox_id)
     if as_json:
@@ -97,7 +97,7 @@ def outbox_retry(outbox_id):
     Example:
       tkksd outbox retry 42
     """
-    from engine.outbox import retry
+    from engine.mail.outbox import retry
 
     done = retry(context(), actor(), outbox_id)
     click.echo(f"Outbox message {outbox_id} was {done['previous_status']} and is now pending; the daemon sends it on its next pass.")
@@ -118,7 +118,7 @@ def outbox_purge(sent_before, dry_run):
       tkksd outbox purge --sent-before 2026-01-01 --dry-run
     """
     from engine.clock import parse_instant
-    from engine.outbox import purge
+    from engine.mail.outbox import purge
 
     ctx = context()
     before = parse_instant(sent_before, ctx.clock.zone)
@@ -152,7 +152,7 @@ def mail_test(address):
       tkksd mail test kerjasama@kukarkab.go.id
       TKKSD_MAIL_TRANSPORT=smtp TKKSD_SMTP_PASSWORD=... tkksd mail test kerjasama@kukarkab.go.id
     """
-    from engine.transport import send_test
+    from engine.mail.transport import send_test
 
     result = send_test(context(check_schema=False), address)
     click.echo(f"Sent a test message to {address} through {result['where']} (Message-ID {result['message_id']}).")

@@ -53,7 +53,7 @@ def daemon(once, daemon_id, log_level, as_json):
       tkksd daemon --once
       TKKSD_NOW=2027-06-01 tkksd daemon --once --json
     """
-    from engine.daemon import Daemon, summary_line
+    from engine.scheduler.daemon import Daemon, summary_line
 
     _configure_daemon_logging(log_level)
     d = Daemon(context(), daemon_id)
@@ -80,10 +80,10 @@ def status(as_json):
     """
     import sqlalchemy as sa
 
-    from engine import db
-    from engine.daemon import status as beats
-    from engine.deadlines import PENDING_SQL
-    from engine.tables import deadlines, outbox
+    from engine.store import db
+    from engine.scheduler.daemon import status as beats
+    from engine.lifecycle.deadlines import PENDING_SQL
+    from engine.store.tables import deadlines, outbox
 
     ctx = context()
     now = ctx.clock.now()
@@ -124,7 +124,7 @@ def doctor(fix, as_json):
       tkksd doctor
       tkksd doctor --fix
     """
-    from engine.doctor import check, fix as repair
+    from engine.scheduler.doctor import check, fix as repair
 
     ctx = context()
     fixed = repair(ctx) if fix else []
@@ -166,8 +166,8 @@ def due(within, opd_code, overdue, as_json):
       tkksd due --within 2w --opd DKP
       tkksd due --overdue --json
     """
-    from engine import db
-    from engine.agenda import items
+    from engine.store import db
+    from engine.scheduler.agenda import items
 
     span = parse_within(within)
     ctx = context()
@@ -204,7 +204,7 @@ def simulate(until_text, as_json):
 
     from engine.clock import parse_instant
     from engine.errors import InvalidInput
-    from engine.simulate import simulate as run
+    from engine.scheduler.simulate import simulate as run
 
     ctx = context()
     until = parse_instant(until_text, ctx.clock.zone)

@@ -52,9 +52,9 @@ def list_(as_json):
     """
     import sqlalchemy as sa
 
-    from engine import db
+    from engine.store import db
     from engine.errors import DatabaseNotReady
-    from engine.tables import agreements
+    from engine.store.tables import agreements
 
     ctx = _registry_context()
     counts: dict[tuple[str, int], dict[str, int]] | None = {}
@@ -155,7 +155,7 @@ def show(name, version, as_json):
       tkksd workflow show kerja-sama --version 1 --json
     """
     from engine.errors import NotFound
-    from engine.workflow_catalog import describe
+    from engine.lifecycle.workflow_catalog import describe
 
     ctx = _registry_context()
     try:
@@ -186,7 +186,7 @@ def check(files, as_json):
       tkksd workflow check ./definitions/kerja-sama.v2.toml --json
     """
     from engine.errors import ConfigurationError
-    from engine.workflow_catalog import check_files
+    from engine.lifecycle.workflow_catalog import check_files
 
     results = check_files(_settings(), files)
     if as_json:
@@ -226,7 +226,7 @@ def migrate(name, from_version, to_version, maps, dry_run, as_json):
       tkksd workflow migrate kerja-sama --from 1 --to 2 --dry-run
       tkksd workflow migrate kerja-sama --from 1 --to 2 --map synchronized=harmonized
     """
-    from engine.migration import MigrationRefused, migrate as migrate_, parse_mapping
+    from engine.lifecycle.version_migration import MigrationRefused, migrate as migrate_, parse_mapping
 
     from .common import context
 

@@ -60,7 +60,7 @@ def walk_bmd(cli, ref: str, form: str, until: str, now: str = now_at(T0), after:
 
 
 def outbox_kinds(ctx, number: str, kind: str) -> list:
-    from engine.tables import agreements, outbox
+    from engine.store.tables import agreements, outbox
 
     q = (sa.select(outbox).join(agreements, agreements.c.id == outbox.c.agreement_id)
          .where(agreements.c.number == number, outbox.c.kind == kind).order_by(outbox.c.id))
@@ -69,7 +69,7 @@ def outbox_kinds(ctx, number: str, kind: str) -> list:
 
 
 def deadline_rows(ctx, number: str, **where) -> list:
-    from engine.tables import agreements, deadlines
+    from engine.store.tables import agreements, deadlines
 
     q = sa.select(deadlines).join(agreements, agreements.c.id == deadlines.c.agreement_id).where(agreements.c.number == number)
     for k, v in where.items():

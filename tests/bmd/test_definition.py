@@ -116,7 +116,7 @@ def test_the_checker_refuses_an_incomplete_max_term_or_max_times(bmd):
 
 
 def test_what_a_state_demands_is_the_non_fresh_requirements_of_the_events_leading_into_it():
-    from engine.migration import demanded_for_state
+    from engine.lifecycle.version_migration import demanded_for_state
 
     ks = load_registry().latest("kerja-sama")
     assert [f.key for f in demanded_for_state(ks, "proposed", {})] == []  # only `return` leads there, with a reason

@@ -69,7 +69,7 @@ def mini():
 
 
 def add_users(ctx) -> None:
-    from engine.services import add_user
+    from engine.lifecycle.services import add_user
 
     for login, (roles, opd) in USERS.items():
         add_user(ctx, "admin", login, login.title(), roles, opd)

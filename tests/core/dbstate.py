@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 
 def snapshot(engine) -> dict[str, list[tuple[Any, ...]]]:
-    from engine.tables import metadata
+    from engine.store.tables import metadata
 
     out = {}
     with engine.connect() as conn:
@@ -21,7 +21,7 @@ def snapshot(engine) -> dict[str, list[tuple[Any, ...]]]:
 
 
 def count(engine, table_name: str, **where) -> int:
-    from engine.tables import metadata
+    from engine.store.tables import metadata
 
     table = metadata.tables[table_name]
     q = sa.select(sa.func.count()).select_from(table)

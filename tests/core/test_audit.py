@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from engine.history import row_hash
+from engine.store.history import row_hash
 from tests.conftest import IN_CI
 from tests.helpers import add_service, walk_service
 

@@ -8,10 +8,12 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from engine import db, hot
+from engine.store import db
+
+from engine.store import hot
 from engine.bootstrap import bootstrap
 from engine.errors import EventNotAllowed
-from engine.services import _statements, fire
+from engine.lifecycle.services import _statements, fire
 from tests.conftest import init_database, make_env
 from tests.helpers import add_service, walk_service
 
@@ -93,7 +95,7 @@ def test_outside_a_transaction_or_with_echo_core_runs(tmp_path):
 def test_driver_errors_come_out_as_sqlalchemy_errors(tmp_path):
     ctx = _database(tmp_path, "errors", through_core=False)
     ref = add_service(ctx)
-    from engine.services import find_agreement
+    from engine.lifecycle.services import find_agreement
 
     with db.write(ctx.engine) as conn:
         agreement_id = find_agreement(conn, ref).id

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine.machine import MachineError, Subject, allowed_events, machine_for, run_event
+from engine.lifecycle.machine import MachineError, Subject, allowed_events, machine_for, run_event
 from workflows import load_registry
 from workflows.spec import parse
 

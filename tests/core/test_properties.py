@@ -15,9 +15,13 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, event as record, given, settings
 from hypothesis import strategies as st
 
-from engine import db, errors, services
+from engine.store import db
+
+from engine import errors
+
+from engine.lifecycle import services
 from engine.bootstrap import bootstrap
-from engine.tables import history
+from engine.store.tables import history
 from tests.helpers import KS_STEPS, PATH_TO, add_service
 
 from .conftest import add_users

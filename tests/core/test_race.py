@@ -97,7 +97,7 @@ def test_two_processes_fire_verify_at_the_same_instant(ctx, env, database_url, t
     assert "Traceback" not in "\n".join(lose_err)
 
     from engine.bootstrap import bootstrap
-    from engine.services import audit_verify, history_of, show
+    from engine.lifecycle.services import audit_verify, history_of, show
 
     after = bootstrap(env)
     try:

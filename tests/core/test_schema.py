@@ -9,7 +9,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from engine.bootstrap import bootstrap
-from engine.tables import schema_metadata
+from engine.store.tables import schema_metadata
 
 
 def test_the_migrated_database_is_what_the_tables_declare(env):
@@ -28,6 +28,6 @@ def test_the_migrated_database_is_what_the_tables_declare(env):
 def test_the_tables_load_no_postgresql_dialect():
     # Declaring the partial indexes' PostgreSQL option imports SQLAlchemy's PostgreSQL dialect
     # (20 ms); the tables module leaves that to schema_metadata().
-    code = "import sys, engine.tables; print('sqlalchemy.dialects.postgresql' in sys.modules)"
+    code = "import sys, engine.store.tables; print('sqlalchemy.dialects.postgresql' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

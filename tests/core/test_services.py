@@ -9,9 +9,11 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from engine import errors, services
+from engine import errors
+
+from engine.lifecycle import services
 from engine.bootstrap import bootstrap
-from engine.services import create_agreement, events_for, fire, history_of, show
+from engine.lifecycle.services import create_agreement, events_for, fire, history_of, show
 from tests.helpers import KS_STEPS, add_service, walk_service
 
 from .dbstate import count, snapshot

@@ -37,7 +37,7 @@ def signing(ends_in_days: int, signed_before: int = 1) -> dict[str, str]:
 
 
 def outbox_rows(ctx, number: str | None = None, kind: str | None = None) -> list:
-    from engine.tables import agreements, outbox
+    from engine.store.tables import agreements, outbox
 
     q = sa.select(outbox, agreements.c.number).select_from(
         outbox.join(agreements, agreements.c.id == outbox.c.agreement_id, isouter=True))
@@ -50,7 +50,7 @@ def outbox_rows(ctx, number: str | None = None, kind: str | None = None) -> list
 
 
 def history_rows(ctx, number: str) -> list:
-    from engine.tables import agreements, history
+    from engine.store.tables import agreements, history
 
     with ctx.engine.connect() as conn:
         return conn.execute(
@@ -60,7 +60,7 @@ def history_rows(ctx, number: str) -> list:
 
 
 def deadline_rows(ctx, number: str | None = None, **where) -> list:
-    from engine.tables import agreements, deadlines
+    from engine.store.tables import agreements, deadlines
 
     q = sa.select(deadlines, agreements.c.number).join(agreements, agreements.c.id == deadlines.c.agreement_id)
     if number:

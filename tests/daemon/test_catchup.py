@@ -91,8 +91,8 @@ def test_fold_horizon_is_configurable(cli, ctx, tmp_path):
 
 def test_import_kind_plans_deadlines_overdue_at_once(ctx, cli, once):
     """An agreement imported as integrated long ago is due for evaluation at once."""
-    from engine import db
-    from engine.services import insert_agreement, parse_values
+    from engine.store import db
+    from engine.lifecycle.services import insert_agreement, parse_values
 
     c = ctx_at(ctx, day(0))
     defn = c.registry.latest("kerja-sama")

@@ -12,7 +12,7 @@ from .conftest import ctx_at, day, deadline_rows, outbox_rows, signing
 
 
 def test_doctor_fails_naming_the_agreement_when_a_pending_deadline_is_deleted(cli, ctx):
-    from engine.tables import agreements, deadlines
+    from engine.store.tables import agreements, deadlines
 
     c = ctx_at(ctx, day(0))
     keep = add_service(c, title="Tetap", document_kind="PKS")
@@ -36,7 +36,7 @@ def test_doctor_fails_naming_the_agreement_when_a_pending_deadline_is_deleted(cl
 
 
 def test_doctor_reports_pending_deadlines_on_a_final_agreement_and_unknown_state(cli, ctx):
-    from engine.tables import agreements
+    from engine.store.tables import agreements
 
     c = ctx_at(ctx, day(0))
     ref = add_service(c, title="Final", document_kind="PKS")
@@ -73,14 +73,14 @@ def test_due_lists_what_falls_due_and_what_is_overdue(cli, ctx, once):
 
 
 def _has_opd(ctx, code: str) -> bool:
-    from engine.tables import opds
+    from engine.store.tables import opds
 
     with ctx.engine.connect() as conn:
         return conn.execute(sa.select(opds.c.code).where(opds.c.code == code)).first() is not None
 
 
 def test_simulate_writes_nothing_and_shows_follow_on_effects(cli, ctx):
-    from engine.tables import deadlines, history, outbox
+    from engine.store.tables import deadlines, history, outbox
 
     c = ctx_at(ctx, day(0))
     ref = add_service(c, title="PKS berjalan", document_kind="PKS")

@@ -38,7 +38,7 @@ def _values(event: str, today, ends_on_days: int) -> dict[str, str]:
 
 
 def _check(ctx) -> None:
-    from engine.doctor import check
+    from engine.scheduler.doctor import check
 
     report = check(ctx)
     # The outbox is not drained here: only the deadline invariants are checked.
@@ -51,8 +51,8 @@ def _check(ctx) -> None:
        steps=st.lists(step, min_size=1, max_size=12))
 def test_no_agreement_left_hanging(ctx, kind, ends, steps):
     from engine.errors import TkksdError
-    from engine.services import fire
-    from engine.sweep import sweep
+    from engine.lifecycle.services import fire
+    from engine.scheduler.sweep import sweep
 
     n = 0
     c = ctx_at(ctx, day(n))

@@ -19,8 +19,8 @@ N = 400
 
 def _bulk(ctx, n: int) -> list[str]:
     """n integrated agreements written as one import (the hooks plan their deadlines)."""
-    from engine import db
-    from engine.services import insert_agreement, parse_values
+    from engine.store import db
+    from engine.lifecycle.services import insert_agreement, parse_values
 
     c = ctx_at(ctx, day(0))
     defn = c.registry.latest("kerja-sama")
@@ -36,7 +36,7 @@ def _bulk(ctx, n: int) -> list[str]:
 
 
 def _counts(ctx) -> dict[str, int]:
-    from engine.tables import deadlines, history, outbox
+    from engine.store.tables import deadlines, history, outbox
 
     with ctx.engine.connect() as conn:
         return {

@@ -50,7 +50,7 @@ def demo_ctx(env):
     """The engine's context with the demo inventory loaded, the clock at 1 May 2024."""
     from engine.bootstrap import bootstrap
     from engine.cli.inventory_cmds import DEMO_FILE
-    from engine.importing import import_file
+    from engine.inventory.importing import import_file
 
     e = dict(env, TKKSD_NOW=NOW_2024)
     c = bootstrap(e)
@@ -63,8 +63,8 @@ def snapshot(ctx) -> dict[str, dict]:
     """Every agreement as comparable plain data, by number."""
     import sqlalchemy as sa
 
-    from engine import db
-    from engine.tables import agreements
+    from engine.store import db
+    from engine.store.tables import agreements
 
     with db.read(ctx.engine) as conn:
         rows = conn.execute(sa.select(agreements)).all()

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from engine import db, deadlines
-from engine.services import audit_verify
-from engine.tables import agreements
+from engine.store import db
+
+from engine.lifecycle import deadlines
+from engine.lifecycle.services import audit_verify
+from engine.store.tables import agreements
 
 
 def test_batched_import_matches_the_planner_and_the_chain(demo_ctx):

@@ -13,9 +13,11 @@ from pathlib import Path
 import openpyxl
 import sqlalchemy as sa
 
-from engine import db, reports
+from engine.store import db
+
+from engine.inventory import reports
 from engine.cli.inventory_cmds import DEMO_FILE
-from engine.tables import history
+from engine.store.tables import history
 
 from .conftest import NOW_2024
 

@@ -8,11 +8,11 @@ import openpyxl
 import pytest
 import sqlalchemy as sa
 
-from engine import db
-from engine.exporting import export_file, write_template
-from engine.importing import ImportRefused, import_file
-from engine.services import audit_verify, create_agreement, history_of, show
-from engine.tables import agreements, deadlines, history
+from engine.store import db
+from engine.inventory.exporting import export_file, write_template
+from engine.inventory.importing import ImportRefused, import_file
+from engine.lifecycle.services import audit_verify, create_agreement, history_of, show
+from engine.store.tables import agreements, deadlines, history
 
 from .conftest import NOW_2024, snapshot
 

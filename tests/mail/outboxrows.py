@@ -7,14 +7,14 @@ import uuid
 
 import sqlalchemy as sa
 
-from engine import db
-from engine.tables import outbox
+from engine.store import db
+from engine.store.tables import outbox
 
 _n = itertools.count(1)
 
 
 def put(ctx, to, cc=(), *, kind="mail_test", key=None, subject=None, conn=None) -> int:
-    from engine.notices import common_context, message_id_for, renderer
+    from engine.lifecycle.notices import common_context, message_id_for, renderer
 
     key = key or f"test:{uuid.uuid4().hex}:{next(_n)}"
     rendered = renderer(ctx).render("mail_test", {**common_context(ctx), "recipient": {"name": to[0], "email": to[0], "role": ""}})
@@ -45,7 +45,7 @@ def rows(ctx, **where):
 
 
 def incidents_of(ctx):
-    from engine.tables import incidents
+    from engine.store.tables import incidents
 
     with db.read(ctx.engine) as c:
         return c.execute(sa.select(incidents).order_by(incidents.c.id)).all()

@@ -13,8 +13,8 @@ from .outboxrows import put
 def _failed_row(ctx):
     import sqlalchemy as sa
 
-    from engine import db
-    from engine.tables import outbox
+    from engine.store import db
+    from engine.store.tables import outbox
 
     oid = put(ctx, ["dkp@opd.kukar.example"])
     with db.write(ctx.engine) as c:
@@ -40,7 +40,7 @@ def test_outbox_list_show_retry_purge(cli, ctx):
     again = cli("outbox", "show", str(failed), "--json").json()
     assert again["status"] == "pending" and again["attempts"] == 0 and again["retried_at"]
 
-    from engine.outbox import drain_once
+    from engine.mail.outbox import drain_once
 
     assert drain_once(ctx, daemon_id="t").sent == 2
     refused = cli("outbox", "retry", str(failed), check=False)

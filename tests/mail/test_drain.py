@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import pytest
 
-from engine.outbox import claim, drain_all, drain_once, record
+from engine.mail.outbox import claim, drain_all, drain_once, record
 from tests.helpers import add_service
 
 from .conftest import smtp_sections

@@ -15,8 +15,8 @@ import time
 import pytest
 import sqlalchemy as sa
 
-from engine import db
-from engine.tables import outbox
+from engine.store import db
+from engine.store.tables import outbox
 
 from tests.conftest import tkksd_executable
 

@@ -8,7 +8,7 @@ import mailbox
 
 import pytest
 
-from engine.outbox import drain_once
+from engine.mail.outbox import drain_once
 from tests.helpers import add_service, walk_service
 
 from .conftest import smtp_sections
@@ -54,7 +54,7 @@ def test_injected_values_reach_no_extra_recipient_over_smtp(mail_ctx, smtpd):
 
 
 def test_directory_with_an_invalid_head_address_is_refused_naming_the_opd(tmp_path):
-    from engine.directory import read_directory
+    from engine.store.directory import read_directory
     from engine.errors import ConfigurationError
 
     from config.settings import OPD_FILE

@@ -14,9 +14,9 @@ from tests.daemon.conftest import ctx_at, day, signing
 def bulk_due(ctx, n: int, *, ends_in_days: int = 200, chunk: int = 2000) -> None:
     """``n`` integrated PKS agreements (one import transaction per chunk, hooks planning their
     deadlines) whose expiry and last expiry warning fall due ``ends_in_days`` after day 0."""
-    from engine import db
-    from engine.bulk import insert_many
-    from engine.services import parse_values
+    from engine.store import db
+    from engine.inventory.bulk import insert_many
+    from engine.lifecycle.services import parse_values
 
     c = ctx_at(ctx, day(0))
     defn = c.registry.latest("kerja-sama")

@@ -187,7 +187,7 @@ def test_three_daemons_sigkill_and_smtp_outage_lose_nothing(pg_database, tmp_pat
     assert duplicates <= allowed, f"{len(duplicates - allowed)} duplicate(s) were not in flight at a kill"
     assert len(duplicates) <= len(allowed)
 
-    from engine.services import audit_verify
+    from engine.lifecycle.services import audit_verify
 
     checked, _, breaks = audit_verify(ctx)
     assert breaks == []

@@ -52,7 +52,7 @@ def test_twenty_concurrent_fires_one_wins_the_rest_conflict(ctx, env, tmp_path):
             assert line.startswith("Error: Conflict:") and ref in line, err
             assert "Traceback" not in err
     from engine.bootstrap import bootstrap
-    from engine.services import audit_verify, history_of
+    from engine.lifecycle.services import audit_verify, history_of
 
     after = bootstrap(env)
     try:

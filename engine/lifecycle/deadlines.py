@@ -30,8 +30,8 @@ from sqlalchemy.engine import Connection
 from workflows.guards import holds
 from workflows.spec import DeadlineRule, WorkflowDefinition
 
-from . import hot
-from .tables import agreements, deadlines
+from engine.store import hot
+from engine.store.tables import agreements, deadlines
 
 log = logging.getLogger("tkksd.deadlines")
 
@@ -239,7 +239,7 @@ def after_transition(conn: Connection, t, ctx) -> None:
 def replan(conn: Connection, ctx, agreement_id: int, *, reason: str = "replanned") -> dict[str, int]:
     """Reconcile one agreement from its stored row (after an import changed ``state_entered_at``,
     or to repair what `tkksd doctor` reports)."""
-    from .services import typed_values
+    from engine.lifecycle.services import typed_values
 
     row = conn.execute(sa.select(agreements).where(agreements.c.id == agreement_id)).one()
     defn = ctx.registry.get(row.workflow, row.workflow_version)

@@ -4,7 +4,7 @@ One log line per action on stderr, without timestamps (journald adds them). SIGT
 SIGINT sets a stop flag: the sweep finishes the deadline in hand, commits what is done and
 the process exits 0; rows not reached stay pending for the next start.
 
-Several daemons may share one PostgreSQL database (engine.leases); on SQLite a second one
+Several daemons may share one PostgreSQL database (engine.store.leases); on SQLite a second one
 is refused. A lost database connection (a restart, a failover) is not fatal: the job logs
 one line and the next tick tries again on a fresh connection.
 """
@@ -21,8 +21,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from . import db
-from .tables import heartbeats
+from engine.store import db
+from engine.store.tables import heartbeats
 
 log = logging.getLogger("tkksd.daemon")
 
@@ -87,7 +87,7 @@ class Daemon:
 
     def sweep(self) -> dict[str, int]:
         def run():
-            from .sweep import sweep
+            from engine.scheduler.sweep import sweep
 
             r = sweep(self.ctx, daemon_id=self.claim_token, stop=self.stop)
             if r.errors:
@@ -105,10 +105,10 @@ class Daemon:
     def drain(self) -> dict[str, int]:
         def run():
             try:
-                from . import outbox
+                from engine.mail import outbox
             except ImportError:
                 if not self._drain_missing_logged:
-                    log.info("outbox drain: engine.outbox is not installed; skipped")
+                    log.info("outbox drain: engine.mail.outbox is not installed; skipped")
                     self._drain_missing_logged = True
                 return {}
             limit = int(self.ctx.settings.get("daemon", "batch_size", 100))
@@ -123,7 +123,7 @@ class Daemon:
 
     def digests(self) -> dict[str, int]:
         def run():
-            from .digests import run_due
+            from engine.scheduler.digests import run_due
 
             return run_due(self.ctx)
 
@@ -161,7 +161,7 @@ class Daemon:
         signal.signal(signal.SIGINT, handler)
 
     def _prepare(self):
-        from .leases import bound_transactions, single_daemon
+        from engine.store.leases import bound_transactions, single_daemon
 
         bound_transactions(self.ctx.engine, float(self.ctx.settings.get("daemon", "lease_seconds", 300)))
         return single_daemon(self.ctx.engine)
@@ -188,7 +188,7 @@ class Daemon:
             self._run_forever()
 
     def _run_forever(self) -> None:
-        from .scheduling import Jobs, build_scheduler
+        from engine.scheduler.scheduling import Jobs, build_scheduler
 
         self._install_signals()
         self.beat()

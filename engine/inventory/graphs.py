@@ -18,10 +18,10 @@ import sqlalchemy as sa
 
 from workflows.spec import WorkflowDefinition
 
-from . import db
-from .bootstrap import Context
-from .errors import ConfigurationError, InvalidInput, NotFound
-from .tables import history
+from engine.store import db
+from engine.bootstrap import Context
+from engine.errors import ConfigurationError, InvalidInput, NotFound
+from engine.store.tables import history
 
 ROLE_LABELS = {"secretariat": "Sekretariat", "tkksd": "TKKSD", "chair": "Ketua TKKSD", "opd": "OPD pengampu",
                "system": "Sistem", "admin": "Admin"}
@@ -89,7 +89,7 @@ def build(ctx: Context, defn: WorkflowDefinition, *, engine: str, current: str |
 
 
 def _agreement(ctx: Context, ref: str):
-    from .services import find_agreement
+    from engine.lifecycle.services import find_agreement
 
     with db.read(ctx.engine) as conn:
         row = find_agreement(conn, ref)

@@ -1,6 +1,6 @@
 """The daemon's clock: APScheduler 3.11 holding a few fixed jobs, nothing per agreement.
 
-Agreement deadlines are rows (engine.deadlines); the scheduler only ticks. It runs in UTC
+Agreement deadlines are rows (engine.lifecycle.deadlines); the scheduler only ticks. It runs in UTC
 with an in-memory job store (nothing pickled, nothing to lose on restart: anchors.md §2),
 each job with a fixed id and ``replace_existing``, ``coalesce`` (a backlog of ticks runs once),
 ``max_instances=1`` (a long sweep is never overlapped by the next tick) and
@@ -33,7 +33,7 @@ def build_scheduler(settings, jobs: Jobs, *, now: datetime | None = None):
     from apscheduler.triggers.cron import CronTrigger
     from apscheduler.triggers.interval import IntervalTrigger
 
-    from .digests import DAYS, parse_weekly
+    from engine.scheduler.digests import DAYS, parse_weekly
 
     utc = timezone.utc
     zone = ZoneInfo(settings.timezone)

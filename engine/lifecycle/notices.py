@@ -19,8 +19,8 @@ from sqlalchemy.engine import Connection
 
 from notifiers.addresses import one_line
 
-from . import hot
-from .tables import agreements, incidents, opds, outbox
+from engine.store import hot
+from engine.store.tables import agreements, incidents, opds, outbox
 
 SKIP_KINDS = frozenset({"import", "migrate"})  # bulk changes inform nobody by e-mail
 

@@ -15,9 +15,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from . import db
-from .agenda import items
-from .tables import agreements, deadlines, incidents, outbox
+from engine.store import db
+from engine.scheduler.agenda import items
+from engine.store.tables import agreements, deadlines, incidents, outbox
 
 log = logging.getLogger("tkksd.digests")
 
@@ -32,7 +32,7 @@ def parse_weekly(spec: str) -> tuple[int, time]:
         hour, minute = hhmm.split(":")
         return DAYS.index(day[:3]), time(int(hour), int(minute))
     except (ValueError, IndexError):
-        from .errors import ConfigurationError
+        from engine.errors import ConfigurationError
 
         raise ConfigurationError(f"daemon.weekly_digest must look like 'mon 08:00', not '{spec}'.") from None
 
@@ -70,7 +70,7 @@ def _sent(conn, key: str) -> bool:
 
 
 def weekly(ctx, now: datetime) -> int:
-    from .notices import enqueue
+    from engine.lifecycle.notices import enqueue
 
     start, first, last = weekly_period(ctx.clock, ctx.settings.get("daemon", "weekly_digest", "mon 08:00"), now)
     sent = 0
@@ -97,8 +97,8 @@ def weekly(ctx, now: datetime) -> int:
 
 
 def monthly(ctx, now: datetime) -> int:
-    from .doctor import hanging
-    from .notices import enqueue
+    from engine.scheduler.doctor import hanging
+    from engine.lifecycle.notices import enqueue
 
     start, first, last = monthly_period(ctx.clock, int(ctx.settings.get("daemon", "monthly_digest_day", 1)), now)
     key = f"digest_chair:{first.isoformat()}"

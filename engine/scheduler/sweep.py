@@ -18,7 +18,7 @@ Actions:
   hooks that plan the next state's deadlines and write the transition notice). A refused
   event marks the row ``skipped`` with the reason and plans a retry after
   ``daemon.retry_refused_days`` so the agreement is never left without a deadline.
-* ``notify``: one notice rendered into the outbox (``engine.notices.enqueue``), its dedupe key
+* ``notify``: one notice rendered into the outbox (``engine.lifecycle.notices.enqueue``), its dedupe key
   derived from the deadline id and occurrence. A repeating rule (escalation) plans its next
   occurrence in the same transaction.
 
@@ -43,9 +43,9 @@ from sqlalchemy.engine import Connection
 
 from workflows import guards
 
-from . import db
-from .deadlines import PENDING, PENDING_SQL, local_day_start, rule_of
-from .tables import agreements, deadlines, opds
+from engine.store import db
+from engine.lifecycle.deadlines import PENDING, PENDING_SQL, local_day_start, rule_of
+from engine.store.tables import agreements, deadlines, opds
 
 log = logging.getLogger("tkksd.sweep")
 
@@ -80,7 +80,7 @@ def _settings_int(ctx, key: str, default: int) -> int:
 
 def at_time(ctx, instant: datetime):
     """A copy of ``ctx`` whose clock reads ``instant`` (what hooks and notices see)."""
-    from .clock import Clock
+    from engine.clock import Clock
 
     return dataclasses.replace(ctx, clock=Clock(ctx.clock.zone, instant))
 
@@ -166,8 +166,8 @@ class _Outcome(Exception):
 
 
 def _fire(conn: Connection, ctx, row, agr, defn, rule, now: datetime, daemon_id: str) -> dict[str, Any]:
-    from .machine import MachineError, run_event
-    from .services import _create_follow_up, _View, apply_transition, typed_values
+    from engine.lifecycle.machine import MachineError, run_event
+    from engine.lifecycle.services import _create_follow_up, _View, apply_transition, typed_values
 
     event = rule.event
     if not defn.has_event(event) or agr.lifecycle_state not in defn.event(event).sources:
@@ -198,7 +198,7 @@ def _fire(conn: Connection, ctx, row, agr, defn, rule, now: datetime, daemon_id:
 
 
 def _notice_context(conn: Connection, ctx, row, agr, defn, *, due_at: datetime, level: int, folded: int) -> dict[str, Any]:
-    from .services import typed_values
+    from engine.lifecycle.services import typed_values
 
     values = typed_values(defn, agr)
     today = ctx.clock.today()
@@ -220,7 +220,7 @@ def _notice_context(conn: Connection, ctx, row, agr, defn, *, due_at: datetime, 
 
 
 def _notify(conn: Connection, ctx, row, agr, defn, rule, now: datetime, daemon_id: str) -> dict[str, Any]:
-    from .notices import enqueue
+    from engine.lifecycle.notices import enqueue
 
     if rule.skip_if_children and conn.execute(
         sa.select(agreements.c.id).where(agreements.c.parent_id == agr.id).limit(1)

@@ -2,7 +2,7 @@
 
 from alembic import context
 
-from engine.tables import schema_metadata
+from engine.store.tables import schema_metadata
 
 config = context.config
 metadata = schema_metadata()

@@ -25,7 +25,7 @@ from typing import Iterator
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from .errors import ConfigurationError
+from engine.errors import ConfigurationError
 
 
 def sqlite_file(engine: Engine) -> Path | None:

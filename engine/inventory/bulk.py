@@ -18,9 +18,9 @@ from sqlalchemy.engine import Connection
 
 from workflows import guards
 
-from .bootstrap import Context
-from .history import GENESIS, row_hash
-from .tables import agreements, history
+from engine.bootstrap import Context
+from engine.store.history import GENESIS, row_hash
+from engine.store.tables import agreements, history
 
 
 def _plain(values: Mapping[str, Any]) -> dict[str, Any]:
@@ -31,7 +31,7 @@ def insert_many(conn: Connection, ctx: Context, items: Sequence[Mapping[str, Any
                 kind: str = "import", event: str = "import", chunk: int = 2000) -> list[str]:
     """Insert ``items`` (each: defn, values, state, number, import_key, entered_at, note, parent_id);
     returns their numbers in order."""
-    from .services import Transitioned, _next_number
+    from engine.lifecycle.services import Transitioned, _next_number
 
     numbers: list[str] = []
     for start in range(0, len(items), chunk):
@@ -81,7 +81,7 @@ def run_hooks(conn: Connection, ctx: Context, ts: list) -> None:
         batch = getattr(sys.modules.get(module), "after_transitions", None)
         if batch is not None and getattr(hook, "__name__", "") == "after_transition":
             batch(conn, ts, ctx)
-        elif module == "engine.deadlines" and getattr(hook, "__name__", "") == "after_transition":
+        elif module == "engine.lifecycle.deadlines" and getattr(hook, "__name__", "") == "after_transition":
             plan_fresh_deadlines(conn, ctx, ts)
         else:
             for t in ts:
@@ -89,13 +89,13 @@ def run_hooks(conn: Connection, ctx: Context, ts: list) -> None:
 
 
 def plan_fresh_deadlines(conn: Connection, ctx: Context, ts: list) -> None:
-    """What ``engine.deadlines.after_transition`` does for agreements inserted just now, batched.
+    """What ``engine.lifecycle.deadlines.after_transition`` does for agreements inserted just now, batched.
 
     A new agreement has no deadline rows, so reconciling reduces to planning what its state
     wants and inserting it: one executemany for the whole batch instead of a query and an
     insert per agreement.
     """
-    from . import deadlines as dl
+    from engine.lifecycle import deadlines as dl
 
     rows = []
     for t in ts:

@@ -21,7 +21,7 @@ from typing import Any, Iterator, Sequence
 from workflows import Registry
 from workflows.spec import Field, Label
 
-from .errors import InvalidInput
+from engine.errors import InvalidInput
 
 FIXED = ("id", "workflow", "workflow_version", "state", "state_since", "title", "partner", "lead_opd", "parent")
 CORE_FIELDS = ("title", "partner", "lead_opd")

@@ -6,7 +6,7 @@ Create Date: 2026-11-29 03:05:34.874961
 """
 from alembic import op
 import sqlalchemy as sa
-import engine.tables
+import engine.store.tables
 
 
 revision = '0001'
@@ -21,12 +21,12 @@ def upgrade() -> None:
     sa.Column('daemon_id', sa.String(length=80), nullable=False),
     sa.Column('host', sa.String(length=200), nullable=False),
     sa.Column('pid', sa.Integer(), nullable=False),
-    sa.Column('started_at', engine.tables.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('last_pass_at', engine.tables.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('started_at', engine.store.tables.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('last_pass_at', engine.store.tables.UTCDateTime(timezone=True), nullable=True),
     sa.Column('counts', sa.JSON(), nullable=False),
     sa.Column('errors', sa.Integer(), nullable=False),
     sa.Column('last_error', sa.Text(), nullable=True),
-    sa.Column('stopped_at', engine.tables.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('stopped_at', engine.store.tables.UTCDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('daemon_id')
     )
     op.create_table('id_counters',
@@ -57,9 +57,9 @@ def upgrade() -> None:
     sa.Column('lifecycle_state', sa.String(length=60), nullable=False),
     sa.Column('data', sa.JSON(), nullable=False),
     sa.Column('parent_id', sa.Integer(), nullable=True),
-    sa.Column('state_entered_at', engine.tables.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('created_at', engine.tables.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', engine.tables.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('state_entered_at', engine.store.tables.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', engine.store.tables.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', engine.store.tables.UTCDateTime(timezone=True), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
     sa.Column('history_seq', sa.Integer(), nullable=False),
     sa.Column('history_head', sa.String(length=64), nullable=False),
@@ -83,7 +83,7 @@ def upgrade() -> None:
     sa.Column('opd_code', sa.String(length=40), nullable=True),
     sa.Column('email', sa.String(length=254), nullable=False),
     sa.Column('active', sa.Boolean(), nullable=False),
-    sa.Column('created_at', engine.tables.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', engine.store.tables.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['opd_code'], ['opds.code'], ),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('login')
@@ -94,14 +94,14 @@ def upgrade() -> None:
     sa.Column('rule', sa.String(length=60), nullable=False),
     sa.Column('action', sa.String(length=20), nullable=False),
     sa.Column('state', sa.String(length=60), nullable=False),
-    sa.Column('due_at', engine.tables.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('due_at', engine.store.tables.UTCDateTime(timezone=True), nullable=False),
     sa.Column('occurrence', sa.Integer(), nullable=False),
     sa.Column('offset_days', sa.Integer(), nullable=False),
     sa.Column('status', sa.String(length=20), nullable=False),
-    sa.Column('created_at', engine.tables.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('fired_at', engine.tables.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', engine.store.tables.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('fired_at', engine.store.tables.UTCDateTime(timezone=True), nullable=True),
     sa.Column('claimed_by', sa.String(length=80), nullable=True),
-    sa.Column('claimed_until', engine.tables.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('claimed_until', engine.store.tables.UTCDateTime(timezone=True), nullable=True),
     sa.Column('result', sa.Text(), nullable=True),
     sa.ForeignKeyConstraint(['agreement_id'], ['agreements.id'], ),
     sa.PrimaryKeyConstraint('id')
@@ -118,7 +118,7 @@ def upgrade() -> None:
     sa.Column('from_state', sa.String(length=60), nullable=True),
     sa.Column('to_state', sa.String(length=60), nullable=False),
     sa.Column('actor', sa.String(length=64), nullable=False),
-    sa.Column('at', engine.tables.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('at', engine.store.tables.UTCDateTime(timezone=True), nullable=False),
     sa.Column('note', sa.Text(), nullable=True),
     sa.Column('data', sa.JSON(), nullable=False),
     sa.Column('kind', sa.String(length=20), nullable=False),
@@ -142,14 +142,14 @@ def upgrade() -> None:
     sa.Column('message_id', sa.String(length=200), nullable=False),
     sa.Column('status', sa.String(length=20), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
-    sa.Column('next_attempt_at', engine.tables.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('next_attempt_at', engine.store.tables.UTCDateTime(timezone=True), nullable=False),
     sa.Column('last_error', sa.Text(), nullable=True),
     sa.Column('refused', sa.JSON(), nullable=True),
-    sa.Column('created_at', engine.tables.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('sent_at', engine.tables.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', engine.store.tables.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('sent_at', engine.store.tables.UTCDateTime(timezone=True), nullable=True),
     sa.Column('claimed_by', sa.String(length=80), nullable=True),
-    sa.Column('claimed_until', engine.tables.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('retried_at', engine.tables.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('claimed_until', engine.store.tables.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('retried_at', engine.store.tables.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['agreement_id'], ['agreements.id'], ),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('dedupe_key')
@@ -164,8 +164,8 @@ def upgrade() -> None:
     sa.Column('outbox_id', sa.Integer(), nullable=True),
     sa.Column('opd_code', sa.String(length=40), nullable=True),
     sa.Column('message', sa.Text(), nullable=False),
-    sa.Column('created_at', engine.tables.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('resolved_at', engine.tables.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', engine.store.tables.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('resolved_at', engine.store.tables.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['agreement_id'], ['agreements.id'], ),
     sa.ForeignKeyConstraint(['outbox_id'], ['outbox.id'], ),
     sa.PrimaryKeyConstraint('id')

@@ -1,6 +1,6 @@
 """`tkksd simulate --until DATE`: what the daemon would do from now to DATE, writing nothing.
 
-It runs the real sweep (``engine.sweep.sweep_batch``: the same guards, transitions, hooks,
+It runs the real sweep (``engine.scheduler.sweep.sweep_batch``: the same guards, transitions, hooks,
 deadline planning and notice rendering) inside ONE database transaction that is rolled back
 at the end, moving a private clock from one due time to the next as a daemon running without
 interruption would. Follow-on effects are therefore included: an evaluation opened by the
@@ -19,9 +19,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from .deadlines import PENDING_SQL
-from .sweep import SweepResult, at_time, sweep_batch
-from .tables import UTCDateTime, agreements, deadlines, outbox
+from engine.lifecycle.deadlines import PENDING_SQL
+from engine.scheduler.sweep import SweepResult, at_time, sweep_batch
+from engine.store.tables import UTCDateTime, agreements, deadlines, outbox
 
 DAEMON_ID = "simulate"
 

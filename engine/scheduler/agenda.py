@@ -14,8 +14,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from .deadlines import PENDING_SQL, rule_of
-from .tables import agreements, deadlines, opds
+from engine.lifecycle.deadlines import PENDING_SQL, rule_of
+from engine.store.tables import agreements, deadlines, opds
 
 RECIPIENT_LABELS = {"lead_opd_head": "lead OPD head", "secretariat": "secretariat", "chair": "TKKSD chair"}
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from .errors import ConfigurationError
-from .tables import opds
+from engine.errors import ConfigurationError
+from engine.store.tables import opds
 
 COLUMNS = ("code", "name", "kind", "head_title", "head_name", "head_email", "kemendagri_code", "parent")
 _CODE = re.compile(r"^[A-Z0-9][A-Z0-9-]{0,39}$")

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from . import db
-from .bootstrap import Context
-from .errors import InvalidInput
-from .reports import deadline_what
-from .tables import agreements, deadlines, opds
+from engine.store import db
+from engine.bootstrap import Context
+from engine.errors import InvalidInput
+from engine.inventory.reports import deadline_what
+from engine.store.tables import agreements, deadlines, opds
 
 
 def build(ctx: Context, *, opd: str | None = None, days: int | None = None):

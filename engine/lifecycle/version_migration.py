@@ -25,7 +25,7 @@ Each moved agreement gets a chained history row (event ``migrate``, kind ``migra
 ``NAME vV -> vW``) and keeps the moment it entered its step, so a renamed step keeps its SLA
 clock; its deadlines are then reconciled under W by the same hooks as any transition (rules
 W dropped are cancelled, rules W added are planned, unchanged ones are kept). Migrations send
-no e-mail (``engine.notices`` skips kind ``migrate``).
+no e-mail (``engine.lifecycle.notices`` skips kind ``migrate``).
 """
 
 from __future__ import annotations
@@ -39,10 +39,10 @@ from sqlalchemy.engine import Connection
 from workflows.guards import holds, is_supplied
 from workflows.spec import Field, WorkflowDefinition
 
-from . import db
-from .bootstrap import Context
-from .errors import InvalidInput, NotFound, PermissionDenied, TkksdError
-from .tables import agreements, deadlines
+from engine.store import db
+from engine.bootstrap import Context
+from engine.errors import InvalidInput, NotFound, PermissionDenied, TkksdError
+from engine.store.tables import agreements, deadlines
 
 MAX_NAMED = 20  # agreements named in one refusal before "and N more"
 
@@ -165,7 +165,7 @@ def _check_mapping(old: WorkflowDefinition, new: WorkflowDefinition, mapping: Ma
 def plan_migration(conn: Connection, ctx: Context, name: str, from_version: int, to_version: int,
                    mapping: Mapping[str, str] | None = None, *, lock: bool = False) -> MigrationPlan:
     """Where each running agreement of ``name`` v``from_version`` would land, and what would stop it."""
-    from .services import typed_values
+    from engine.lifecycle.services import typed_values
 
     mapping = dict(mapping or {})
     old, new = _versions(ctx, name, from_version, to_version)
@@ -221,7 +221,7 @@ def refusal(plan: MigrationPlan) -> MigrationRefused:
 
 
 def _move(conn: Connection, ctx: Context, row, new: WorkflowDefinition, move: Move, actor: str, note: str) -> None:
-    from .services import apply_transition
+    from engine.lifecycle.services import apply_transition
 
     t = apply_transition(conn, ctx, row, new, event="migrate", to_state=move.to_state, actor=actor, note=note,
                          supplied={}, kind="migrate", version_to=new.version)
@@ -246,7 +246,7 @@ def migrate(ctx: Context, actor_login: str, name: str, from_version: int, to_ver
     stranded agreement raises ``MigrationRefused`` before anything is written.
     Returns the plan as data (``MigrationPlan.as_dict``).
     """
-    from .services import resolve_actor
+    from engine.lifecycle.services import resolve_actor
 
     if dry_run:
         with db.read(ctx.engine) as conn:

@@ -17,9 +17,9 @@ from typing import Any, Iterable
 
 import sqlalchemy as sa
 
-from . import db
-from .bootstrap import Context
-from .tables import agreements, deadlines, history, opds
+from engine.store import db
+from engine.bootstrap import Context
+from engine.store.tables import agreements, deadlines, history, opds
 
 KB_KINDS = ("KB", "MoU", "NK")
 OUTCOMES = ("continue", "upgrade", "revise", "terminate", "extend")

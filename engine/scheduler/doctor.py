@@ -19,9 +19,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from . import db
-from .deadlines import PENDING_SQL
-from .tables import agreements, deadlines, heartbeats, incidents, outbox
+from engine.store import db
+from engine.lifecycle.deadlines import PENDING_SQL
+from engine.store.tables import agreements, deadlines, heartbeats, incidents, outbox
 
 
 def _final_states(ctx) -> dict[tuple[str, int], set[str]]:
@@ -116,7 +116,7 @@ def check(ctx, now: datetime | None = None) -> dict[str, Any]:
 
 def fix(ctx) -> list[str]:
     """Plan the deadlines of hanging agreements and cancel those of final ones again."""
-    from .deadlines import replan
+    from engine.lifecycle.deadlines import replan
 
     fixed = []
     with db.write(ctx.engine) as conn:

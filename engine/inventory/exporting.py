@@ -1,4 +1,4 @@
-"""Exporting agreements to the sheet format that ``engine.importing`` reads (CSV or XLSX), and the
+"""Exporting agreements to the sheet format that ``engine.inventory.importing`` reads (CSV or XLSX), and the
 empty XLSX template: export -> import round-trips."""
 
 from __future__ import annotations
@@ -9,10 +9,12 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from . import db, sheets
-from .bootstrap import Context
-from .errors import InvalidInput
-from .tables import agreements, opds
+from engine.store import db
+
+from engine.inventory import sheets
+from engine.bootstrap import Context
+from engine.errors import InvalidInput
+from engine.store.tables import agreements, opds
 
 
 def drop_down_lists(ctx: Context, cols: list[sheets.Column], opd_codes: list[str]) -> dict[str, list[str]]:
@@ -37,7 +39,7 @@ def _opd_codes(conn) -> list[str]:
 
 def rows_for_export(conn, ctx: Context, cols: list[sheets.Column], *, workflow: str | None = None,
                     opd: str | None = None, state: str | None = None) -> list[dict[str, Any]]:
-    from .services import filter_agreements
+    from engine.lifecycle.services import filter_agreements
 
     q = filter_agreements(sa.select(agreements).order_by(agreements.c.id), state=state, opd=opd, workflow=workflow)
     rows = conn.execute(q).all()

@@ -13,7 +13,7 @@ from typing import Any
 
 from config.settings import Settings
 
-from .errors import ConfigurationError
+from engine.errors import ConfigurationError
 
 TRANSPORTS = ("maildir", "smtp")
 
@@ -108,9 +108,9 @@ def send_test(ctx, address: str) -> dict[str, str]:
 
     from notifiers.addresses import valid_address
 
-    from .errors import InvalidInput
-    from .notices import common_context, renderer
-    from .outbox import sender_of
+    from engine.errors import InvalidInput
+    from engine.lifecycle.notices import common_context, renderer
+    from engine.mail.outbox import sender_of
 
     if not valid_address(address):
         raise InvalidInput(f"'{address}' is not one valid e-mail address (like kerjasama@kukarkab.go.id).")

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
-from .errors import DatabaseNotReady
+from engine.errors import DatabaseNotReady
 
 # The newest migration; `tkksd init` brings a database to it, every other command checks it.
 # (tests/test_migrations.py keeps it equal to Alembic's head.)

@@ -30,10 +30,12 @@ from sqlalchemy.engine import Connection
 from workflows import guards
 from workflows.spec import WorkflowDefinition
 
-from . import db, sheets
-from .bootstrap import Context
-from .errors import InvalidInput, PermissionDenied, TkksdError
-from .tables import agreements, id_counters, opds
+from engine.store import db
+
+from engine.inventory import sheets
+from engine.bootstrap import Context
+from engine.errors import InvalidInput, PermissionDenied, TkksdError
+from engine.store.tables import agreements, id_counters, opds
 
 NUMBER_RE = re.compile(r"^([A-Z][A-Z0-9]{0,9})-(\d{4})-(\d{1,6})$")
 MAX_PROBLEMS_SHOWN = 200
@@ -453,8 +455,8 @@ def _entered_at(ctx: Context, plan: RowPlan) -> datetime | None:
 
 
 def apply_plans(conn: Connection, ctx: Context, plans: list[RowPlan], *, actor: str, source: str, note_extra: str = "") -> ImportResult:
-    from .bulk import insert_many
-    from .services import apply_transition, resolve_actor
+    from engine.inventory.bulk import insert_many
+    from engine.lifecycle.services import apply_transition, resolve_actor
 
     result = ImportResult(source, False)
     who = resolve_actor(conn, actor)

@@ -24,9 +24,11 @@ from sqlalchemy.engine import Connection
 from workflows import guards
 from workflows.spec import Event, WorkflowDefinition
 
-from . import db, hot
-from .bootstrap import Context
-from .errors import (
+from engine.store import db
+
+from engine.store import hot
+from engine.bootstrap import Context
+from engine.errors import (
     AlreadyDone,
     Conflict,
     EventNotAllowed,
@@ -35,9 +37,9 @@ from .errors import (
     PermissionDenied,
     RequirementsMissing,
 )
-from .history import GENESIS, row_hash
-from .machine import MachineError, allowed_events, run_event
-from .tables import agreements, history, id_counters, opds, users
+from engine.store.history import GENESIS, row_hash
+from engine.lifecycle.machine import MachineError, allowed_events, run_event
+from engine.store.tables import agreements, history, id_counters, opds, users
 
 log = logging.getLogger("tkksd.engine")
 
@@ -794,7 +796,7 @@ def _create_follow_up(conn: Connection, ctx: Context, defn: WorkflowDefinition, 
 
 def audit_verify(ctx: Context) -> tuple[int, int, list[str]]:
     """Check every agreement's chain; returns (agreements, rows, problems: first break per agreement)."""
-    from .history import verify_chain
+    from engine.store.history import verify_chain
 
     problems: list[str] = []
     n_agreements = n_rows = 0

@@ -34,8 +34,8 @@ from typing import Any, Iterable, Sequence
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from . import db
-from .tables import agreements, incidents, outbox
+from engine.store import db
+from engine.store.tables import agreements, incidents, outbox
 
 log = logging.getLogger("tkksd.outbox")
 
@@ -171,7 +171,7 @@ async def _deliver(transport, messages: Sequence[Any]) -> list[Any]:
 async def _deliver_with(ctx, transport, messages):
     if transport is not None:
         return await _deliver(transport, messages)
-    from .transport import make_transport
+    from engine.mail.transport import make_transport
 
     own = make_transport(ctx.settings)
     try:
@@ -201,7 +201,7 @@ def incident_dedupe_key(row) -> str:
 def raise_incident(conn: Connection, ctx, row, *, error: str, attempts: int, kind: str = "delivery_failed",
                    recipients: Iterable[str] | None = None) -> None:
     """An incident row, and an incident e-mail to the secretariat unless the failed mail was one."""
-    from .notices import enqueue, record_incident
+    from engine.lifecycle.notices import enqueue, record_incident
 
     to = list(recipients) if recipients is not None else list(row.to_addrs or ()) + list(row.cc_addrs or ())
     record_incident(
@@ -385,7 +385,7 @@ def drain_all(ctx, *, daemon_id: str, limit: int = 100, transport=None, max_pass
 
 
 async def _drain_passes(ctx, daemon_id, limit, transport, max_passes, while_full, stop) -> DrainResult:
-    from .transport import make_transport
+    from engine.mail.transport import make_transport
 
     def go_on(passes: int, claimed: int) -> bool:
         if stop is not None and stop.is_set():
@@ -460,7 +460,7 @@ def _select_with_number():
 
 
 def list_rows(ctx, *, status: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
-    from .errors import InvalidInput
+    from engine.errors import InvalidInput
 
     q = _select_with_number().order_by(outbox.c.id.desc()).limit(limit)
     if status and status != "all":
@@ -478,7 +478,7 @@ def counts(ctx) -> dict[str, int]:
 
 
 def _find(conn: Connection, outbox_id: int):
-    from .errors import NotFound
+    from engine.errors import NotFound
 
     row = conn.execute(_select_with_number().where(outbox.c.id == outbox_id)).first()
     if row is None:
@@ -502,8 +502,8 @@ def show_row(ctx, outbox_id: int) -> dict[str, Any]:
 
 
 def _require_operator(conn: Connection, login: str, what: str) -> None:
-    from .errors import PermissionDenied
-    from .services import resolve_actor
+    from engine.errors import PermissionDenied
+    from engine.lifecycle.services import resolve_actor
 
     who = resolve_actor(conn, login)
     if not (who.holds("secretariat") or who.holds("admin")):
@@ -513,7 +513,7 @@ def _require_operator(conn: Connection, login: str, what: str) -> None:
 def retry(ctx, actor_login: str, outbox_id: int) -> dict[str, Any]:
     """Make a failed (or waiting) message due now with a fresh attempt budget; resolves its
     open incidents. A sent message is refused: sending it again would be a duplicate."""
-    from .errors import InvalidInput
+    from engine.errors import InvalidInput
 
     now = ctx.clock.now()
     with db.write(ctx.engine) as conn:

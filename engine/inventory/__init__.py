@@ -1,0 +1,1 @@
+"""The inventory as files: import, export, spreadsheets, reports, graphs, calendars."""

@@ -1,0 +1,1 @@
+"""The mail outbox drain and the transport settings."""

@@ -1,0 +1,1 @@
+"""Time: the daemon, the sweep of due deadlines, simulate, due, doctor, digests."""
