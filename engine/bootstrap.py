@@ -4,36 +4,19 @@ from __future__ import annotations
 
 import importlib
 import os
-from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Mapping
 
-from sqlalchemy.engine import Connection, Engine
+from config.settings import SettingsError, load
+from workflows import WorkflowDefinitionError, load_registry
 
-from config.settings import Settings, SettingsError, load
-from workflows import Registry, WorkflowDefinitionError, load_registry
-
-from engine.clock import Clock, from_environment
+from engine.clock import from_environment
+from engine.context import Context, Hook  # noqa: F401 - re-exported: Context was defined here
 from engine.errors import ConfigurationError
 
 # Code that runs inside every transition's transaction, after the state, data and history
 # row are written: deadlines (engine.lifecycle.deadlines) and notices to the outbox (engine.lifecycle.notices).
 # Each is `after_transition(conn, transitioned, ctx)`; a module that is absent is skipped.
 HOOKS = ("engine.lifecycle.deadlines:after_transition", "engine.lifecycle.notices:after_transition")
-
-Hook = Callable[[Connection, Any, "Context"], None]
-
-
-@dataclass
-class Context:
-    settings: Settings
-    engine: Engine
-    registry: Registry
-    clock: Clock
-    hooks: list[Hook] = field(default_factory=list)
-
-    @property
-    def lang(self) -> str:
-        return self.settings.language
 
 
 def load_hooks() -> list[Hook]:

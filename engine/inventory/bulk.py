@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection
 
 from workflows import guards
 
-from engine.bootstrap import Context
+from engine.context import Context
 from engine.store.history import GENESIS, row_hash
 from engine.store.tables import agreements, history
 

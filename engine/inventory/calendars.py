@@ -13,7 +13,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from engine.store import db
-from engine.bootstrap import Context
+from engine.context import Context
 from engine.errors import InvalidInput
 from engine.inventory.reports import deadline_what
 from engine.store.tables import agreements, deadlines, opds

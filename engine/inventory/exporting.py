@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from engine.store import db
 
 from engine.inventory import sheets
-from engine.bootstrap import Context
+from engine.context import Context
 from engine.errors import InvalidInput
 from engine.store.tables import agreements, opds
 

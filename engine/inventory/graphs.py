@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from workflows.spec import WorkflowDefinition
 
 from engine.store import db
-from engine.bootstrap import Context
+from engine.context import Context
 from engine.errors import ConfigurationError, InvalidInput, NotFound
 from engine.store.tables import history
 

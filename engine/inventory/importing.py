@@ -33,7 +33,7 @@ from workflows.spec import WorkflowDefinition
 from engine.store import db
 
 from engine.inventory import sheets
-from engine.bootstrap import Context
+from engine.context import Context
 from engine.errors import InvalidInput, PermissionDenied, TkksdError
 from engine.store.tables import agreements, id_counters, opds
 

@@ -18,7 +18,7 @@ from typing import Any, Iterable
 import sqlalchemy as sa
 
 from engine.store import db
-from engine.bootstrap import Context
+from engine.context import Context
 from engine.store.tables import agreements, deadlines, history, opds
 
 KB_KINDS = ("KB", "MoU", "NK")

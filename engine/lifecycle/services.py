@@ -27,7 +27,7 @@ from workflows.spec import Event, WorkflowDefinition
 from engine.store import db
 
 from engine.store import hot
-from engine.bootstrap import Context
+from engine.context import Context
 from engine.errors import (
     AlreadyDone,
     Conflict,

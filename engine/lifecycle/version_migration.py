@@ -40,7 +40,7 @@ from workflows.guards import holds, is_supplied
 from workflows.spec import Field, WorkflowDefinition
 
 from engine.store import db
-from engine.bootstrap import Context
+from engine.context import Context
 from engine.errors import InvalidInput, NotFound, PermissionDenied, TkksdError
 from engine.store.tables import agreements, deadlines
 
