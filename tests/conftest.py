@@ -4,6 +4,12 @@ reachable), the engine's context in-process, and the `tkksd` CLI run as a real s
 Integration tests that take ``database_url`` (or anything built on it: ``env``, ``ctx``,
 ``cli``) run once per backend. PostgreSQL tests skip with a reason when no server answers,
 and fail instead under CI=true.
+
+A test that uses ``env`` (or ``ctx``, ``cli``) gets a copy of a database that `tkksd init` prepared
+once per session (tests/databases.py); a test that takes only ``database_url`` or
+``pg_database`` gets an empty one, to initialise itself. Tests must not depend on each other or on
+their order: the suite runs in random order (pytest-randomly; ``-p no:randomly`` turns it off,
+``-p randomly -p "randomly_seed=N"`` or ``-p randomly_seed=last`` repeats an order).
 """
 
 from __future__ import annotations
@@ -13,17 +19,22 @@ import os
 import shutil
 import subprocess
 import sys
-import uuid
+import tempfile
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 import pytest
 
+from tests.cli_server import ForkServer
+from tests.databases import ADMIN, PG_ADMIN_URL, TEMPLATES, migrate, psycopg_dsn, sqlite_file, template_fits
+
 ROOT = Path(__file__).resolve().parents[1]
-PG_ADMIN_URL = os.environ.get("TKKSD_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-ADMIN = "admin"
+# URLs of the databases that are already copies of the session's template.
+_PREPARED: set[str] = set()
+# `tkksd` runs are forked from a warm server (tests/cli_server.py) unless TKKSD_TEST_CLI=spawn.
+_FORK_SERVER: ForkServer | None = None
 
 
 def tkksd_executable() -> list[str]:
@@ -46,8 +57,7 @@ def pg_problem() -> str | None:
     return None
 
 
-def _psycopg_dsn(url: str) -> str:
-    return url.replace("postgresql+psycopg://", "postgresql://")
+_psycopg_dsn = psycopg_dsn  # the name other conftests import
 
 
 def require_postgres() -> None:
@@ -58,27 +68,65 @@ def require_postgres() -> None:
         pytest.skip(problem)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _session_templates():
+    """Drops the session's template databases (and the copies made ahead) at the end, and stops
+    the CLI's fork server."""
+    yield TEMPLATES
+    TEMPLATES.close()
+    global _FORK_SERVER
+    if _FORK_SERVER is not None:
+        _FORK_SERVER.close()
+        shutil.rmtree(Path(_FORK_SERVER.path).parent, ignore_errors=True)
+        _FORK_SERVER = None
+
+
+def run_tkksd(args: list[str], env: dict[str, str], cwd: Path, timeout: float) -> subprocess.CompletedProcess:
+    """`tkksd ARGS` as a process of its own, output captured as text (like ``subprocess.run``)."""
+    global _FORK_SERVER
+    if os.environ.get("TKKSD_TEST_CLI") == "spawn":
+        return subprocess.run([*tkksd_executable(), *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout)
+    if _FORK_SERVER is None:
+        _FORK_SERVER = ForkServer(Path(tempfile.mkdtemp(prefix="tkksd-cli-")))
+    return _FORK_SERVER.run(list(args), env, cwd, timeout)
+
+
 @pytest.fixture
 def pg_database():
     """A fresh, empty PostgreSQL database; dropped afterwards. Yields its SQLAlchemy URL."""
     require_postgres()
-    import psycopg
+    databases = TEMPLATES.pg()
+    url = databases.empty()
+    yield url
+    databases.drop(url)
 
-    name = f"tkksd_test_{uuid.uuid4().hex[:12]}"
-    admin = _psycopg_dsn(PG_ADMIN_URL)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    base = PG_ADMIN_URL.rsplit("/", 1)[0]
-    yield f"{base}/{name}"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+def _wants_prepared(request) -> bool:
+    # A test that uses ``env`` (directly or through ``ctx``, ``cli``, ...) gets a copy of the
+    # template at once instead of an empty database that ``env`` would then initialise.
+    return "env" in request.fixturenames
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def database_url(request, tmp_path):
     if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'var' / 'tkksd.db'}"
-    return request.getfixturevalue("pg_database")
+        url = f"sqlite:///{tmp_path / 'var' / 'tkksd.db'}"
+        if _wants_prepared(request):
+            TEMPLATES.copy_sqlite(url)
+            _PREPARED.add(url)
+        yield url
+        _PREPARED.discard(url)
+        return
+    if not _wants_prepared(request):
+        yield request.getfixturevalue("pg_database")
+        return
+    require_postgres()
+    databases = TEMPLATES.pg()
+    url = databases.prepared()
+    _PREPARED.add(url)
+    yield url
+    _PREPARED.discard(url)
+    databases.drop(url)
 
 
 @pytest.fixture
@@ -102,18 +150,18 @@ def make_env(tmp_path: Path, database_url: str, **extra: str) -> dict[str, str]:
 
 
 def init_database(env: dict[str, str]) -> None:
-    """What `tkksd init` does, in-process (faster than a subprocess for every test)."""
-    from engine.store import db
-    from engine.bootstrap import bootstrap
-    from engine.store.directory import sync_directory
-    from engine.lifecycle.services import ensure_first_admin
+    """What `tkksd init` does, in-process (faster than a subprocess for every test).
 
-    ctx = bootstrap(env, check_schema=False, with_hooks=False)
-    db.upgrade(ctx.engine)
-    with db.write(ctx.engine) as conn:
-        sync_directory(conn, ctx.settings.opd_file)
-        ensure_first_admin(conn, env["TKKSD_USER"], ctx.clock.now())
-    ctx.engine.dispose()
+    A new SQLite file that `tkksd init` would fill like the session's template is a copy of it;
+    anything else (PostgreSQL, other settings, a set clock, an existing file) is migrated for real.
+    """
+    url = env["TKKSD_DATABASE_URL"]
+    if url in _PREPARED:
+        return
+    if url.startswith("sqlite:///") and template_fits(env) and not sqlite_file(url).exists():
+        TEMPLATES.copy_sqlite(url)
+        return
+    migrate(env)
 
 
 @pytest.fixture
@@ -160,9 +208,7 @@ class Cli:
         if now:
             env["TKKSD_NOW"] = now
         env.update(extra_env or {})
-        proc = subprocess.run(
-            [*tkksd_executable(), *args], env=env, cwd=self.cwd, capture_output=True, text=True, timeout=timeout,
-        )
+        proc = run_tkksd(list(args), env, self.cwd, timeout)
         result = CliResult(proc.returncode, proc.stdout, proc.stderr)
         if check and proc.returncode != 0:
             raise AssertionError(f"tkksd {' '.join(args)} exited {proc.returncode}: {proc.stderr.strip()}")

@@ -3,43 +3,38 @@ on the same backend (the round trip imports into it)."""
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 
-from tests.conftest import PG_ADMIN_URL, _psycopg_dsn, init_database, make_env
+from tests.conftest import init_database, make_env
+from tests.databases import TEMPLATES
 
 NOW_2024 = "2024-05-01T09:00:00"
 
 
 @pytest.fixture
 def second_env(tmp_path, database_url):
-    """Environment of another empty, initialised database on the same backend as ``env``."""
+    """Environment of another database on the same backend as ``env``: a SQLite file that
+    ``init_database`` makes, or a copy of the session's initialised PostgreSQL template."""
     folder = tmp_path / "second"
     folder.mkdir()
     if database_url.startswith("sqlite"):
         url = f"sqlite:///{folder / 'var' / 'tkksd.db'}"
         yield make_env(folder, url)
         return
-    import psycopg
-
-    name = f"tkksd_test_{uuid.uuid4().hex[:12]}"
-    admin = _psycopg_dsn(PG_ADMIN_URL)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    e = make_env(folder, f"{PG_ADMIN_URL.rsplit('/', 1)[0]}/{name}")
+    databases = TEMPLATES.pg()
+    url = databases.prepared()
     try:
-        yield e
+        yield make_env(folder, url)
     finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        databases.drop(url)
 
 
 @pytest.fixture
 def second_ctx(second_env):
     from engine.bootstrap import bootstrap
 
-    init_database(second_env)
+    if second_env["TKKSD_DATABASE_URL"].startswith("sqlite"):
+        init_database(second_env)  # a copy of the template; the PostgreSQL copy is one already
     c = bootstrap(second_env)
     yield c
     c.engine.dispose()
