@@ -26,6 +26,7 @@ import shutil
 import sqlite3
 import tempfile
 import threading
+import time
 import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -113,9 +114,23 @@ class PgDatabases:
 
     def prepared(self) -> str:
         """The URL of a fresh copy of the template (the next one starts at once)."""
-        name = self._ahead.get().result()
+        future = self._ahead.get()
         self._make_ahead()
-        return pg_url(name)
+        try:
+            return pg_url(future.result())
+        except self._psycopg.Error:
+            # Made ahead while the server was away (a test restarts PostgreSQL): once more, now.
+            return pg_url(self._retry(self._copy))
+
+    def _retry(self, make, seconds: float = 60.0) -> str:
+        deadline = time.monotonic() + seconds
+        while True:
+            try:
+                return make()
+            except self._psycopg.OperationalError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
 
     def empty(self) -> str:
         """The URL of a fresh, empty database (created now)."""
