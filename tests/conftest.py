@@ -8,8 +8,8 @@ and fail instead under CI=true.
 A test that uses ``env`` (or ``ctx``, ``cli``) gets a copy of a database that `tkksd init` prepared
 once per session (tests/databases.py); a test that takes only ``database_url`` or
 ``pg_database`` gets an empty one, to initialise itself. Tests must not depend on each other or on
-their order: the suite runs in random order (pytest-randomly; ``-p no:randomly`` turns it off,
-``-p randomly -p "randomly_seed=N"`` or ``-p randomly_seed=last`` repeats an order).
+their order: the suite runs in random order (pytest-randomly prints its seed; ``--randomly-seed=N``
+repeats an order, ``-p no:randomly`` turns it off).
 """
 
 from __future__ import annotations
