@@ -37,6 +37,34 @@ _PREPARED: set[str] = set()
 _FORK_SERVER: ForkServer | None = None
 
 
+# Tests' folders (SQLite files, Maildirs) go to memory when the machine has room there: every
+# SQLite commit fsyncs (synchronous=FULL), which costs milliseconds on disk and nothing on tmpfs,
+# and nothing the tests check depends on surviving a power cut. `--basetemp` chooses otherwise.
+RAM_FOLDER = Path("/dev/shm")
+RAM_NEEDED = 2 * 1024**3
+
+
+def pytest_configure(config):
+    if config.option.basetemp or hasattr(config, "workerinput") or os.environ.get("TKKSD_TEST_TMP") == "disk":
+        return
+    try:
+        if shutil.disk_usage(RAM_FOLDER).free < RAM_NEEDED or not os.access(RAM_FOLDER, os.W_OK):
+            return
+    except OSError:
+        return
+    config.option.basetemp = tempfile.mkdtemp(prefix="tkksd-pytest-", dir=RAM_FOLDER)
+    config.stash[_RAM_BASETEMP] = config.option.basetemp
+
+
+def pytest_unconfigure(config):
+    folder = config.stash.get(_RAM_BASETEMP, None)
+    if folder:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+_RAM_BASETEMP = pytest.StashKey[str]()
+
+
 def tkksd_executable() -> list[str]:
     exe = Path(sys.executable).with_name("tkksd")
     return [str(exe)] if exe.exists() else [sys.executable, "-m", "engine.cli"]
