@@ -42,6 +42,7 @@ _FORK_SERVER: ForkServer | None = None
 # and nothing the tests check depends on surviving a power cut. `--basetemp` chooses otherwise.
 RAM_FOLDER = Path("/dev/shm")
 RAM_NEEDED = 2 * 1024**3
+_RAM_BASETEMP = pytest.StashKey[str]()
 
 
 def pytest_configure(config):
@@ -60,9 +61,6 @@ def pytest_unconfigure(config):
     folder = config.stash.get(_RAM_BASETEMP, None)
     if folder:
         shutil.rmtree(folder, ignore_errors=True)
-
-
-_RAM_BASETEMP = pytest.StashKey[str]()
 
 
 def tkksd_executable() -> list[str]:
