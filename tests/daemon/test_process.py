@@ -120,12 +120,24 @@ def test_sigterm_finishes_the_item_in_hand_and_exits_zero(env, ctx, cli, tmp_pat
     assert _counts(ctx)["expire_history"] == 200
 
 
+def _stderr_until_started(proc: subprocess.Popen) -> str:
+    """The daemon's stderr up to its "started" line. A signal sent before it (a fixed sleep on a
+    loaded machine) reaches the daemon while it still imports, before it handles signals."""
+    seen = []
+    for line in proc.stderr:
+        seen.append(line)
+        if "started" in line:
+            break
+    return "".join(seen)
+
+
 def test_idle_daemon_stops_on_sigint(env, tmp_path):
     proc = _start(env, tmp_path, day(0))
     try:
-        time.sleep(2.0)
+        before = _stderr_until_started(proc)
         proc.send_signal(signal.SIGINT)
-        _, stderr = proc.communicate(timeout=30)
+        _, rest = proc.communicate(timeout=30)
+        stderr = before + rest
     finally:
         if proc.poll() is None:
             proc.kill()
