@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import os
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
@@ -15,12 +14,8 @@ from workflows import Registry, WorkflowDefinitionError, load_registry
 from engine.clock import Clock, from_environment
 from engine.errors import ConfigurationError
 
-# Code that runs inside every transition's transaction, after the state, data and history
-# row are written: deadlines (engine.lifecycle.deadlines) and notices to the outbox (engine.lifecycle.notices).
-# Each is `after_transition(conn, transitioned, ctx)`; a module that is absent is skipped.
-HOOKS = ("engine.lifecycle.deadlines:after_transition", "engine.lifecycle.notices:after_transition")
-
 Hook = Callable[[Connection, Any, "Context"], None]
+BatchHook = Callable[[Connection, list, "Context"], None]
 
 
 @dataclass
@@ -29,25 +24,24 @@ class Context:
     engine: Engine
     registry: Registry
     clock: Clock
+    # What runs inside every transition's transaction, in this order, after the kernel wrote the
+    # state, data and history row: see ``handlers``.
     hooks: list[Hook] = field(default_factory=list)
+    # The batched form of a hook, for agreements created just now (imports, the demo).
+    batch_hooks: dict[Hook, BatchHook] = field(default_factory=dict)
 
     @property
     def lang(self) -> str:
         return self.settings.language
 
 
-def load_hooks() -> list[Hook]:
-    hooks = []
-    for spec in HOOKS:
-        module_name, attr = spec.split(":")
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name == module_name:
-                continue
-            raise
-        hooks.append(getattr(module, attr))
-    return hooks
+def handlers() -> tuple[list[Hook], dict[Hook, BatchHook]]:
+    """The transition handlers, wired here and nowhere else: deadlines first (the notice shows
+    what falls due next), then the notice to the outbox. Each is ``handler(conn, transitioned, ctx)``."""
+    from engine.lifecycle import deadlines, notices
+    from engine.lifecycle.created_deadlines import plan_created
+
+    return [deadlines.after_transition, notices.after_transition], {deadlines.after_transition: plan_created}
 
 
 def bootstrap(environ: Mapping[str, str] | None = None, *, check_schema: bool = True, with_hooks: bool = True) -> Context:
@@ -65,5 +59,5 @@ def bootstrap(environ: Mapping[str, str] | None = None, *, check_schema: bool = 
         _check(engine)
     ctx = Context(settings, engine, registry, clock)
     if with_hooks:
-        ctx.hooks = load_hooks()
+        ctx.hooks, ctx.batch_hooks = handlers()
     return ctx
