@@ -111,6 +111,7 @@ class _Statements:
     head: Any
     insert: Any
     insert_history: Any
+    insert_one_history: Any
     last_history: Any
     parent: Any
 
@@ -128,6 +129,7 @@ def _statements() -> _Statements:
         .values(history_head=sa.bindparam("head")),
         insert=agreements.insert().returning(agreements.c.id, sort_by_parameter_order=True),
         insert_history=history.insert().returning(history.c.id, sort_by_parameter_order=True),
+        insert_one_history=history.insert(),
         last_history=sa.select(history.c.event, history.c.actor, history.c.at)
         .where(history.c.agreement_id == sa.bindparam("id"), history.c.seq == sa.bindparam("seq")),
         parent=agreements.update().where(agreements.c.number == sa.bindparam("where_number"))
@@ -303,7 +305,7 @@ def _update_checked(conn: Connection, changes: Sequence[Change], updates: list[d
 
 def _insert_history(conn: Connection, rows: list[dict]) -> list[int]:
     if len(rows) == 1:
-        return [conn.execute(history.insert(), rows[0]).inserted_primary_key[0]]
+        return [conn.execute(_statements().insert_one_history, rows[0]).inserted_primary_key[0]]
     return list(conn.execute(_statements().insert_history, rows).scalars())
 
 
