@@ -42,9 +42,9 @@ def import_(file, dry_run, template, skip_conflicts, as_json):
       tkksd import daftar-kerja-sama.xlsx --dry-run
       tkksd import daftar-kerja-sama.xlsx
     """
+    from engine.errors import ImportConflicts, ImportRefused
     from engine.inventory.exporting import write_template
-    from engine.errors import ImportConflicts
-    from engine.inventory.importing import ImportRefused, import_file
+    from engine.inventory.importing import import_file
 
     ctx = context()
     if template:

@@ -44,7 +44,7 @@ NUMBER_RE = re.compile(r"^([A-Z][A-Z0-9]{0,9})-(\d{4})-(\d{1,6})$")
 
 
 @dataclass(frozen=True)
-class Problem:
+class RowProblem:
     row: int
     column: str | None
     message: str
@@ -86,8 +86,8 @@ class ImportResult:
     added: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     unchanged: int = 0
-    problems: list[Problem] = field(default_factory=list)
-    conflicts: list[Problem] = field(default_factory=list)  # rows left alone (--skip-conflicts)
+    problems: list[RowProblem] = field(default_factory=list)
+    conflicts: list[RowProblem] = field(default_factory=list)  # rows left alone (--skip-conflicts)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -101,14 +101,14 @@ class ImportResult:
 # ------------------------------------------------------------------------- header
 
 
-def map_header(header: list[str], cols: list[sheets.Column]) -> tuple[list[str | None], list[Problem]]:
+def map_header(header: list[str], cols: list[sheets.Column]) -> tuple[list[str | None], list[RowProblem]]:
     """Header cells -> column keys. A header may be the key or its Indonesian/English label."""
     names: dict[str, str] = {}
     for c in cols:
         for name in (c.key, c.label.id, c.label.en):
             names.setdefault(name.strip().lower(), c.key)
     keys: list[str | None] = []
-    problems: list[Problem] = []
+    problems: list[RowProblem] = []
     seen: set[str] = set()
     for i, text in enumerate(header):
         if not text:
@@ -116,17 +116,17 @@ def map_header(header: list[str], cols: list[sheets.Column]) -> tuple[list[str |
             continue
         key = names.get(text.strip().lower())
         if key is None:
-            problems.append(Problem(1, text, f"unknown column '{text}'; the columns are the field keys of the loaded workflows (see `tkksd import --template`)"))
+            problems.append(RowProblem(1, text, f"unknown column '{text}'; the columns are the field keys of the loaded workflows (see `tkksd import --template`)"))
             keys.append(None)
         elif key in seen:
-            problems.append(Problem(1, text, f"column '{key}' appears twice"))
+            problems.append(RowProblem(1, text, f"column '{key}' appears twice"))
             keys.append(None)
         else:
             seen.add(key)
             keys.append(key)
     for required in ("workflow", "state", "title", "partner", "lead_opd"):
         if required not in seen:
-            problems.append(Problem(1, required, f"the sheet has no '{required}' column"))
+            problems.append(RowProblem(1, required, f"the sheet has no '{required}' column"))
     return keys, problems
 
 
@@ -207,11 +207,11 @@ class _Checker:
         return self.rules[defn.key]
 
 
-def check_row(chk: _Checker, number_row: int, raw: dict[str, Any], problems: list[Problem]) -> RowPlan | None:
+def check_row(chk: _Checker, number_row: int, raw: dict[str, Any], problems: list[RowProblem]) -> RowPlan | None:
     start = len(problems)
 
     def bad(column: str | None, message: str) -> None:
-        problems.append(Problem(number_row, column, message))
+        problems.append(RowProblem(number_row, column, message))
 
     try:
         defn = chk.defn(raw.get("workflow"), raw.get("workflow_version"))
@@ -334,7 +334,7 @@ def _diff(ctx: Context, plan: RowPlan, parent_number: str | None) -> dict[str, A
     return changes
 
 
-def plan_rows(conn: Connection, ctx: Context, sheet: sheets.Sheet) -> tuple[list[RowPlan], list[Problem]]:
+def plan_rows(conn: Connection, ctx: Context, sheet: sheets.Sheet) -> tuple[list[RowPlan], list[RowProblem]]:
     cols = sheets.columns(ctx.registry)
     keys, problems = map_header(sheet.header, cols)
     if problems:
@@ -349,7 +349,7 @@ def plan_rows(conn: Connection, ctx: Context, sheet: sheets.Sheet) -> tuple[list
         ident = plan.number or plan.import_key
         if ident in first_seen:
             what = f"id {plan.number}" if plan.number else "the same workflow, title, partner and lead OPD (and no id)"
-            problems.append(Problem(number_row, "id", f"duplicate: row {first_seen[ident]} already has {what}"))
+            problems.append(RowProblem(number_row, "id", f"duplicate: row {first_seen[ident]} already has {what}"))
             continue
         first_seen[ident] = number_row
         plans.append(plan)
@@ -377,7 +377,7 @@ def plan_rows(conn: Connection, ctx: Context, sheet: sheets.Sheet) -> tuple[list
     in_sheet = set(numbers)
     for p in plans:
         if p.parent and p.parent not in in_sheet and p.parent not in by_number:
-            problems.append(Problem(p.row, "parent", f"parent {p.parent} is neither in this sheet nor in the database"))
+            problems.append(RowProblem(p.row, "parent", f"parent {p.parent} is neither in this sheet nor in the database"))
             continue
         existing = by_number.get(p.number) if p.number else by_key.get(p.import_key)
         if existing is None:
@@ -385,10 +385,10 @@ def plan_rows(conn: Connection, ctx: Context, sheet: sheets.Sheet) -> tuple[list
             continue
         p.existing = existing
         if existing.workflow != p.defn.name:
-            problems.append(Problem(p.row, "workflow", f"{existing.number} runs workflow {existing.workflow}, not {p.defn.name}; an import cannot change it"))
+            problems.append(RowProblem(p.row, "workflow", f"{existing.number} runs workflow {existing.workflow}, not {p.defn.name}; an import cannot change it"))
             continue
         if existing.workflow_version != p.defn.version:
-            problems.append(Problem(
+            problems.append(RowProblem(
                 p.row, "workflow_version",
                 f"{existing.number} runs {existing.workflow} v{existing.workflow_version}; moving it to v{p.defn.version} is `tkksd workflow migrate`, not an import",
             ))
@@ -411,7 +411,7 @@ def plan_rows(conn: Connection, ctx: Context, sheet: sheets.Sheet) -> tuple[list
     return plans, problems
 
 
-def find_conflicts(conn: Connection, plans: list[RowPlan]) -> list[Problem]:
+def find_conflicts(conn: Connection, plans: list[RowPlan]) -> list[RowProblem]:
     """Rows that would move their agreement backwards in its lifecycle, or overwrite what
     changed in tkksd since the agreement was last imported; their plans become ``conflict``."""
     updates = [p for p in plans if p.action == "update"]
@@ -422,11 +422,11 @@ def find_conflicts(conn: Connection, plans: list[RowPlan]) -> list[Problem]:
         if moves_backwards(p.defn, a.lifecycle_state, p.state):
             message = (f"{a.number} is '{a.lifecycle_state}' in tkksd; the sheet's '{p.state}' would move it backwards "
                        "(an import never rewinds an agreement)")
-            conflicts.append(Problem(p.row, "state", message, a.number))
+            conflicts.append(RowProblem(p.row, "state", message, a.number))
         elif a.id in imported_at and a.history_seq > imported_at[a.id]:
             message = (f"{a.number} was changed in tkksd after it was imported (it is now '{a.lifecycle_state}', "
                        f"version {a.version}); the sheet would overwrite that ({'; '.join(p.notes)})")
-            conflicts.append(Problem(p.row, None, message, a.number))
+            conflicts.append(RowProblem(p.row, None, message, a.number))
         else:
             continue
         p.action = "conflict"

@@ -32,6 +32,7 @@ from engine.lifecycle.agreement import SYSTEM, Agreement, OpdEntry
 from engine.lifecycle.agreement import typed_values as _typed_values
 from engine.lifecycle.guard_view import GuardView
 from engine.lifecycle.kernel import Transitioned
+from engine.lifecycle.machine import allowed_events
 from engine.store import db
 from engine.store.tables import agreements, history, opds, users
 
@@ -300,8 +301,9 @@ def events_for(ctx: Context, ref: str, actor_login: str) -> list[dict[str, Any]]
         values = typed_values(defn, row)
         view = GuardView(conn, ctx, row, defn, values)
         out = []
+        leaving = set(allowed_events(defn, row.lifecycle_state))  # what the machine allows from here
         for e in defn.events:
-            possible = row.lifecycle_state in e.sources
+            possible = e.name in leaving
             missing = guards.missing_requirements(defn, e, values)
             problems = [] if (missing or not possible) else [p.message for p in guards.evaluate(defn, e, view)]
             permitted = actor is not None and actor.may_fire(e, row.lead_opd)
