@@ -296,11 +296,9 @@ def _update_checked(conn: Connection, changes: Sequence[Change], updates: list[d
         return
     if conn.execute(stmt, updates).rowcount == len(updates):
         return
-    for c in changes:  # which one moved on: name it
-        if read_by_id(conn, c.agreement.id).version != c.agreement.version + 1:
+    for c, params in zip(changes, updates):  # which one moved on: the one not holding our new head
+        if read_by_id(conn, c.agreement.id).history_head != params["history_head"]:
             raise Conflict(agreement=c.agreement.number, expected_version=c.agreement.version, event=c.event)
-    raise Conflict(agreement=changes[0].agreement.number, expected_version=changes[0].agreement.version,
-                   event=changes[0].event)
 
 
 def _insert_history(conn: Connection, rows: list[dict]) -> list[int]:
