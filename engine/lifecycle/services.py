@@ -1,10 +1,12 @@
-"""The service layer: create, fire, read. The CLI and the daemon are thin callers of it.
+"""The service layer: users, values, reads, and the two public writes (``create_agreement``,
+``fire``), which the CLI calls and which hand every change to the kernel
+(``engine.lifecycle.kernel``, docs/architecture.md).
 
-A transition is read in one short transaction and written in another whose UPDATE is
-conditional on the version that was read: of two coordinators racing, one wins and the other
-gets ``Conflict`` with nothing written. The write transaction holds the state, the data,
-the history row, a follow-up agreement if the event creates one, and whatever the hooks
-add (deadlines, outbox rows): all or nothing.
+``fire`` reads and decides in one short transaction (a refusal never waits for a writer) and
+writes in another whose UPDATE is conditional on the version that was read: of two
+coordinators racing, one wins and the other gets ``Conflict`` with nothing written. The write
+transaction holds the state, the data, the history row, a follow-up agreement if the event
+creates one, and what the handlers add (deadlines, outbox rows): all or nothing.
 """
 
 from __future__ import annotations
