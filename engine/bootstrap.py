@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import os
 from typing import Mapping
 
@@ -10,27 +9,17 @@ from config.settings import SettingsError, load
 from workflows import WorkflowDefinitionError, load_registry
 
 from engine.clock import from_environment
-from engine.context import Context, Hook  # noqa: F401 - re-exported: Context was defined here
+from engine.context import BatchHook, Context, Hook
 from engine.errors import ConfigurationError
 
-# Code that runs inside every transition's transaction, after the state, data and history
-# row are written: deadlines (engine.lifecycle.deadlines) and notices to the outbox (engine.lifecycle.notices).
-# Each is `after_transition(conn, transitioned, ctx)`; a module that is absent is skipped.
-HOOKS = ("engine.lifecycle.deadlines:after_transition", "engine.lifecycle.notices:after_transition")
 
+def handlers() -> tuple[list[Hook], dict[Hook, BatchHook]]:
+    """The transition handlers, wired here and nowhere else: deadlines first (the notice shows
+    what falls due next), then the notice to the outbox. Each is ``handler(conn, transitioned, ctx)``."""
+    from engine.lifecycle import deadlines, notices
+    from engine.lifecycle.created_deadlines import plan_created
 
-def load_hooks() -> list[Hook]:
-    hooks = []
-    for spec in HOOKS:
-        module_name, attr = spec.split(":")
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name == module_name:
-                continue
-            raise
-        hooks.append(getattr(module, attr))
-    return hooks
+    return [deadlines.after_transition, notices.after_transition], {deadlines.after_transition: plan_created}
 
 
 def bootstrap(environ: Mapping[str, str] | None = None, *, check_schema: bool = True, with_hooks: bool = True) -> Context:
@@ -48,5 +37,5 @@ def bootstrap(environ: Mapping[str, str] | None = None, *, check_schema: bool = 
         _check(engine)
     ctx = Context(settings, engine, registry, clock)
     if with_hooks:
-        ctx.hooks = load_hooks()
+        ctx.hooks, ctx.batch_hooks = handlers()
     return ctx

@@ -19,6 +19,7 @@ from workflows import Registry
 from engine.clock import Clock
 
 Hook = Callable[[Connection, Any, "Context"], None]
+BatchHook = Callable[[Connection, list, "Context"], None]
 
 
 @dataclass
@@ -27,7 +28,11 @@ class Context:
     engine: Engine
     registry: Registry
     clock: Clock
+    # What runs inside every transition's transaction, in this order, after the kernel wrote the
+    # state, data and history row (wired in engine.bootstrap.handlers).
     hooks: list[Hook] = field(default_factory=list)
+    # The batched form of a hook, for agreements created just now (imports, the demo).
+    batch_hooks: dict[Hook, BatchHook] = field(default_factory=dict)
 
     @property
     def lang(self) -> str:

@@ -9,6 +9,9 @@
     │   └── RequirementsMissing the event's requirements or rules are not met
     ├── Conflict            another change won the race; nothing was written
     │   └── AlreadyDone     the same event was fired by someone else first
+    │   └── ImportConflicts a sheet would rewind agreements or overwrite what changed since
+    ├── ImportRefused       a sheet with bad rows; nothing was imported
+    ├── MigrationRefused    a workflow migration that would strand agreements
     ├── DatabaseNotReady    no schema yet, or an older one: run `tkksd init`
     ├── AuditFailure        the history chain does not verify
     └── ConfigurationError  settings, directory or definitions that cannot be used
@@ -18,7 +21,8 @@ The CLI prints ``str(error)`` as one sentence and exits non-zero; nothing prints
 
 from __future__ import annotations
 
-from typing import Sequence
+from pathlib import Path
+from typing import Any, Sequence
 
 
 class TkksdError(Exception):
@@ -102,6 +106,47 @@ class AlreadyDone(Conflict):
         self.agreement = agreement
         self.event = event
         self.by = by
+
+
+class ImportConflicts(Conflict):
+    """Rows of a sheet that would move agreements backwards or overwrite what changed in tkksd
+    since they were imported; nothing was imported (``--skip-conflicts`` applies the rest)."""
+
+    def __init__(self, path: str, problems: Sequence[Any]):
+        self.path = path
+        self.problems = list(problems)
+        named = ", ".join(p.agreement for p in self.problems[:10]) + (" ..." if len(self.problems) > 10 else "")
+        TkksdError.__init__(
+            self,
+            f"{Path(path).name}: {len(self.problems)} row(s) conflict with what tkksd holds ({named}); nothing was "
+            "imported (--skip-conflicts imports the other rows and leaves these agreements as they are).",
+        )
+        self.agreement = self.problems[0].agreement if self.problems else ""
+
+
+class ImportRefused(TkksdError):
+    """The sheet has problems; nothing was written."""
+
+    exit_code = 2
+
+    def __init__(self, path: str, problems: Sequence[Any]):
+        self.path = path
+        self.problems = list(problems)
+        rows = len({p.row for p in self.problems})
+        super().__init__(f"{Path(path).name}: {len(self.problems)} problem(s) in {rows} row(s); nothing was imported.")
+
+
+class MigrationRefused(TkksdError):
+    """A migration that would strand an agreement; nothing was changed."""
+
+    exit_code = 5
+
+    def __init__(self, message: str, *, workflow: str, from_version: int, to_version: int, blocked: Sequence[Any]):
+        super().__init__(message)
+        self.workflow = workflow
+        self.from_version = from_version
+        self.to_version = to_version
+        self.blocked = tuple(blocked)
 
 
 class DatabaseNotReady(TkksdError):

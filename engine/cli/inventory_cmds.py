@@ -24,13 +24,17 @@ def _print_problems(result, limit: int = 200) -> None:
 @click.option("--dry-run", is_flag=True, help="Check every row and say what would change; write nothing.")
 @click.option("--template", "template", default=None, type=click.Path(dir_okay=False),
               help="Write an empty XLSX template (headers, notes, drop-down lists) to this file instead.")
+@click.option("--skip-conflicts", is_flag=True,
+              help="Import the other rows when some would rewind an agreement or overwrite what changed in tkksd since.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def import_(file, dry_run, template, as_json):
+def import_(file, dry_run, template, skip_conflicts, as_json):
     """Import agreements from a CSV or XLSX sheet (the format `tkksd export` writes).
 
     Every row is checked first; each problem is printed as row, column and a sentence, and
     if any row is bad nothing is written. Importing the same file again changes nothing; a
-    changed row updates its agreement with its own history entry (docs/import.md).
+    changed row updates its agreement with its own history entry (docs/import.md). A row that
+    would move its agreement backwards, or overwrite what changed in tkksd since it was
+    imported, is a conflict: nothing is written, unless --skip-conflicts (those rows are left alone).
 
     \b
     Example:
@@ -38,8 +42,9 @@ def import_(file, dry_run, template, as_json):
       tkksd import daftar-kerja-sama.xlsx --dry-run
       tkksd import daftar-kerja-sama.xlsx
     """
+    from engine.errors import ImportConflicts, ImportRefused
     from engine.inventory.exporting import write_template
-    from engine.inventory.importing import ImportRefused, import_file
+    from engine.inventory.importing import import_file
 
     ctx = context()
     if template:
@@ -52,10 +57,11 @@ def import_(file, dry_run, template, as_json):
     if not file:
         raise click.UsageError("give the FILE to import, or --template FILE.xlsx")
     try:
-        result = import_file(ctx, file, actor(), dry_run=dry_run)
-    except ImportRefused as exc:
+        result = import_file(ctx, file, actor(), dry_run=dry_run, skip_conflicts=skip_conflicts)
+    except (ImportRefused, ImportConflicts) as exc:
+        key = "conflicts" if isinstance(exc, ImportConflicts) else "problems"
         if as_json:
-            emit_json({"file": file, "dry_run": False, "written": False, "problems": [p.as_dict() for p in exc.problems]})
+            emit_json({"file": file, "dry_run": False, "written": False, key: [p.as_dict() for p in exc.problems]})
         else:
             for p in exc.problems[:200]:
                 click.echo(f"  {p.sentence()}", err=True)
@@ -71,11 +77,16 @@ def import_(file, dry_run, template, as_json):
         _print_problems(result)
         raise SystemExit(2)
     verb = "would add" if dry_run else "added"
+    kept = ""
+    if result.conflicts:
+        kept = f", {len(result.conflicts)} conflict(s)" + ("" if dry_run else " left as they are")
     click.echo(
         f"{Path(file).name}: {result.rows} row(s) checked; {verb} {len(result.added)}, "
-        f"{'would update' if dry_run else 'updated'} {len(result.updated)}, {result.unchanged} unchanged"
+        f"{'would update' if dry_run else 'updated'} {len(result.updated)}, {result.unchanged} unchanged{kept}"
         + (" (dry run: nothing written)." if dry_run else ".")
     )
+    for p in result.conflicts[:200]:
+        click.echo(f"  {p.sentence()}", err=True)
 
 
 @click.command()
@@ -102,7 +113,8 @@ def export(file, workflow, opd, state):
 def demo(as_json):
     """Load the demo inventory: SAMPLE DATA modelled on Kukar's 210 agreements of 2020 to April 2024.
 
-    Safe to run again: a second run changes nothing. The agreements, numbers and dates are
+    Safe to run again: a second run changes nothing, not even after the daemon moved agreements
+    on (an agreement changed since the demo was loaded is left as it is). The agreements, numbers and dates are
     invented (scripts/make_demo_inventory.py generates them); partners, fields and OPDs are real.
 
     \b
@@ -112,13 +124,15 @@ def demo(as_json):
     from engine.inventory.importing import import_file
 
     ctx = context()
-    result = import_file(ctx, DEMO_FILE, actor(), source="config/demo/inventory.csv", note_extra=DEMO_NOTE)
+    result = import_file(ctx, DEMO_FILE, actor(), source="config/demo/inventory.csv", note_extra=DEMO_NOTE,
+                         skip_conflicts=True)
     if as_json:
         emit_json({**result.as_dict(), "sample_data": True})
         return
+    moved = f" ({len(result.conflicts)} moved on in tkksd since, left as they are)" if result.conflicts else ""
     click.echo(
         f"Demo inventory (SAMPLE DATA, not official records): {len(result.added)} agreement(s) added, "
-        f"{len(result.updated)} updated, {result.unchanged} already there."
+        f"{len(result.updated)} updated, {result.unchanged + len(result.conflicts)} already there{moved}."
     )
     if result.added:
         click.echo("Try: tkksd list, tkksd report, tkksd due, tkksd graph KS-2022-0010 --output ks.svg")

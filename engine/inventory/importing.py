@@ -34,39 +34,31 @@ from engine.store import db
 
 from engine.inventory import sheets
 from engine.context import Context
-from engine.errors import InvalidInput, PermissionDenied, TkksdError
-from engine.store.tables import agreements, id_counters, opds
+from engine.errors import ImportConflicts, ImportRefused, PermissionDenied
+from engine.lifecycle import kernel
+from engine.lifecycle.agreement import Agreement
+from engine.lifecycle.lifecycle_order import moves_backwards
+from engine.store.tables import agreements, history, id_counters, opds
 
 NUMBER_RE = re.compile(r"^([A-Z][A-Z0-9]{0,9})-(\d{4})-(\d{1,6})$")
-MAX_PROBLEMS_SHOWN = 200
 
 
 @dataclass(frozen=True)
-class Problem:
+class RowProblem:
     row: int
     column: str | None
     message: str
+    agreement: str | None = None  # a conflict names the agreement it would rewind or overwrite
 
     def sentence(self) -> str:
         where = f"row {self.row}" + (f", column {self.column}" if self.column else "")
         return f"{where}: {self.message}"
 
     def as_dict(self) -> dict[str, Any]:
-        return {"row": self.row, "column": self.column, "message": self.message}
-
-
-class ImportRefused(TkksdError):
-    """The sheet has problems; nothing was written."""
-
-    exit_code = 2
-
-    def __init__(self, path: str, problems: list[Problem]):
-        self.path = path
-        self.problems = problems
-        rows = len({p.row for p in problems})
-        super().__init__(
-            f"{Path(path).name}: {len(problems)} problem(s) in {rows} row(s); nothing was imported."
-        )
+        out = {"row": self.row, "column": self.column, "message": self.message}
+        if self.agreement is not None:
+            out["agreement"] = self.agreement
+        return out
 
 
 @dataclass
@@ -80,8 +72,8 @@ class RowPlan:
     values: dict[str, Any]  # typed: core fields and the data fields present in the sheet
     present: frozenset[str]  # field columns the sheet has (an empty cell clears the value)
     parent: str | None
-    existing: Any = None  # the stored row, when the agreement exists
-    action: str = "new"  # new | update | same
+    existing: Agreement | None = None  # the stored agreement, when it exists
+    action: str = "new"  # new | update | same | conflict
     changes: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
@@ -94,27 +86,29 @@ class ImportResult:
     added: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     unchanged: int = 0
-    problems: list[Problem] = field(default_factory=list)
+    problems: list[RowProblem] = field(default_factory=list)
+    conflicts: list[RowProblem] = field(default_factory=list)  # rows left alone (--skip-conflicts)
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "file": self.path, "dry_run": self.dry_run, "rows": self.rows, "added": len(self.added),
             "updated": len(self.updated), "unchanged": self.unchanged, "added_ids": self.added,
             "updated_ids": self.updated, "problems": [p.as_dict() for p in self.problems],
+            "conflicts": [p.as_dict() for p in self.conflicts],
         }
 
 
 # ------------------------------------------------------------------------- header
 
 
-def map_header(header: list[str], cols: list[sheets.Column]) -> tuple[list[str | None], list[Problem]]:
+def map_header(header: list[str], cols: list[sheets.Column]) -> tuple[list[str | None], list[RowProblem]]:
     """Header cells -> column keys. A header may be the key or its Indonesian/English label."""
     names: dict[str, str] = {}
     for c in cols:
         for name in (c.key, c.label.id, c.label.en):
             names.setdefault(name.strip().lower(), c.key)
     keys: list[str | None] = []
-    problems: list[Problem] = []
+    problems: list[RowProblem] = []
     seen: set[str] = set()
     for i, text in enumerate(header):
         if not text:
@@ -122,17 +116,17 @@ def map_header(header: list[str], cols: list[sheets.Column]) -> tuple[list[str |
             continue
         key = names.get(text.strip().lower())
         if key is None:
-            problems.append(Problem(1, text, f"unknown column '{text}'; the columns are the field keys of the loaded workflows (see `tkksd import --template`)"))
+            problems.append(RowProblem(1, text, f"unknown column '{text}'; the columns are the field keys of the loaded workflows (see `tkksd import --template`)"))
             keys.append(None)
         elif key in seen:
-            problems.append(Problem(1, text, f"column '{key}' appears twice"))
+            problems.append(RowProblem(1, text, f"column '{key}' appears twice"))
             keys.append(None)
         else:
             seen.add(key)
             keys.append(key)
     for required in ("workflow", "state", "title", "partner", "lead_opd"):
         if required not in seen:
-            problems.append(Problem(1, required, f"the sheet has no '{required}' column"))
+            problems.append(RowProblem(1, required, f"the sheet has no '{required}' column"))
     return keys, problems
 
 
@@ -213,11 +207,11 @@ class _Checker:
         return self.rules[defn.key]
 
 
-def check_row(chk: _Checker, number_row: int, raw: dict[str, Any], problems: list[Problem]) -> RowPlan | None:
+def check_row(chk: _Checker, number_row: int, raw: dict[str, Any], problems: list[RowProblem]) -> RowPlan | None:
     start = len(problems)
 
     def bad(column: str | None, message: str) -> None:
-        problems.append(Problem(number_row, column, message))
+        problems.append(RowProblem(number_row, column, message))
 
     try:
         defn = chk.defn(raw.get("workflow"), raw.get("workflow_version"))
@@ -340,7 +334,7 @@ def _diff(ctx: Context, plan: RowPlan, parent_number: str | None) -> dict[str, A
     return changes
 
 
-def plan_rows(conn: Connection, ctx: Context, sheet: sheets.Sheet) -> tuple[list[RowPlan], list[Problem]]:
+def plan_rows(conn: Connection, ctx: Context, sheet: sheets.Sheet) -> tuple[list[RowPlan], list[RowProblem]]:
     cols = sheets.columns(ctx.registry)
     keys, problems = map_header(sheet.header, cols)
     if problems:
@@ -355,7 +349,7 @@ def plan_rows(conn: Connection, ctx: Context, sheet: sheets.Sheet) -> tuple[list
         ident = plan.number or plan.import_key
         if ident in first_seen:
             what = f"id {plan.number}" if plan.number else "the same workflow, title, partner and lead OPD (and no id)"
-            problems.append(Problem(number_row, "id", f"duplicate: row {first_seen[ident]} already has {what}"))
+            problems.append(RowProblem(number_row, "id", f"duplicate: row {first_seen[ident]} already has {what}"))
             continue
         first_seen[ident] = number_row
         plans.append(plan)
@@ -369,10 +363,10 @@ def plan_rows(conn: Connection, ctx: Context, sheet: sheets.Sheet) -> tuple[list
     wanted = list(dict.fromkeys(numbers + sorted(parents)))
     for i in range(0, len(wanted), 500):
         for r in conn.execute(sa.select(agreements).where(agreements.c.number.in_(wanted[i:i + 500]))):
-            by_number[r.number] = r
+            by_number[r.number] = Agreement.from_row(r)
     for i in range(0, len(import_keys), 500):
         for r in conn.execute(sa.select(agreements).where(agreements.c.import_key.in_(import_keys[i:i + 500]))):
-            by_key[r.import_key] = r
+            by_key[r.import_key] = Agreement.from_row(r)
     parent_ids = {r.parent_id for r in list(by_number.values()) + list(by_key.values()) if r.parent_id}
     number_of: dict[int, str] = {}
     ids = sorted(parent_ids)
@@ -383,7 +377,7 @@ def plan_rows(conn: Connection, ctx: Context, sheet: sheets.Sheet) -> tuple[list
     in_sheet = set(numbers)
     for p in plans:
         if p.parent and p.parent not in in_sheet and p.parent not in by_number:
-            problems.append(Problem(p.row, "parent", f"parent {p.parent} is neither in this sheet nor in the database"))
+            problems.append(RowProblem(p.row, "parent", f"parent {p.parent} is neither in this sheet nor in the database"))
             continue
         existing = by_number.get(p.number) if p.number else by_key.get(p.import_key)
         if existing is None:
@@ -391,10 +385,10 @@ def plan_rows(conn: Connection, ctx: Context, sheet: sheets.Sheet) -> tuple[list
             continue
         p.existing = existing
         if existing.workflow != p.defn.name:
-            problems.append(Problem(p.row, "workflow", f"{existing.number} runs workflow {existing.workflow}, not {p.defn.name}; an import cannot change it"))
+            problems.append(RowProblem(p.row, "workflow", f"{existing.number} runs workflow {existing.workflow}, not {p.defn.name}; an import cannot change it"))
             continue
         if existing.workflow_version != p.defn.version:
-            problems.append(Problem(
+            problems.append(RowProblem(
                 p.row, "workflow_version",
                 f"{existing.number} runs {existing.workflow} v{existing.workflow_version}; moving it to v{p.defn.version} is `tkksd workflow migrate`, not an import",
             ))
@@ -415,6 +409,39 @@ def plan_rows(conn: Connection, ctx: Context, sheet: sheets.Sheet) -> tuple[list
             p.notes.append("changed " + ", ".join(sorted(p.changes)))
         p.action = "update" if p.notes else "same"
     return plans, problems
+
+
+def find_conflicts(conn: Connection, plans: list[RowPlan]) -> list[RowProblem]:
+    """Rows that would move their agreement backwards in its lifecycle, or overwrite what
+    changed in tkksd since the agreement was last imported; their plans become ``conflict``."""
+    updates = [p for p in plans if p.action == "update"]
+    imported_at = _last_import_seqs(conn, [p.existing.id for p in updates])
+    conflicts = []
+    for p in updates:
+        a = p.existing
+        if moves_backwards(p.defn, a.lifecycle_state, p.state):
+            message = (f"{a.number} is '{a.lifecycle_state}' in tkksd; the sheet's '{p.state}' would move it backwards "
+                       "(an import never rewinds an agreement)")
+            conflicts.append(RowProblem(p.row, "state", message, a.number))
+        elif a.id in imported_at and a.history_seq > imported_at[a.id]:
+            message = (f"{a.number} was changed in tkksd after it was imported (it is now '{a.lifecycle_state}', "
+                       f"version {a.version}); the sheet would overwrite that ({'; '.join(p.notes)})")
+            conflicts.append(RowProblem(p.row, None, message, a.number))
+        else:
+            continue
+        p.action = "conflict"
+    return conflicts
+
+
+def _last_import_seqs(conn: Connection, ids: list[int]) -> dict[int, int]:
+    """agreement id -> seq of its newest history row of kind ``import`` (if any)."""
+    out: dict[int, int] = {}
+    for i in range(0, len(ids), 500):
+        q = (sa.select(history.c.agreement_id, sa.func.max(history.c.seq))
+             .where(history.c.kind == "import", history.c.agreement_id.in_(ids[i:i + 500]))
+             .group_by(history.c.agreement_id))
+        out.update({agreement_id: seq for agreement_id, seq in conn.execute(q)})
+    return out
 
 
 def sheet_keys(keys: list[str | None]) -> set[str]:
@@ -455,8 +482,9 @@ def _entered_at(ctx: Context, plan: RowPlan) -> datetime | None:
 
 
 def apply_plans(conn: Connection, ctx: Context, plans: list[RowPlan], *, actor: str, source: str, note_extra: str = "") -> ImportResult:
-    from engine.inventory.bulk import insert_many
-    from engine.lifecycle.services import apply_transition, resolve_actor
+    """Write the plans through the kernel: new agreements in one batch, changed ones in
+    another (each with its history row of kind ``import``), then the sheet's parent links."""
+    from engine.lifecycle.services import resolve_actor
 
     result = ImportResult(source, False)
     who = resolve_actor(conn, actor)
@@ -466,66 +494,61 @@ def apply_plans(conn: Connection, ctx: Context, plans: list[RowPlan], *, actor: 
     suffix = f"; {note_extra}" if note_extra else ""
 
     new = [p for p in plans if p.action == "new"]
-    numbered = insert_many(
-        conn, ctx,
-        [
-            dict(defn=p.defn, values=p.values, state=p.state, number=p.number, import_key=p.import_key,
-                 entered_at=_entered_at(ctx, p), note=f"imported from {source} row {p.row} by {actor}{suffix}")
-            for p in new
-        ],
-        actor=actor, at=now,
-    )
-    for p, number in zip(new, numbered):
-        p.number = number
-        result.added.append(number)
+    created = kernel.create_many(conn, ctx, [
+        kernel.New(p.defn, p.values, p.state, note=f"imported from {source} row {p.row} by {actor}{suffix}",
+                   number=p.number, import_key=p.import_key, entered_at=_entered_at(ctx, p))
+        for p in new
+    ], actor=actor, kind="import", event="import", at=now)
+    for p, t in zip(new, created):
+        p.number = t.number
+        result.added.append(t.number)
 
-    for p in plans:
-        if p.action != "update":
-            continue
-        row = conn.execute(sa.select(agreements).where(agreements.c.id == p.existing.id)).one()
-        t = apply_transition(
-            conn, ctx, row, p.defn, event="import", to_state=p.state, actor=actor,
-            note=f"imported from {source} row {p.row} by {actor}: {'; '.join(p.notes)}{suffix}",
-            supplied=p.changes, kind="import", at=now,
-        )
-        entered = _entered_at(ctx, p) if p.state_since is not None else None
-        if entered is not None and entered != t.state_entered_at:
-            conn.execute(agreements.update().where(agreements.c.id == row.id).values(state_entered_at=entered))
-            t.state_entered_at = entered
-        for hook in ctx.hooks:
-            hook(conn, t, ctx)
-        result.updated.append(p.number)
+    updates = [p for p in plans if p.action == "update"]
+    kernel.change_many(conn, ctx, [
+        kernel.Change(p.existing, p.defn, "import", p.state, actor, "import",
+                      note=f"imported from {source} row {p.row} by {actor}: {'; '.join(p.notes)}{suffix}",
+                      supplied=p.changes, entered_at=_entered_at(ctx, p) if p.state_since is not None else None)
+        for p in updates
+    ], at=now)
+    result.updated = [p.number for p in updates]
     result.unchanged = sum(1 for p in plans if p.action == "same")
-
-    # Parent links (a parent may be a row of this very sheet, inserted above).
-    linked = [p for p in plans if p.action in ("new", "update") and p.parent]
-    cleared = [p for p in plans if p.action == "update" and not p.parent and p.existing.parent_id]
-    if linked or cleared:
-        names = sorted({p.parent for p in linked})
-        ids: dict[str, int] = {}
-        for i in range(0, len(names), 500):
-            for r in conn.execute(sa.select(agreements.c.id, agreements.c.number).where(agreements.c.number.in_(names[i:i + 500]))):
-                ids[r.number] = r.id
-        stmt = agreements.update().where(agreements.c.number == sa.bindparam("b_number")).values(parent_id=sa.bindparam("b_parent"))
-        params = [{"b_number": p.number, "b_parent": ids[p.parent]} for p in linked]
-        params += [{"b_number": p.number, "b_parent": None} for p in cleared]
-        conn.execute(stmt, params)
+    _link_parents(conn, plans)
     _fix_counters(conn, [p.number for p in plans if p.number])
     return result
 
 
+def _link_parents(conn: Connection, plans: list[RowPlan]) -> None:
+    """Parent links (a parent may be a row of this very sheet, inserted above)."""
+    linked = [p for p in plans if p.action in ("new", "update") and p.parent]
+    cleared = [p for p in plans if p.action == "update" and not p.parent and p.existing.parent_id]
+    if not (linked or cleared):
+        return
+    names = sorted({p.parent for p in linked})
+    ids: dict[str, int] = {}
+    for i in range(0, len(names), 500):
+        for r in conn.execute(sa.select(agreements.c.id, agreements.c.number).where(agreements.c.number.in_(names[i:i + 500]))):
+            ids[r.number] = r.id
+    links: dict[str, int | None] = {p.number: ids[p.parent] for p in linked}
+    links.update({p.number: None for p in cleared})
+    kernel.link_parents(conn, links)
+
+
 def import_file(ctx: Context, path: str | Path, actor: str, *, dry_run: bool = False, source: str | None = None,
-                note_extra: str = "") -> ImportResult:
+                note_extra: str = "", skip_conflicts: bool = False) -> ImportResult:
     """Validate ``path`` and, unless ``dry_run`` or a row is bad, write it in one transaction.
 
-    Raises ``ImportRefused`` (with every problem) when a row is bad and ``dry_run`` is false.
+    Raises ``ImportRefused`` (with every problem) when a row is bad and ``dry_run`` is false,
+    ``ImportConflicts`` when a row would rewind its agreement or overwrite what changed in tkksd
+    since it was imported, unless ``skip_conflicts`` (those rows are then left alone and listed
+    in ``conflicts``).
     """
     sheet = sheets.read(path)
     source = source or Path(path).name
     if dry_run:
         with db.read(ctx.engine) as conn:
             plans, problems = plan_rows(conn, ctx, sheet)
-        result = ImportResult(source, True, rows=len(sheet.rows), problems=problems)
+            conflicts = find_conflicts(conn, plans) if not problems else []
+        result = ImportResult(source, True, rows=len(sheet.rows), problems=problems, conflicts=conflicts)
         if not problems:
             result.added = [p.number or f"(row {p.row})" for p in plans if p.action == "new"]
             result.updated = [p.number for p in plans if p.action == "update"]
@@ -535,15 +558,10 @@ def import_file(ctx: Context, path: str | Path, actor: str, *, dry_run: bool = F
         plans, problems = plan_rows(conn, ctx, sheet)
         if problems:
             raise ImportRefused(source, problems)
+        conflicts = find_conflicts(conn, plans)
+        if conflicts and not skip_conflicts:
+            raise ImportConflicts(source, conflicts)
         result = apply_plans(conn, ctx, plans, actor=actor, source=source, note_extra=note_extra)
+        result.conflicts = conflicts
     result.rows = len(sheet.rows)
     return result
-
-
-def check_writable(path: str | Path) -> Path:
-    path = Path(path)
-    if path.suffix.lower() not in (".csv", ".xlsx"):
-        raise InvalidInput(f"'{path.name}' must end in .csv or .xlsx.")
-    if not path.parent.exists():
-        raise InvalidInput(f"The folder '{path.parent}' does not exist.")
-    return path

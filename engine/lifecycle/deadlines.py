@@ -30,7 +30,6 @@ from sqlalchemy.engine import Connection
 from workflows.guards import holds
 from workflows.spec import DeadlineRule, WorkflowDefinition
 
-from engine.store import hot
 from engine.store.tables import agreements, deadlines
 
 log = logging.getLogger("tkksd.deadlines")
@@ -158,8 +157,7 @@ def _statements() -> dict[str, Any]:
 def _insert(conn: Connection, agreement_id: int, state: str, items: Sequence[Planned], now: datetime) -> None:
     if not items:
         return
-    hot.execute_many(
-        conn,
+    conn.execute(
         _statements()["insert"],
         [
             dict(agreement_id=agreement_id, rule=p.rule.name, action=p.rule.action, state=state, due_at=p.due_at,
@@ -172,12 +170,12 @@ def _insert(conn: Connection, agreement_id: int, state: str, items: Sequence[Pla
 def cancel_pending(conn: Connection, agreement_id: int, ids: Iterable[int] | None, now: datetime, reason: str) -> int:
     params = {"of_agreement": agreement_id, "now": now, "reason": reason[:500]}
     if ids is None:
-        return hot.execute(conn, _statements()["cancel_all"], params).rowcount
+        return conn.execute(_statements()["cancel_all"], params).rowcount
     ids = list(ids)
     if not ids:
         return 0
     # One row each rather than an IN list: an expanding IN is rendered again for every call.
-    return hot.execute_many(conn, _statements()["cancel_one"], [{**params, "deadline_id": i} for i in ids])
+    return conn.execute(_statements()["cancel_one"], [{**params, "deadline_id": i} for i in ids]).rowcount
 
 
 def reconcile(conn: Connection, ctx, *, agreement_id: int, defn: WorkflowDefinition, state: str,
@@ -193,7 +191,7 @@ def reconcile(conn: Connection, ctx, *, agreement_id: int, defn: WorkflowDefinit
         n = cancel_pending(conn, agreement_id, None, now, reason)
         _insert(conn, agreement_id, state, wanted, now)
         return {"planned": len(wanted), "kept": 0, "cancelled": n}
-    rows = hot.all(conn, _statements()["live"], {"agreement_id": agreement_id})
+    rows = conn.execute(_statements()["live"], {"agreement_id": agreement_id}).all()
     keep: set[int] = set()
     restate: list[int] = []
     new: list[Planned] = []

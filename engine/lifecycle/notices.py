@@ -19,7 +19,6 @@ from sqlalchemy.engine import Connection
 
 from notifiers.addresses import one_line
 
-from engine.store import hot
 from engine.store.tables import agreements, incidents, opds, outbox
 
 SKIP_KINDS = frozenset({"import", "migrate"})  # bulk changes inform nobody by e-mail
@@ -250,7 +249,7 @@ def enqueue(conn: Connection, ctx, *, kind: str, agreement_id: int | None, to: S
         message_id=message_id_for(dedupe_key, ctx.settings.get("mail", "domain", "tkksd.localdomain")),
         status="pending", attempts=0, next_attempt_at=now, created_at=now,
     )
-    returned = hot.execute(conn, _insert_outbox(conn.dialect.name), values).returned
+    returned = conn.execute(_insert_outbox(conn.dialect.name), values).first()
     return returned[0] if returned else None
 
 

@@ -1,22 +1,25 @@
-"""The service layer: create, fire, read. The CLI and the daemon are thin callers of it.
+"""The service layer: users, values, reads, and the two public writes (``create_agreement``,
+``fire``), which the CLI calls and which hand every change to the kernel
+(``engine.lifecycle.kernel``, docs/architecture.md).
 
-A transition is read in one short transaction and written in another whose UPDATE is
-conditional on the version that was read: of two coordinators racing, one wins and the other
-gets ``Conflict`` with nothing written. The write transaction holds the state, the data,
-the history row, a follow-up agreement if the event creates one, and whatever the hooks
-add (deadlines, outbox rows): all or nothing.
+``fire`` reads and decides in one short transaction (a refusal never waits for a writer) and
+writes in another whose UPDATE is conditional on the version that was read: of two
+coordinators racing, one wins and the other gets ``Conflict`` with nothing written. The write
+transaction holds the state, the data, the history row, a follow-up agreement if the event
+creates one, and what the handlers add (deadlines, outbox rows): all or nothing.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import getpass
+import json
 import logging
 import os
-from dataclasses import dataclass, field
-from datetime import date, datetime
+from dataclasses import dataclass
+from datetime import datetime
 from functools import lru_cache
-from types import SimpleNamespace
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -24,27 +27,20 @@ from sqlalchemy.engine import Connection
 from workflows import guards
 from workflows.spec import Event, WorkflowDefinition
 
-from engine.store import db
-
-from engine.store import hot
 from engine.context import Context
-from engine.errors import (
-    AlreadyDone,
-    Conflict,
-    EventNotAllowed,
-    InvalidInput,
-    NotFound,
-    PermissionDenied,
-    RequirementsMissing,
-)
-from engine.store.history import GENESIS, row_hash
-from engine.lifecycle.machine import MachineError, allowed_events, run_event
-from engine.store.tables import agreements, history, id_counters, opds, users
+from engine.errors import InvalidInput, NotFound, PermissionDenied
+from engine.lifecycle import kernel
+from engine.lifecycle.agreement import SYSTEM, Agreement, OpdEntry
+from engine.lifecycle.agreement import typed_values as _typed_values
+from engine.lifecycle.guard_view import GuardView
+from engine.lifecycle.kernel import Transitioned
+from engine.lifecycle.machine import allowed_events
+from engine.store import db
+from engine.store.tables import agreements, history, opds, users
 
 log = logging.getLogger("tkksd.engine")
 
 ALL_ROLES = ("opd", "secretariat", "tkksd", "chair", "admin")
-SYSTEM = "system"
 
 
 # ------------------------------------------------------------------------- users
@@ -180,83 +176,21 @@ def parse_values(defn: WorkflowDefinition, raw: Mapping[str, Any]) -> dict[str, 
     return out
 
 
-def typed_values(defn: WorkflowDefinition, row: Mapping[str, Any]) -> dict[str, Any]:
-    """An agreement's core columns and stored data as typed values."""
-    if hasattr(row, "lifecycle_state"):  # a row of agreements (rather than a mapping)
-        values: dict[str, Any] = {"title": row.title, "partner": row.partner, "lead_opd": row.lead_opd}
-        data = row.data
-    else:
-        values = {"title": row["title"], "partner": row["partner"], "lead_opd": row["lead_opd"]}
-        data = row["data"]
-    for key, value in (data or {}).items():
-        if value is None:
-            continue
-        if defn.has_field(key) and defn.field(key).type == "date" and isinstance(value, str):
-            try:
-                value = date.fromisoformat(value)
-            except ValueError:
-                pass
-        values[key] = value
-    return values
-
-
-def _plain(values: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: guards.to_plain(v) for k, v in values.items()}
+def typed_values(defn: WorkflowDefinition, row) -> dict[str, Any]:
+    """An agreement's core columns and stored data as typed values (``row``: an ``Agreement``
+    or any result row with the agreement's columns)."""
+    return _typed_values(defn, row.title, row.partner, row.lead_opd, row.data)
 
 
 # ------------------------------------------------------------------------- reading
 
 
-def find_agreement(conn: Connection, ref: str, *, for_update: bool = False):
-    ref = ref.strip()
-    if ref.isdigit():
-        row = conn.execute(_statements().agreement_by_id, {"id": int(ref)}).first()
-    else:
-        row = conn.execute(_statements().agreement_by_number, {"number": ref.upper()}).first()
-    if row is None:
-        raise NotFound(f"No agreement '{ref}'; `tkksd list` shows them.")
-    return row
+def find_agreement(conn: Connection, ref: str) -> Agreement:
+    return kernel.read(conn, ref)
 
 
 def definition_of(ctx: Context, row) -> WorkflowDefinition:
     return ctx.registry.get(row.workflow, row.workflow_version)
-
-
-class _View:
-    """What the guards see of an agreement (workflows.guards.AgreementView)."""
-
-    def __init__(self, conn: Connection, ctx: Context, row, values: Mapping[str, Any]):
-        self._conn, self._ctx, self._row = conn, ctx, row
-        self.values = values
-        self.today = ctx.clock.today()
-
-    def count_events(self, event: str) -> int:
-        return self._conn.execute(
-            _statements().count_events, {"agreement_id": self._row.id, "event": event}
-        ).scalar_one()
-
-    def open_overlaps(self, keys: Sequence[str]) -> list[str]:
-        defn = definition_of(self._ctx, self._row)
-        finals = defn.final_states()
-        q = sa.select(agreements.c.number, agreements.c.title, agreements.c.partner, agreements.c.lead_opd, agreements.c.data).where(
-            agreements.c.id != self._row.id,
-            agreements.c.workflow == self._row.workflow,
-            agreements.c.lifecycle_state.not_in(finals),
-        )
-        for k in keys:
-            if k in ("title", "partner", "lead_opd"):
-                q = q.where(getattr(agreements.c, k) == self.values.get(k))
-        found = []
-        for other in self._conn.execute(q):
-            other_values = {"title": other.title, "partner": other.partner, "lead_opd": other.lead_opd, **(other.data or {})}
-            if all(guards.to_plain(self.values.get(k)) == other_values.get(k) for k in keys):
-                found.append(other.number)
-        return found
-
-    def limit(self, name: str) -> Any:
-        defn = definition_of(self._ctx, self._row)
-        configured = self._ctx.settings.section("limits").get(name)
-        return configured if configured is not None else defn.settings.get(name)
 
 
 def _summary(defn: WorkflowDefinition | None, row, lang: str) -> dict[str, Any]:
@@ -290,7 +224,7 @@ def show_in(conn: Connection, ctx: Context, ref: str) -> dict[str, Any]:
 
 def _shown(conn: Connection, ctx: Context, defn: WorkflowDefinition, row, *, parent: str | None = None,
            children: Sequence[str] | None = None) -> dict[str, Any]:
-    """``show`` of ``row`` (a row of agreements, or what one now holds: ``_as_written``);
+    """``show`` of ``row`` (an ``Agreement``: as read, or as ``fire`` just wrote it);
     ``parent``/``children`` when the caller already knows them (``fire`` read them)."""
     statements = _statements()
     if parent is None and row.parent_id is not None:
@@ -367,10 +301,11 @@ def events_for(ctx: Context, ref: str, actor_login: str) -> list[dict[str, Any]]
             actor = None
         defn = definition_of(ctx, row)
         values = typed_values(defn, row)
-        view = _View(conn, ctx, row, values)
+        view = GuardView(conn, ctx, row, defn, values)
         out = []
+        leaving = set(allowed_events(defn, row.lifecycle_state))  # what the machine allows from here
         for e in defn.events:
-            possible = row.lifecycle_state in e.sources
+            possible = e.name in leaving
             missing = guards.missing_requirements(defn, e, values)
             problems = [] if (missing or not possible) else [p.message for p in guards.evaluate(defn, e, view)]
             permitted = actor is not None and actor.may_fire(e, row.lead_opd)
@@ -395,157 +330,15 @@ def events_for(ctx: Context, ref: str, actor_login: str) -> list[dict[str, Any]]
 # ------------------------------------------------------------------------- writing
 
 
-@dataclass
-class Transitioned:
-    """What the hooks see of one transition, inside its transaction."""
-
-    agreement_id: int
-    number: str
-    definition: WorkflowDefinition
-    event: str
-    from_state: str | None
-    to_state: str
-    actor: str
-    at: datetime
-    note: str | None
-    supplied: dict[str, Any]
-    values: dict[str, Any]  # typed values after the transition
-    history_id: int
-    history_seq: int
-    state_entered_at: datetime
-    parent_id: int | None = None
-    kind: str = "human"
-    extra: dict[str, Any] = field(default_factory=dict)
-    # The lead OPD's directory entry when the writer already read it (fire does); the
-    # notice hook reads it itself otherwise. ``False``: not read; None: not in the directory.
-    lead_opd_entry: Any = False
-
-
-def _next_number(conn: Connection, prefix: str, year: int) -> str:
-    scope = f"{prefix}-{year}"
-    dialect = conn.dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    stmt = insert(id_counters).values(scope=scope, last_value=1)
-    stmt = stmt.on_conflict_do_update(index_elements=[id_counters.c.scope], set_={"last_value": id_counters.c.last_value + 1})
-    value = conn.execute(stmt.returning(id_counters.c.last_value)).scalar_one()
-    return f"{scope}-{value:04d}"
-
-
-@dataclass(frozen=True)
-class _Statements:
-    insert_history: Any
-    update_agreement: Any
-    agreement_by_id: Any
-    agreement_by_number: Any
-    user_by_login: Any
-    number_by_id: Any
-    children_numbers: Any
-    count_events: Any
-    fire_read_by_id: Any
-    fire_read_by_number: Any
-
-
-@lru_cache(maxsize=1)
-def _statements() -> _Statements:
-    """The statements of every transition, built once: building a Core construct and its
-    cache key costs more than SQLite takes to run it (a prebuilt statement keeps its cache key,
-    so executing it skips straight to the compiled form). The SET and VALUES clauses of the
-    writes come from the parameter keys; the conditional UPDATE matches the version that was read."""
-    return _Statements(
-        insert_history=history.insert(),
-        update_agreement=agreements.update().where(
-            agreements.c.id == sa.bindparam("where_id"), agreements.c.version == sa.bindparam("where_version")
-        ),
-        agreement_by_id=sa.select(agreements).where(agreements.c.id == sa.bindparam("id")),
-        agreement_by_number=sa.select(agreements).where(agreements.c.number == sa.bindparam("number")),
-        user_by_login=sa.select(users).where(users.c.login == sa.bindparam("login")),
-        number_by_id=sa.select(agreements.c.number).where(agreements.c.id == sa.bindparam("id")),
-        children_numbers=sa.select(agreements.c.number)
-        .where(agreements.c.parent_id == sa.bindparam("parent_id"))
-        .order_by(agreements.c.id),
-        count_events=sa.select(sa.func.count()).select_from(history).where(
-            history.c.agreement_id == sa.bindparam("agreement_id"), history.c.event == sa.bindparam("event")
-        ),
-        fire_read_by_id=_fire_read().where(agreements.c.id == sa.bindparam("id")),
-        fire_read_by_number=_fire_read().where(agreements.c.number == sa.bindparam("number")),
-    )
-
-
-def _fire_read():
-    """Everything ``fire`` reads, in one round trip (each statement costs more in Python than
-    SQLite takes to run it): the agreement, the acting user, the lead OPD's directory entry
-    (the notice's letter and recipient), the parent's number and whether there are children
-    (the answer ``show`` gives). A missing user or OPD leaves its columns NULL."""
-    parent = agreements.alias("parent")
-    child = agreements.alias("child")
-    return sa.select(
-        agreements,
-        users.c.active.label("user_active"), users.c.roles.label("user_roles"), users.c.opd_code.label("user_opd"),
-        opds.c.code.label("opd_code"), opds.c.name.label("opd_name"), opds.c.head_title.label("opd_head_title"),
-        opds.c.head_name.label("opd_head_name"), opds.c.head_email.label("opd_head_email"),
-        parent.c.number.label("parent_number"),
-        sa.exists().where(child.c.parent_id == agreements.c.id).label("has_children"),
-    ).select_from(
-        agreements.outerjoin(users, users.c.login == sa.bindparam("login"))
-        .outerjoin(opds, opds.c.code == agreements.c.lead_opd)
-        .outerjoin(parent, parent.c.id == agreements.c.parent_id)
-    )
-
-
-def append_history(conn: Connection, *, agreement_id: int, prev_seq: int, prev_hash: str, event: str, from_state: str | None,
-                   to_state: str, actor: str, at: datetime, note: str | None, data: Mapping[str, Any], kind: str,
-                   digest: str | None = None) -> tuple[int, int, str]:
-    """Insert one chained history row; returns (row id, seq, hash). ``digest``: the row's hash
-    when the caller already computed it (``row_hash`` of these very values)."""
-    seq = prev_seq + 1
-    data = dict(data)
-    if digest is None:
-        digest = row_hash(prev_hash, agreement_id, seq, event, from_state, to_state, actor, at, note, data, kind)
-    row_id = hot.execute(
-        conn,
-        _statements().insert_history,
-        {"agreement_id": agreement_id, "seq": seq, "event": event, "from_state": from_state, "to_state": to_state,
-         "actor": actor, "at": at, "note": note, "data": data, "kind": kind, "prev_hash": prev_hash, "hash": digest},
-    ).lastrowid
-    return row_id, seq, digest
-
-
 def insert_agreement(conn: Connection, ctx: Context, defn: WorkflowDefinition, *, values: Mapping[str, Any], state: str,
                      actor: str, note: str | None, parent_id: int | None = None, number: str | None = None,
                      kind: str = "create", event: str = "create", import_key: str | None = None,
                      at: datetime | None = None, entered_at: datetime | None = None) -> Transitioned:
-    """Write a new agreement and its first history row, then run the hooks; inside ``conn``'s transaction.
-
-    ``entered_at`` is when the agreement entered ``state`` if that was before now (an imported
-    agreement has been in its state since the date its sheet records); deadlines count from it.
-    """
-    now = at or ctx.clock.now()
-    entered_at = entered_at or now
-    data = _plain({k: v for k, v in values.items() if k not in defn.core_fields})
-    number = number or _next_number(conn, defn.id_prefix, ctx.clock.today().year)
-    agreement_id = conn.execute(
-        agreements.insert().values(
-            number=number, title=values["title"], partner=values["partner"], lead_opd=values["lead_opd"],
-            workflow=defn.name, workflow_version=defn.version, lifecycle_state=state, data=data,
-            parent_id=parent_id, state_entered_at=entered_at, created_at=now, updated_at=now,
-            version=1, history_seq=0, history_head=GENESIS, import_key=import_key,
-        )
-    ).inserted_primary_key[0]
-    hist_id, seq, digest = append_history(
-        conn, agreement_id=agreement_id, prev_seq=0, prev_hash=GENESIS, event=event, from_state=None,
-        to_state=state, actor=actor, at=now, note=note, data=_plain(values), kind=kind,
-    )
-    conn.execute(agreements.update().where(agreements.c.id == agreement_id).values(history_seq=seq, history_head=digest))
-    t = Transitioned(
-        agreement_id, number, defn, event, None, state, actor, now, note, dict(values), dict(values),
-        hist_id, seq, entered_at, parent_id, kind,
-    )
-    for hook in ctx.hooks:
-        hook(conn, t, ctx)
-    return t
+    """One new agreement through the kernel, inside ``conn``'s transaction (tests and tools
+    that build agreements by hand)."""
+    new = kernel.New(defn, values, state, note=note, number=number, import_key=import_key, parent_id=parent_id,
+                     entered_at=entered_at)
+    return kernel.create(conn, ctx, new, actor=actor, kind=kind, event=event, at=at)
 
 
 def create_agreement(ctx: Context, actor_login: str, *, title: str, partner: str, opd: str, workflow: str = "kerja-sama",
@@ -569,27 +362,16 @@ def create_agreement(ctx: Context, actor_login: str, *, title: str, partner: str
                 f"User '{actor.login}' may not register agreements for {typed['lead_opd']} "
                 "(the secretariat, TKKSD members and the lead OPD's own users may)."
             )
-        t = insert_agreement(conn, ctx, defn, values=typed, state=defn.initial, actor=actor.login, note=note)
+        t = kernel.create(conn, ctx, kernel.New(defn, typed, defn.initial, note=note), actor=actor.login)
         return show_in(conn, ctx, t.number)
 
 
-def _refuse_unknown_event(defn: WorkflowDefinition, number: str, event: str, state: str) -> None:
-    if not defn.has_event(event):
-        raise EventNotAllowed(agreement=number, event=event, state=state, allowed=allowed_events(defn, state))
-
-
-def _refuse_not_allowed(conn: Connection, defn: WorkflowDefinition, row, event: str) -> None:
-    """Not allowed now. When the newest change is this very event, two people raced for the same
-    step and the other one won: say so as a conflict rather than as a puzzling refusal."""
-    last = conn.execute(
-        sa.select(history.c.event, history.c.actor, history.c.at)
-        .where(history.c.agreement_id == row.id, history.c.seq == row.history_seq)
-    ).first()
-    if last is not None and last.event == event:
-        raise AlreadyDone(agreement=row.number, event=event, by=last.actor, at=last.at.strftime("%Y-%m-%d %H:%M:%S UTC"),
-                          state=row.lifecycle_state)
-    raise EventNotAllowed(agreement=row.number, event=event, state=row.lifecycle_state,
-                          allowed=allowed_events(defn, row.lifecycle_state))
+def apply_transition(conn: Connection, ctx: Context, row: Agreement, defn: WorkflowDefinition, *, event: str,
+                     to_state: str, actor: str, note: str | None, supplied: Mapping[str, Any], kind: str) -> Transitioned:
+    """Write one already-decided change of ``row`` through the kernel (no handlers): the
+    conditional UPDATE raises ``Conflict`` when ``row`` is stale."""
+    change = kernel.Change(row, defn, event, to_state, actor, kind, note, supplied)
+    return kernel.change(conn, ctx, change, run_handlers=False)
 
 
 def fire(ctx: Context, actor_login: str, ref: str, event: str, *, values: Mapping[str, Any] | None = None,
@@ -603,115 +385,86 @@ def fire(ctx: Context, actor_login: str, ref: str, event: str, *, values: Mappin
     with ctx.engine.connect() as conn:
         # Read phase: a snapshot, no lock held (SQLite's write lock is taken only by the write
         # phase, so a refusal never waits for another writer). Write phase: a second
-        # transaction on the same pooled connection (a checkout costs more than the statements).
+        # transaction on the same pooled connection; the kernel decides there again what
+        # depends on other agreements.
         with conn.begin():
-            row, actor, defn, e, dest, supplied, stored = _prepare_fire(conn, ctx, actor_login, ref, event, values, note)
+            read = _read_for_fire(conn, ref, actor_login)
+            defn = definition_of(ctx, read.agreement)
+            stored = read.agreement.typed_values(defn)
+            dest, supplied = kernel.decide(conn, ctx, read.agreement, defn, event, {}, stored,
+                                           admit=_admission(conn, read, defn, values, note))
+            log.debug("read %s version %s for %s", read.agreement.number, read.agreement.version, event)
         conn.execution_options(**db.WRITE_OPTIONS)  # BEGIN IMMEDIATE on SQLite, as db.write
         with conn.begin():
-            return _write_fire(conn, ctx, row, actor, defn, e, dest, supplied, stored, note, kind)
+            t = kernel.fire_in(conn, ctx, read.agreement, defn, event=event, actor=read.actor.login, note=note,
+                               supplied=supplied, kind=kind, stored=stored, to_state=dest,
+                               lead_opd_entry=read.lead_opd_entry)
+            return _shown_after_fire(conn, ctx, defn, read, t)
 
 
-def _read_for_fire(conn: Connection, ref: str, login: str):
+@dataclass(frozen=True)
+class _FireRead:
+    """What ``fire`` reads in one round trip."""
+
+    agreement: Agreement
+    actor: Actor
+    lead_opd_entry: OpdEntry | None
+    parent_number: str | None
+    has_children: bool
+
+
+def _read_for_fire(conn: Connection, ref: str, login: str) -> _FireRead:
     ref = ref.strip()
     statements = _statements()
     if ref.isdigit():
-        row = hot.first(conn, statements.fire_read_by_id, {"id": int(ref), "login": login})
+        row = conn.execute(statements.fire_read_by_id, {"id": int(ref), "login": login}).first()
     else:
-        row = hot.first(conn, statements.fire_read_by_number, {"number": ref.upper(), "login": login})
+        row = conn.execute(statements.fire_read_by_number, {"number": ref.upper(), "login": login}).first()
     if row is None:
         raise NotFound(f"No agreement '{ref}'; `tkksd list` shows them.")
-    return row
+    entry = None
+    if row.opd_code is not None:
+        entry = OpdEntry(row.opd_code, row.opd_name, row.opd_head_title, row.opd_head_name, row.opd_head_email)
+    actor = _actor(login, row.user_active, row.user_roles, row.user_opd) if login != SYSTEM else SYSTEM_ACTOR
+    return _FireRead(Agreement.from_row(row), actor, entry, row.parent_number, bool(row.has_children))
 
 
-def _lead_opd_entry(row) -> SimpleNamespace | None:
-    """The lead OPD's directory entry as ``fire`` read it (None: not in the directory)."""
-    if row.opd_code is None:
-        return None
-    return SimpleNamespace(code=row.opd_code, name=row.opd_name, head_title=row.opd_head_title,
-                           head_name=row.opd_head_name, head_email=row.opd_head_email)
+def _admission(conn: Connection, read: _FireRead, defn: WorkflowDefinition, values: Mapping[str, Any] | None,
+               note: str | None):
+    """What ``fire`` checks once the machine accepts the event from this state: the acting
+    user's role, then the values supplied (``--note`` counting as the reason)."""
+
+    def admit(e: Event) -> dict[str, Any]:
+        if not read.actor.may_fire(e, read.agreement.lead_opd):
+            who = " or ".join("the lead OPD" if r == "opd" else r for r in e.roles)
+            raise PermissionDenied(f"User '{read.actor.login}' may not fire '{e.name}' on {read.agreement.number}; it needs {who}.")
+        raw = dict(values or {})
+        if note and defn.note_field and defn.note_field not in raw and any(r.key == defn.note_field for r in e.requires):
+            raw[defn.note_field] = note
+        supplied = parse_values(defn, raw)
+        if "lead_opd" in supplied:
+            _require_opd(conn, supplied["lead_opd"])
+        return supplied
+
+    return admit
 
 
-def _prepare_fire(conn: Connection, ctx: Context, actor_login: str, ref: str, event: str,
-                  values: Mapping[str, Any] | None, note: str | None):
-    """The read phase of ``fire``: every refusal, before anything is written."""
-    row = _read_for_fire(conn, ref, actor_login)
-    actor = _actor(actor_login, row.user_active, row.user_roles, row.user_opd)
-    defn = definition_of(ctx, row)
-    state = row.lifecycle_state
-    _refuse_unknown_event(defn, row.number, event, state)
-    e = defn.event(event)
-    if state not in e.sources:
-        _refuse_not_allowed(conn, defn, row, event)
-    if not actor.may_fire(e, row.lead_opd):
-        who = " or ".join("the lead OPD" if r == "opd" else r for r in e.roles)
-        raise PermissionDenied(f"User '{actor.login}' may not fire '{event}' on {row.number}; it needs {who}.")
-    raw = dict(values or {})
-    if note and defn.note_field and defn.note_field not in raw and any(r.key == defn.note_field for r in e.requires):
-        raw[defn.note_field] = note
-    supplied = parse_values(defn, raw)
-    if "lead_opd" in supplied:
-        _require_opd(conn, supplied["lead_opd"])
-    stored = typed_values(defn, row)
-    view = _View(conn, ctx, row, stored)
-    problems: list[guards.Problem] = []
-
-    def guard(_event_name: str) -> bool:
-        problems.extend(guards.evaluate(defn, e, view, supplied))
-        return not problems
-
-    try:
-        dest = run_event(defn, state, event, guard)
-    except MachineError:  # defensive: the definition check above should have caught it
-        raise EventNotAllowed(agreement=row.number, event=event, state=state, allowed=allowed_events(defn, state)) from None
-    if dest is None:
-        raise RequirementsMissing(
-            agreement=row.number, event=event, state=state,
-            missing=[p.message for p in problems if p.missing],
-            problems=[p.message for p in problems if not p.missing],
-        )
-    log.debug("read %s version %s for %s", row.number, row.version, event)
-    return row, actor, defn, e, dest, supplied, stored
-
-
-def _write_fire(conn: Connection, ctx: Context, row, actor: Actor, defn: WorkflowDefinition, e: Event, dest: str,
-                supplied: Mapping[str, Any], stored: Mapping[str, Any], note: str | None, kind: str | None) -> dict[str, Any]:
-    """The write phase of ``fire``: everything here commits together or not at all."""
-    kind = kind or ("system" if actor.login == SYSTEM else "human")
-    t = apply_transition(
-        conn, ctx, row, defn, event=e.name, to_state=dest, actor=actor.login, note=note,
-        supplied=supplied, kind=kind, stored=stored,
+def _shown_after_fire(conn: Connection, ctx: Context, defn: WorkflowDefinition, read: _FireRead,
+                      t: Transitioned) -> dict[str, Any]:
+    """``show`` answered from this transaction: what was written, without reading the row back.
+    A new child can only come from this very transition (any other change of the agreement
+    would have failed its version check), so the children read before still hold."""
+    a = read.agreement
+    written = dataclasses.replace(
+        a, **{k: t.values[k] for k in defn.core_fields}, lifecycle_state=t.to_state,
+        data=_as_stored(kernel.stored_data(defn, t.values)), updated_at=t.at, state_entered_at=t.state_entered_at,
+        version=a.version + 1, history_seq=t.history_seq,
     )
-    if t.values["lead_opd"] == row.lead_opd:
-        t.lead_opd_entry = _lead_opd_entry(row)
-    if e.creates is not None:
-        t.extra["created"] = _create_follow_up(conn, ctx, defn, e, row, t.values, actor.login, t.at)
-    for hook in ctx.hooks:
-        hook(conn, t, ctx)
-    # Answered from this transaction: what was written, without reading the row back. A new
-    # child can only come from this very transition (any other change of the agreement
-    # would have failed its version check), so the children read before still hold.
-    children = [] if not (row.has_children or e.creates is not None) else None
-    shown = _shown(conn, ctx, defn, _as_written(row, defn, t), parent=row.parent_number, children=children)
+    children = [] if not (read.has_children or "created" in t.extra) else None
+    shown = _shown(conn, ctx, defn, written, parent=read.parent_number, children=children)
     if "created" in t.extra:
         shown["created"] = t.extra["created"]  # the follow-up this event opened (upgrade: the PKS)
     return shown
-
-
-def _as_written(row, defn: WorkflowDefinition, t: Transitioned) -> SimpleNamespace:
-    """The agreement row as ``apply_transition`` left it, as far as ``show`` reads it (what
-    reading the row back in this transaction would give)."""
-    fields = row._asdict()
-    fields.update(
-        {k: t.values[k] for k in defn.core_fields},
-        lifecycle_state=t.to_state, data=_as_stored(_stored_data(defn, t.values)), updated_at=t.at,
-        state_entered_at=t.state_entered_at, version=row.version + 1, history_seq=t.history_seq,
-    )
-    return SimpleNamespace(**fields)
-
-
-def _stored_data(defn: WorkflowDefinition, values: Mapping[str, Any]) -> dict[str, Any]:
-    """The ``data`` column of an agreement with ``values``: everything but the core columns."""
-    return _plain({k: v for k, v in values.items() if k not in defn.core_fields})
 
 
 _JSON_SCALARS = (str, int, float, bool, type(None))
@@ -722,73 +475,51 @@ def _as_stored(data: dict[str, Any]) -> dict[str, Any]:
     # would come back changed, so those take the round trip).
     if all(type(v) in _JSON_SCALARS for v in data.values()):
         return data
-    import json
-
     return json.loads(json.dumps(data))
 
 
-def apply_transition(conn: Connection, ctx: Context, row, defn: WorkflowDefinition, *, event: str, to_state: str,
-                     actor: str, note: str | None, supplied: Mapping[str, Any], kind: str,
-                     stored: Mapping[str, Any] | None = None, version_to: int | None = None,
-                     at: datetime | None = None) -> Transitioned:
-    """Write one change of an agreement inside ``conn``'s transaction: state, data, history row.
+@dataclass(frozen=True)
+class _Statements:
+    user_by_login: Any
+    number_by_id: Any
+    children_numbers: Any
+    fire_read_by_id: Any
+    fire_read_by_number: Any
 
-    ``row`` is the agreement as read before; the UPDATE is conditional on its version, so a
-    change made in between raises ``Conflict``. The caller runs the hooks (deadlines, outbox)
-    on the returned ``Transitioned`` in the same transaction. Used by ``fire``, imports
-    (kind ``import``) and workflow migrations (kind ``migrate``, with ``version_to``).
-    """
-    now = at or ctx.clock.now()
-    stored = dict(stored) if stored is not None else typed_values(defn, row)
-    new_values = {**stored, **supplied}
-    core = {k: new_values[k] for k in defn.core_fields}
-    data = _stored_data(defn, new_values)
-    state = row.lifecycle_state
-    entered_at = now if to_state != state else row.state_entered_at
-    # The conditional UPDATE comes first: a loser stops here, before it touches history.
-    seq = row.history_seq + 1
-    supplied_plain = _plain(supplied)
-    digest = row_hash(row.history_head, row.id, seq, event, state, to_state, actor, now, note, supplied_plain, kind)
-    extra = {"workflow_version": version_to} if version_to is not None else {}
-    result = hot.execute(
-        conn,
-        _statements().update_agreement,
-        {
-            "where_id": row.id, "where_version": row.version,
-            "lifecycle_state": to_state, "data": data, "updated_at": now, "state_entered_at": entered_at,
-            "version": row.version + 1, "history_seq": seq, "history_head": digest, **core, **extra,
-        },
-    )
-    if result.rowcount != 1:
-        raise Conflict(agreement=row.number, expected_version=row.version, event=event)
-    hist_id, _, _ = append_history(
-        conn, agreement_id=row.id, prev_seq=row.history_seq, prev_hash=row.history_head, event=event,
-        from_state=state, to_state=to_state, actor=actor, at=now, note=note, data=supplied_plain, kind=kind,
-        digest=digest,
-    )
-    return Transitioned(
-        row.id, row.number, defn, event, state, to_state, actor, now, note, dict(supplied), new_values,
-        hist_id, seq, entered_at, row.parent_id, kind,
+
+@lru_cache(maxsize=1)
+def _statements() -> _Statements:
+    """The reads of every ``fire`` and ``show``, built once (a prebuilt statement keeps its
+    cache key, so executing it goes straight to the compiled form)."""
+    return _Statements(
+        user_by_login=sa.select(users).where(users.c.login == sa.bindparam("login")),
+        number_by_id=sa.select(agreements.c.number).where(agreements.c.id == sa.bindparam("id")),
+        children_numbers=sa.select(agreements.c.number)
+        .where(agreements.c.parent_id == sa.bindparam("parent_id"))
+        .order_by(agreements.c.id),
+        fire_read_by_id=_fire_read().where(agreements.c.id == sa.bindparam("id")),
+        fire_read_by_number=_fire_read().where(agreements.c.number == sa.bindparam("number")),
     )
 
 
-def _create_follow_up(conn: Connection, ctx: Context, defn: WorkflowDefinition, e: Event, row, values: Mapping[str, Any],
-                      actor: str, now: datetime) -> str:
-    c = e.creates
-    target = defn if c.workflow == defn.name else ctx.registry.latest(c.workflow)
-    child = {k: values[k] for k in c.copy if values.get(k) not in (None, "")}
-    child.update(c.set)
-    try:
-        child["title"] = c.title.format_map({k: guards.to_plain(v) for k, v in values.items()})
-    except (KeyError, ValueError):
-        child["title"] = values["title"]
-    child.setdefault("partner", values["partner"])
-    child.setdefault("lead_opd", values["lead_opd"])
-    t = insert_agreement(
-        conn, ctx, target, values=child, state=c.state, actor=actor,
-        note=f"follow-up of {row.number} ({e.name})", parent_id=row.id, at=now,
+def _fire_read():
+    """Everything ``fire`` reads, in one round trip: the agreement, the acting user, the lead
+    OPD's directory entry (the notice's letter and recipient), the parent's number and whether
+    there are children (the answer ``show`` gives). A missing user or OPD leaves its columns NULL."""
+    parent = agreements.alias("parent")
+    child = agreements.alias("child")
+    return sa.select(
+        agreements,
+        users.c.active.label("user_active"), users.c.roles.label("user_roles"), users.c.opd_code.label("user_opd"),
+        opds.c.code.label("opd_code"), opds.c.name.label("opd_name"), opds.c.head_title.label("opd_head_title"),
+        opds.c.head_name.label("opd_head_name"), opds.c.head_email.label("opd_head_email"),
+        parent.c.number.label("parent_number"),
+        sa.exists().where(child.c.parent_id == agreements.c.id).label("has_children"),
+    ).select_from(
+        agreements.outerjoin(users, users.c.login == sa.bindparam("login"))
+        .outerjoin(opds, opds.c.code == agreements.c.lead_opd)
+        .outerjoin(parent, parent.c.id == agreements.c.parent_id)
     )
-    return t.number
 
 
 # ------------------------------------------------------------------------- audit
@@ -836,7 +567,3 @@ def audit_verify(ctx: Context) -> tuple[int, int, list[str]]:
             n_agreements += 1
             problems.append(f"{head['number']}: has no history rows (they were deleted)")
     return n_agreements, n_rows, problems
-
-
-def iter_refs(refs: Iterable[str]) -> list[str]:
-    return [r for r in refs if r]

@@ -41,23 +41,12 @@ from workflows.spec import Field, WorkflowDefinition
 
 from engine.store import db
 from engine.context import Context
-from engine.errors import InvalidInput, NotFound, PermissionDenied, TkksdError
+from engine.errors import InvalidInput, MigrationRefused, NotFound, PermissionDenied
+from engine.lifecycle import kernel
+from engine.lifecycle.agreement import Agreement
 from engine.store.tables import agreements, deadlines
 
 MAX_NAMED = 20  # agreements named in one refusal before "and N more"
-
-
-class MigrationRefused(TkksdError):
-    """A migration that would strand an agreement; nothing was changed."""
-
-    exit_code = 5
-
-    def __init__(self, message: str, *, workflow: str, from_version: int, to_version: int, blocked: Sequence["Move"]):
-        super().__init__(message)
-        self.workflow = workflow
-        self.from_version = from_version
-        self.to_version = to_version
-        self.blocked = tuple(blocked)
 
 
 @dataclass
@@ -71,7 +60,7 @@ class Move:
     to_state: str
     problems: list[str] = field(default_factory=list)
     unknown_fields: list[str] = field(default_factory=list)  # stored values W does not declare (kept as data)
-    row: Any = field(default=None, repr=False)  # the agreement as read for the plan
+    agreement: Agreement | None = field(default=None, repr=False)  # as read for the plan
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -187,7 +176,7 @@ def plan_migration(conn: Connection, ctx: Context, name: str, from_version: int,
     for row in rows:
         state = row.lifecycle_state
         dest = mapping.get(state, state)
-        move = Move(row.id, row.number, row.title, state, dest, row=row)
+        move = Move(row.id, row.number, row.title, state, dest, agreement=Agreement.from_row(row))
         if not new.has_state(dest):
             move.problems.append(f"it is in '{state}', which v{to_version} does not have (say where it goes with --map {state}=STATE)")
         elif new.state(dest).final:
@@ -220,21 +209,26 @@ def refusal(plan: MigrationPlan) -> MigrationRefused:
 # --------------------------------------------------------------------------- doing it
 
 
-def _move(conn: Connection, ctx: Context, row, new: WorkflowDefinition, move: Move, actor: str, note: str) -> None:
-    from engine.lifecycle.services import apply_transition
-
-    t = apply_transition(conn, ctx, row, new, event="migrate", to_state=move.to_state, actor=actor, note=note,
-                         supplied={}, kind="migrate", version_to=new.version)
-    if move.to_state != move.from_state:
-        # The same step under a new name: it keeps the moment it was entered (its SLA clock),
-        # and its deadline rows follow the name, so the hooks below recognise them as this
-        # step's and do not plan (and later send) the same reminders again.
-        conn.execute(agreements.update().where(agreements.c.id == row.id).values(state_entered_at=row.state_entered_at))
-        conn.execute(deadlines.update().where(deadlines.c.agreement_id == row.id, deadlines.c.state == move.from_state)
-                     .values(state=move.to_state))
-        t.state_entered_at = row.state_entered_at
-    for hook in ctx.hooks:
-        hook(conn, t, ctx)
+def _moves(conn: Connection, ctx: Context, new: WorkflowDefinition, plan: MigrationPlan, actor: str) -> None:
+    """Every move through the kernel in one batch: each a ``migrate`` history row. A step
+    under a new name keeps the moment it was entered (its SLA clock), and its deadline rows
+    follow the name first, so the handlers recognise them as this step's and do not plan (and
+    later send) the same reminders again."""
+    base = f"{plan.workflow} v{plan.from_version} -> v{plan.to_version}"
+    renamed = [m for m in plan.moves if m.to_state != m.from_state]
+    if renamed:
+        conn.execute(
+            deadlines.update().where(deadlines.c.agreement_id == sa.bindparam("of_agreement"),
+                                     deadlines.c.state == sa.bindparam("old_state")).values(state=sa.bindparam("new_state")),
+            [{"of_agreement": m.agreement_id, "old_state": m.from_state, "new_state": m.to_state} for m in renamed],
+        )
+    kernel.change_many(conn, ctx, [
+        kernel.Change(m.agreement, new, "migrate", m.to_state, actor, "migrate",
+                      note=base + (f" ({m.from_state} -> {m.to_state})" if m.to_state != m.from_state else ""),
+                      version_to=new.version,
+                      entered_at=m.agreement.state_entered_at if m.to_state != m.from_state else None)
+        for m in plan.moves
+    ])
 
 
 def migrate(ctx: Context, actor_login: str, name: str, from_version: int, to_version: int,
@@ -260,8 +254,5 @@ def migrate(ctx: Context, actor_login: str, name: str, from_version: int, to_ver
         plan = plan_migration(conn, ctx, name, from_version, to_version, mapping, lock=True)
         if plan.blocked:
             raise refusal(plan)
-        new = ctx.registry.get(name, to_version)
-        for move in plan.moves:
-            renamed = f" ({move.from_state} -> {move.to_state})" if move.to_state != move.from_state else ""
-            _move(conn, ctx, move.row, new, move, actor.login, f"{name} v{from_version} -> v{to_version}{renamed}")
+        _moves(conn, ctx, ctx.registry.get(name, to_version), plan, actor.login)
     return plan.as_dict(dry_run=False, done=True)

@@ -51,7 +51,6 @@ class Daemon:
         self.totals = Totals()
         self.started_at = ctx.clock.now()
         self._lock = threading.Lock()
-        self._drain_missing_logged = False
         # Who holds a claim: unique per process, so two daemons given the same id (the host
         # name by default) never take each other's leased rows for their own.
         self.claim_token = f"{self.daemon_id}/{os.getpid()}"[-80:]
@@ -104,13 +103,8 @@ class Daemon:
 
     def drain(self) -> dict[str, int]:
         def run():
-            try:
-                from engine.mail import outbox
-            except ImportError:
-                if not self._drain_missing_logged:
-                    log.info("outbox drain: engine.mail.outbox is not installed; skipped")
-                    self._drain_missing_logged = True
-                return {}
+            from engine.mail import outbox
+
             limit = int(self.ctx.settings.get("daemon", "batch_size", 100))
             # Full batches back to back over the same SMTP connections; a short batch means
             # the outbox is drained, and what becomes due meanwhile waits for the next run.

@@ -41,15 +41,13 @@ from typing import Any, Callable
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from workflows import guards
-
+from engine.lifecycle.agreement import SYSTEM
 from engine.store import db
 from engine.lifecycle.deadlines import PENDING, PENDING_SQL, local_day_start, rule_of
 from engine.store.tables import agreements, deadlines, opds
 
 log = logging.getLogger("tkksd.sweep")
 
-SYSTEM = "system"
 
 
 @dataclass
@@ -166,41 +164,26 @@ class _Outcome(Exception):
 
 
 def _fire(conn: Connection, ctx, row, agr, defn, rule, now: datetime, daemon_id: str) -> dict[str, Any]:
-    from engine.lifecycle.machine import MachineError, run_event
-    from engine.lifecycle.services import _create_follow_up, _View, apply_transition, typed_values
+    from engine import errors
+    from engine.lifecycle import kernel
 
     event = rule.event
-    if not defn.has_event(event) or agr.lifecycle_state not in defn.event(event).sources:
-        raise _Outcome("skipped", f"'{event}' is not allowed in state '{agr.lifecycle_state}'")
-    e = defn.event(event)
-    stored = typed_values(defn, agr)
-    problems: list[guards.Problem] = []
-
-    def guard(_name: str) -> bool:
-        problems.extend(guards.evaluate(defn, e, _View(conn, ctx, agr, stored), {}))
-        return not problems
-
+    stored = agr.typed_values(defn)
     try:
-        dest = run_event(defn, agr.lifecycle_state, event, guard)
-    except MachineError:
+        dest = kernel.decide_in_write(conn, ctx, agr, defn, event, {}, stored)
+    except errors.RequirementsMissing as exc:
+        raise _Outcome("refused", "; ".join([*exc.missing, *exc.problems]) or f"'{event}' was refused") from None
+    except (errors.EventNotAllowed, errors.AlreadyDone):
         raise _Outcome("skipped", f"'{event}' is not allowed in state '{agr.lifecycle_state}'") from None
-    if dest is None:
-        raise _Outcome("refused", "; ".join(p.message for p in problems) or f"'{event}' was refused")
-    # Marked first: the hooks below reconcile pending rows, and this one is done.
+    # Marked first: the handlers reconcile pending rows, and this one is done.
     _mark(conn, [row.id], status="fired", now=now, daemon_id=daemon_id, result=f"fired {event}")
-    t = apply_transition(conn, ctx, agr, defn, event=event, to_state=dest, actor=SYSTEM,
-                         note=f"tenggat {rule.name}", supplied={}, kind="system", stored=stored, at=now)
-    if e.creates is not None:
-        t.extra["created"] = _create_follow_up(conn, ctx, defn, e, agr, t.values, SYSTEM, now)
-    for hook in ctx.hooks:
-        hook(conn, t, ctx)
-    return {"event": event, "to_state": dest}
+    t = kernel.fire_in(conn, ctx, agr, defn, event=event, actor=SYSTEM, note=f"tenggat {rule.name}", stored=stored,
+                       to_state=dest, decided_in_write=True, at=now)
+    return {"event": event, "to_state": t.to_state}
 
 
 def _notice_context(conn: Connection, ctx, row, agr, defn, *, due_at: datetime, level: int, folded: int) -> dict[str, Any]:
-    from engine.lifecycle.services import typed_values
-
-    values = typed_values(defn, agr)
+    values = agr.typed_values(defn)
     today = ctx.clock.today()
     ends_on = values.get("ends_on")
     opd = conn.execute(sa.select(opds.c.code, opds.c.name).where(opds.c.code == agr.lead_opd)).first()
@@ -263,7 +246,9 @@ def _notify(conn: Connection, ctx, row, agr, defn, rule, now: datetime, daemon_i
 
 def act(conn: Connection, ctx, row, now: datetime, daemon_id: str) -> dict[str, Any]:
     """Act on one claimed deadline inside ``conn``'s transaction; returns what was done."""
-    agr = conn.execute(sa.select(agreements).where(agreements.c.id == row.agreement_id)).one()
+    from engine.lifecycle import kernel
+
+    agr = kernel.read_by_id(conn, row.agreement_id)
     base = {"deadline": row.id, "agreement": agr.number, "rule": row.rule, "action": row.action,
             "due_at": row.due_at, "at": now, "lead_opd": agr.lead_opd}
     try:
