@@ -20,12 +20,14 @@ def init():
     """
     from engine.store import db
     from engine.store.directory import sync_directory
+    from engine.store.urusan import load_urusan
     from engine.lifecycle.services import ensure_first_admin
 
     ctx = context(check_schema=False)
     before, after = db.upgrade(ctx.engine)
     with db.write(ctx.engine) as conn:
         added, updated = sync_directory(conn, ctx.settings.opd_file)
+        urusan = load_urusan(conn, ctx)  # issue 16: each OPD's urusan
         login = actor()
         made_admin = ensure_first_admin(conn, login, ctx.clock.now())
     url = ctx.engine.url.render_as_string(hide_password=True)
@@ -35,7 +37,7 @@ def init():
         click.echo(f"Upgraded the database at {url} from schema {before} to {after}.")
     else:
         click.echo(f"The database at {url} is up to date (schema {after}).")
-    click.echo(f"OPD directory: {added} added, {updated} updated.")
+    click.echo(f"OPD directory: {added} added, {updated} updated; {urusan} OPD urusan listed.")
     if made_admin:
         click.echo(f"User '{login}' is the first admin.")
 

@@ -229,6 +229,12 @@ class _View:
         self._conn, self._ctx, self._row = conn, ctx, row
         self.values = values
         self.today = ctx.clock.today()
+        self.state = row.lifecycle_state  # rules that apply from some states only (scorecard)
+
+    def opd_urusan(self, code: str) -> list[str]:
+        from engine.store.urusan import urusan_of
+
+        return urusan_of(self._conn, code)
 
     def count_events(self, event: str) -> int:
         return self._conn.execute(

@@ -1,0 +1,24 @@
+"""Planning periods from the configuration (``[limits.planning_periods]``): the end of the
+period a plan reference cites anchors the re-synchronization deadlines (``plan_period:<field>``
+anchors of ``[[deadlines]]`` rules)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from workflows.plans import Period, cited_period, periods
+
+
+def configured(settings) -> dict[str, Any]:
+    return dict(settings.section("limits").get("planning_periods") or {})
+
+
+def all_periods(settings) -> list[Period]:
+    return sorted(periods(configured(settings)), key=lambda p: (p.ends_on, p.id))
+
+
+def period_end(settings, reference: Any) -> date | None:
+    """The last day of the period ``reference`` cites; None when it cites none configured."""
+    period = cited_period(configured(settings), reference)
+    return period.ends_on if period is not None else None

@@ -1,0 +1,44 @@
+"""Rule kind ``min_share``: a value that must reach a minimum set per form, with its source.
+
+    { rule = "min_share", key = "government_use_pct", selector = "form", limits = "bmd_minimums" }
+
+The limits table (definition settings, overridable in the deployment's configuration) holds
+one entry per form: ``{ min = 10, source = "...", verified = true|false }``. A form without an
+entry is not checked; a value below the minimum is refused quoting the source, and an entry not
+yet checked against the official text says so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from .guards import Problem
+from .rule_kinds import kind
+
+
+def _check_min_share(defn, rule, view, values, stored, supplied) -> Problem | None:
+    p = rule.params
+    selector = values.get(p["selector"])
+    table = view.limit(p["limits"]) or {}
+    entry = table.get(selector) if selector else None
+    if not isinstance(entry, Mapping) or entry.get("min") is None:
+        return None
+    value = values.get(p["key"])
+    if value is None:
+        return Problem(p["key"], f"{p['key']} must be recorded for {selector} (at least {entry['min']} %)", missing=True)
+    if float(value) + 1e-9 >= float(entry["min"]):
+        return None
+    where = f"{p['limits']}.{selector}" + (f": {entry['source']}" if entry.get("source") else "")
+    if entry.get("verified") is False:
+        where += "; to be confirmed against the official text"
+    return Problem(p["key"], f"{p['key']} {value} % is below the minimum of {entry['min']} % for {selector} ({where})")
+
+
+def _validate(defn, rule) -> str | None:
+    for param in ("key", "selector", "limits"):
+        if not isinstance(rule.params.get(param), str):
+            return f"needs '{param}'"
+    return None
+
+
+kind("min_share", field_params=("key", "selector"), validate=_validate)(_check_min_share)
