@@ -36,6 +36,12 @@ KINDS = (
     "digest_chair",
     "incident",
     "mail_test",
+    # issue 16
+    "dprd_wait",
+    "kb_decision",
+    "resync_due",
+    "evaluation_round",
+    "evaluation_round_escalation",
 )
 
 # A kind or language becomes part of a template path: keep it to plain names.
