@@ -42,6 +42,7 @@ KINDS = (
     "resync_due",
     "evaluation_round",
     "evaluation_round_escalation",
+    "contribution_deadline",
 )
 
 # A kind or language becomes part of a template path: keep it to plain names.

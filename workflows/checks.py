@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from typing import Any, Iterable, Mapping
 
@@ -199,7 +200,12 @@ def check(defn: WorkflowDefinition, known_workflows: Mapping[str, WorkflowDefini
         for r in d.notify + d.cc:
             if r not in RECIPIENTS:
                 fail(f"{where} notifies unknown recipient '{r}' (known: {', '.join(sorted(RECIPIENTS))})")
-        if d.anchor.startswith("plan_period:"):
+        if d.anchor.startswith("yearly:"):
+            # a day of the year (MM-DD) in the year after a date field's (engine.lifecycle.plan_periods)
+            parts = d.anchor.split(":")
+            if len(parts) != 3 or not re.fullmatch(r"\d{2}-\d{2}", parts[1]) or parts[2] not in fields:
+                fail(f"{where} has anchor '{d.anchor}'; use 'yearly:MM-DD:<date field>'")
+        elif d.anchor.startswith("plan_period:"):
             # the end of the planning period the field's reference cites (workflows.plans)
             if d.anchor[12:] not in fields:
                 fail(f"{where} has anchor '{d.anchor}', which names no declared field")

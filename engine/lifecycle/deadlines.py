@@ -120,6 +120,12 @@ def plan(defn: WorkflowDefinition, state: str, values: Mapping[str, Any], entere
             anchor = period_end(settings, values.get(rule.anchor.split(":", 1)[1]))
             if anchor is None:
                 continue
+        elif rule.anchor.startswith("yearly:"):  # issue 16: a day of the year after the field's year
+            from engine.lifecycle.plan_periods import next_yearly
+
+            anchor = next_yearly(rule.anchor, _as_date(values.get(rule.anchor.split(":", 2)[2])))
+            if anchor is None:
+                continue
         else:
             anchor = _as_date(values.get(rule.anchor.split(":", 1)[1]))
             if anchor is None:

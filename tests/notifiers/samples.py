@@ -75,7 +75,8 @@ def context(kind: str, lang: str = "id") -> dict[str, Any]:
                 {"name": "reject", "label": "Tolak usulan", "missing": []},
             ],
         }
-    elif kind in ("reminder", "escalation", "contract_due", "contribution_due", "dprd_wait", "kb_decision", "resync_due"):
+    elif kind in ("reminder", "escalation", "contract_due", "contribution_due", "dprd_wait", "kb_decision", "resync_due",
+                  "contribution_deadline"):
         extra = {
             "integrated_on": date(2025, 11, 28),
             "agreement": agreement(),
