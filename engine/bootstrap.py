@@ -18,7 +18,8 @@ from engine.errors import ConfigurationError
 # Code that runs inside every transition's transaction, after the state, data and history
 # row are written: deadlines (engine.lifecycle.deadlines) and notices to the outbox (engine.lifecycle.notices).
 # Each is `after_transition(conn, transitioned, ctx)`; a module that is absent is skipped.
-HOOKS = ("engine.lifecycle.deadlines:after_transition", "engine.lifecycle.notices:after_transition")
+HOOKS = ("engine.lifecycle.deadlines:after_transition", "engine.lifecycle.notices:after_transition",
+         "engine.lifecycle.flags:after_transition")  # issue 16: flags raised without stopping the event
 
 Hook = Callable[[Connection, Any, "Context"], None]
 

@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from engine.store import db
 from engine.bootstrap import Context
 from engine.store.tables import agreements, deadlines, history, opds
+from engine.inventory import evaluation_report
 
 KB_KINDS = ("KB", "MoU", "NK")
 OUTCOMES = ("continue", "upgrade", "revise", "terminate", "extend")
@@ -303,6 +304,7 @@ def build(ctx: Context, *, horizon_days: int = 90) -> dict[str, Any]:
             "share": round(ikn_related / ikn_total, 3) if ikn_total else None,
         },
         "sample_data": sample,
+        **evaluation_report.sections(ctx),  # issue 16: KB decisions, evaluations departing from the score
     }
 
 
@@ -352,6 +354,7 @@ def render_text(data: dict[str, Any]) -> str:
     out.append("Hasil evaluasi (riwayat + tercatat saat impor)")
     for e in data["evaluation"]:
         out.append(f"  {e['label'].ljust(28)} {e['total']:>5}")
+    out.extend(evaluation_report.text_lines(data))  # issue 16
     out.append("")
     out.append(f"Kerja sama menggantung ({len(data['hanging'])})")
     for h in data["hanging"][:40]:
@@ -473,6 +476,7 @@ def write_xlsx(data: dict[str, Any], path: str | Path) -> None:
     s.append(["tanggal", "sisa hari", "id", "judul", "yang jatuh tempo", "OPD", "nama OPD"])
     for d in data["due_soon"]:
         s.append([d["due_on"], d["days_left"], d["id"], d["title"], d["what"], d["responsible"]["opd"], d["responsible"]["name"]])
+    evaluation_report.xlsx_sheets(wb, data)  # issue 16
     for sheet in wb.worksheets[1:]:
         for cell in sheet[1]:
             cell.font = bold
