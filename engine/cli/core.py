@@ -275,8 +275,14 @@ def history(ref, as_json):
 
     rows = history_of(context(), ref)
     if as_json:
-        emit_json([{k: r[k] for k in ("seq", "event", "from", "to", "actor", "at", "note", "kind")} for r in rows])
+        # "data": the values supplied with the event (the scorecard, a reason for departing from it)
+        emit_json([{k: r[k] for k in ("seq", "event", "from", "to", "actor", "at", "note", "kind", "data")} for r in rows])
         return
+    for r in rows:  # issue 16: a departure from the scorecard is read with its reason
+        reason = (r.get("data") or {}).get("departure_reason")
+        if reason:
+            r["note"] = f"{r['note']}; " if r["note"] else ""
+            r["note"] += f"menyimpang dari skor: {reason}"
     table(rows, [("seq", "#"), ("at", "AT (UTC)"), ("event", "EVENT"), ("from", "FROM"), ("to", "TO"), ("actor", "ACTOR"), ("note", "NOTE")])
 
 
