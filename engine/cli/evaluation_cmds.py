@@ -44,7 +44,13 @@ def evaluasi():
 @click.option("--title", help="The round's title (default: Evaluasi efektivitas dan keberlanjutan ...).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def buka(due, opd, category, signed_before, title, as_json):
-    """Open an evaluation round (the chair): one letter per OPD head."""
+    """Open an evaluation round (the chair): one letter per OPD head.
+
+    \b
+    Example:
+      tkksd evaluasi buka --due 2027-01-31
+      tkksd evaluasi buka --due 2027-01-31 --opd DKP --signed-before 2024-01-01
+    """
     from engine.scheduler.rounds import Filters, open_round
 
     filters = Filters(opd=opd, category=category.upper() if category else None,
@@ -79,7 +85,13 @@ def _print_status(data) -> None:
 @click.option("--output", "outputs", multiple=True, help="Also write the report as it stands: .html, .pdf or .xlsx.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def status(number, outputs, as_json):
-    """Progress of a round (default: the latest) per OPD."""
+    """Progress of a round (default: the latest) per OPD.
+
+    \b
+    Example:
+      tkksd evaluasi status
+      TKKSD_NOW=2027-02-03 tkksd evaluasi status EV-2026-01 --json
+    """
     from engine.inventory.round_report import write
     from engine.scheduler.rounds import progress
 
@@ -100,7 +112,12 @@ def status(number, outputs, as_json):
 @click.option("--output", "outputs", multiple=True, help="Write the round's report: .html, .pdf or .xlsx (repeatable).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def tutup(number, outputs, as_json):
-    """Close a round (the chair) and write its report: per OPD, outcomes, scores, what stays hanging."""
+    """Close a round (the chair) and write its report: per OPD, outcomes, scores, what stays hanging.
+
+    \b
+    Example:
+      tkksd evaluasi tutup --output evaluasi.pdf --output evaluasi.xlsx
+    """
     from engine.errors import InvalidInput
     from engine.inventory.round_report import FORMATS, write
     from engine.scheduler.rounds import close_round
