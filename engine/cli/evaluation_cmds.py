@@ -98,7 +98,7 @@ def status(number, outputs, as_json):
     ctx = context()
     data = progress(ctx, number)
     region = ctx.settings.get("general", "region", "Kabupaten Kutai Kartanegara")
-    written = [f"{write(data, path, region)} {path}" for path in outputs]
+    written = [f"{path} ({write(data, path, region).upper()})" for path in outputs]
     if as_json:
         emit_json(data)
         return
@@ -129,7 +129,7 @@ def tutup(number, outputs, as_json):
     ctx = context()
     data = close_round(ctx, actor(), number)
     region = ctx.settings.get("general", "region", "Kabupaten Kutai Kartanegara")
-    written = [f"{write(data, path, region)} {path}" for path in outputs]
+    written = [f"{path} ({write(data, path, region).upper()})" for path in outputs]
     if as_json:
         emit_json({**data, "written": outputs})
         return
