@@ -1,6 +1,6 @@
 """Hook: the flags an event raises without being stopped (rules with ``warn = true``, e.g. a
 field outside the lead OPD's urusan at `identify`) are recorded as incidents of kind ``flag``,
-in the transition's transaction, for the secretariat to see (`tkksd status`, the chair's digest)."""
+in the transition's transaction: `tkksd doctor` counts them and the chair's monthly digest lists them."""
 
 from __future__ import annotations
 
