@@ -42,6 +42,16 @@ def sections(ctx) -> dict[str, Any]:
     }
 
 
+def open_round_items(ctx) -> dict[int, tuple[str, Any]]:
+    """Agreement id -> (round number, due date) of the open evaluation round it is in."""
+    from engine.store.evaluation_tables import evaluation_round_items as items, evaluation_rounds as rounds
+
+    with db.read(ctx.engine) as conn:
+        rows = conn.execute(sa.select(items.c.agreement_id, rounds.c.number, rounds.c.due_on)
+                            .join(rounds, rounds.c.id == items.c.round_id).where(rounds.c.status == "open")).all()
+    return {r.agreement_id: (r.number, r.due_on) for r in rows}
+
+
 def text_lines(data: dict[str, Any]) -> list[str]:
     out = ["", "Keputusan Ketua TKKSD atas KB/MoU yang melewati batas tindak lanjut"]
     for d in data.get("kb_decisions", []):

@@ -188,6 +188,7 @@ def build(ctx: Context, *, horizon_days: int = 90) -> dict[str, Any]:
     evaluation_days = int(settings.deadline_days("evaluation_days") or 365)
     followup_days = int(settings.deadline_days("kb_followup_days") or 365)
     hanging: dict[int, dict[str, Any]] = {}
+    in_rounds = evaluation_report.open_round_items(ctx)
 
     def hang(r, kind: str, reason: str, since: date) -> None:
         entry = hanging.get(r.id)
@@ -236,6 +237,11 @@ def build(ctx: Context, *, horizon_days: int = 90) -> dict[str, Any]:
         since = ctx.clock.local(r.state_entered_at).date()
         age = (today - since).days
         limit = sla.get(r.lifecycle_state) if isinstance(sla, dict) else None
+        if r.lifecycle_state == "under_evaluation" and r.id in in_rounds:  # issue 16: the round's due date rules
+            number, due_on = in_rounds[r.id]
+            if today > due_on:
+                hang(r, "step", f"Evaluasi {number} belum disampaikan (batas {due_on.isoformat()})", due_on)
+            limit = None
         if limit is not None and age > int(limit):
             hang(r, "step", f"Berada di tahap '{state_label(r.workflow, r.workflow_version, r.lifecycle_state)}' "
                             f"{age} hari (batas {int(limit)} hari)", since + timedelta(days=int(limit)))

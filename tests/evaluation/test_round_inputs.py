@@ -31,3 +31,19 @@ def test_bad_input_and_filters(cli, ctx):
     assert bad.returncode == 2 and ".html, .pdf or .xlsx" in bad.stderr
     assert cli("evaluasi", "status", "--json").json()["status"] == "open"  # still open
     assert cli("evaluasi", "status", "EV-1999-01", check=False).returncode == 3
+
+
+def test_the_inventory_report_reads_the_rounds_due_date(cli, ctx):
+    from engine.inventory.reports import build
+
+    from .conftest import ctx_at
+
+    c0 = ctx_at(ctx, "2026-03-02T09:00")
+    a = add_service(c0, title="KB Pangan")
+    walk_service(c0, a, "integrated")
+    cli("evaluasi", "buka", "--due", "2026-05-29", now="2026-03-02T09:00")
+    within = build(ctx_at(ctx, "2026-05-01T09:00"))  # 60 days under evaluation, the SLA is 30: the round's date rules
+    assert a not in [h["id"] for h in within["hanging"]]
+    after = build(ctx_at(ctx, "2026-06-01T09:00"))
+    [entry] = [h for h in after["hanging"] if h["id"] == a]
+    assert "Evaluasi EV-2026-01 belum disampaikan (batas 2026-05-29)" in entry["reasons"]
