@@ -25,7 +25,7 @@ def _check_min_share(defn, rule, view, values, stored, supplied) -> Problem | No
         return None
     value = values.get(p["key"])
     if value is None:
-        return Problem(p["key"], f"{p['key']} must be recorded for {selector} (at least {entry['min']} %)", missing=True)
+        return Problem(p["key"], f"{p['key']} (at least {entry['min']} % for {selector})", missing=True)
     if float(value) + 1e-9 >= float(entry["min"]):
         return None
     where = f"{p['limits']}.{selector}" + (f": {entry['source']}" if entry.get("source") else "")
@@ -61,7 +61,7 @@ def _check_required_per_form(defn, rule, view, values, stored, supplied) -> Prob
     if entry.get("verified") is False:
         where += "; to be confirmed against the official text"
     labels = ", ".join(f"{k} ({defn.field(k).label.en})" if defn.has_field(k) else k for k in absent)
-    return Problem(absent[0], f"{selector} needs {what + ': ' if what else ''}{labels} ({where})", missing=True)
+    return Problem(absent[0], f"{labels} ({what + ' ' if what else ''}for {selector}: {where})", missing=True)
 
 
 def _validate_per_form(defn, rule) -> str | None:

@@ -99,17 +99,19 @@ def _check_scorecard(defn, rule, view, values, stored, supplied) -> Problem | No
     fields = [c["field"] for c in card.get("criteria", [])]
     given = [f for f in fields if supplied.get(f) is not None]
     findings = p.get("findings")
+    # Missing items read after "missing " in the refusal.
     if p.get("required") and findings and not supplied.get(findings):
-        return Problem(findings, f"{findings} (the evaluation's findings) must be recorded with '{p['outcome']}'", missing=True)
+        label = defn.field(findings).label.en if defn.has_field(findings) else "findings"
+        return Problem(findings, f"{findings} ({label}, with '{p['outcome']}' from an evaluation)", missing=True)
     if not given:
         if p.get("required"):
             return Problem(fields[0] if fields else None,
-                           f"'{p['outcome']}' closes an evaluation and needs its scorecard: {', '.join(fields)} (each {card.get('min_score', 1)}-{card.get('max_score', 4)})",
-                           missing=True)
+                           f"the scorecard, as '{p['outcome']}' closes an evaluation: {', '.join(fields)} "
+                           f"(each {card.get('min_score', 1)}-{card.get('max_score', 4)})", missing=True)
         return _check_recommendation(p, supplied)
     absent = [f for f in fields if f not in given]
     if absent:
-        return Problem(absent[0], f"the scorecard is incomplete: {', '.join(absent)} missing", missing=True)
+        return Problem(absent[0], f"{', '.join(absent)} (the scorecard is incomplete)", missing=True)
     bad = _score_problems(card, supplied)
     if bad:
         return Problem(None, "; ".join(bad))

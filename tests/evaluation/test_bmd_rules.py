@@ -27,7 +27,7 @@ def test_ksp_needs_the_bupatis_approval(cli, ctx):
     walk_bmd(cli, ref, "ksp", "verify")
     values = {k: v for k, v in step_values("ksp", "synchronize").items() if not k.startswith("bupati_")}
     refused = cli("fire", ref, "synchronize", *sets(values), check=False, now=now_at(T0))
-    assert refused.returncode == 5 and "ksp needs the Bupati's approval" in refused.stderr
+    assert refused.returncode == 5 and "the Bupati's approval for ksp" in refused.stderr
     assert "bupati_approval_ref" in refused.stderr and "to be confirmed" in refused.stderr
 
 
