@@ -37,7 +37,10 @@ def init():
         click.echo(f"Upgraded the database at {url} from schema {before} to {after}.")
     else:
         click.echo(f"The database at {url} is up to date (schema {after}).")
-    click.echo(f"OPD directory: {added} added, {updated} updated; {urusan} OPD urusan listed.")
+    listed, skipped = urusan
+    click.echo(f"OPD directory: {added} added, {updated} updated; {listed} OPD urusan listed.")
+    if skipped:
+        click.echo(f"OPD urusan of {', '.join(skipped)} skipped: not in the OPD directory.")
     if made_admin:
         click.echo(f"User '{login}' is the first admin.")
 

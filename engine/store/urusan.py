@@ -41,27 +41,28 @@ def read_urusan(path: Path) -> list[dict[str, object]]:
     return out
 
 
-def sync_urusan(conn: Connection, path: Path, known_fields: set[str] | None = None) -> int:
-    """Replace the stored list with the file's; an unknown OPD or urusan is refused by name."""
+def sync_urusan(conn: Connection, path: Path, known_fields: set[str] | None = None) -> tuple[int, list[str]]:
+    """Replace the stored list with the file's; returns (rows stored, OPD codes skipped because
+    the directory lacks them: a deployment's own directory may leave some out). An urusan no
+    workflow knows is a typo and is refused by name."""
     rows = read_urusan(path)
     codes = set(conn.execute(sa.select(opds.c.code)).scalars())
     for r in rows:
-        if r["opd_code"] not in codes:
-            raise ConfigurationError(f"The OPD urusan list {path} names OPD {r['opd_code']}, which is not in the OPD directory.")
         if known_fields is not None and r["urusan"] not in known_fields:
             raise ConfigurationError(f"The OPD urusan list {path} names urusan '{r['urusan']}', which no workflow knows.")
+    skipped = sorted({r["opd_code"] for r in rows if r["opd_code"] not in codes})
     conn.execute(opd_urusan.delete())
-    unique = {(r["opd_code"], r["urusan"]): r for r in rows}
+    unique = {(r["opd_code"], r["urusan"]): r for r in rows if r["opd_code"] in codes}
     if unique:
         conn.execute(opd_urusan.insert(), list(unique.values()))
-    return len(unique)
+    return len(unique), skipped
 
 
 def urusan_of(conn: Connection, code: str) -> list[str]:
     return list(conn.execute(sa.select(opd_urusan.c.urusan).where(opd_urusan.c.opd_code == code)).scalars())
 
 
-def load_urusan(conn: Connection, ctx) -> int:
+def load_urusan(conn: Connection, ctx) -> tuple[int, list[str]]:
     """`tkksd init`: the configured list, checked against the workflows' field choices."""
     known: set[str] = set()
     for d in ctx.registry.all():
