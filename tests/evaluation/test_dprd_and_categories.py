@@ -88,3 +88,23 @@ def test_a_deployments_urusan_list(cli, tmp_path):
     bad = cli("init", check=False)
     assert bad.returncode == 9 and "names urusan 'food_safety', which no workflow knows" in bad.stderr
     assert len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_the_dprd_wait_reminds_the_secretariat_not_the_opd(ctx):
+    from engine.scheduler.sweep import sweep
+    from tests.daemon.conftest import outbox_rows
+
+    from .conftest import ctx_at
+
+    c0 = ctx_at(ctx, "2026-03-02T09:00")
+    ref = add_service(c0, title="KB Air Bersih")
+    walk_service(c0, ref, "verified")
+    fire(c0, "admin", ref, "submit_to_dprd", values={"burdens_public": "yes", "budgeted_in_apbd": "no",
+                                                     "dprd_request_ref": "005/77/SETDA/2026"})
+    sweep(ctx_at(ctx, "2026-04-30T09:00"), daemon_id="test")  # 59 days: the DPRD still deliberates
+    assert not [r for r in outbox_rows(ctx, ref) if r.kind != "transition"]
+    sweep(ctx_at(ctx, "2026-05-05T09:00"), daemon_id="test")
+    [wait] = outbox_rows(ctx, ref, "dprd_wait")
+    assert wait.to_addrs == ["kerjasama@opd.kukar.example"] and wait.cc_addrs == ["sekda@opd.kukar.example"]
+    assert not outbox_rows(ctx, ref, "reminder") and not outbox_rows(ctx, ref, "escalation")
+    assert "dprd_approve" in wait.text_body
