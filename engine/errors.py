@@ -159,3 +159,10 @@ class AuditFailure(TkksdError):
 
 class ConfigurationError(TkksdError):
     exit_code = 9
+
+
+class RoundConflict(TkksdError):
+    """An evaluation round that cannot be opened or closed as asked (issue 16): another is open,
+    or this one is already closed. The message says which."""
+
+    exit_code = 6

@@ -36,6 +36,13 @@ KINDS = (
     "digest_chair",
     "incident",
     "mail_test",
+    # issue 16
+    "dprd_wait",
+    "kb_decision",
+    "resync_due",
+    "evaluation_round",
+    "evaluation_round_escalation",
+    "contribution_deadline",
 )
 
 # A kind or language becomes part of a template path: keep it to plain names.

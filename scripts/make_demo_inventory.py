@@ -416,6 +416,7 @@ class Generator:
                 "bupati_approval_on": approval - days(7) if form in ("pinjam_pakai", "ksp", "bgs_bsg") else "",
                 "bupati_approval_ref": f"SK-{rnd.randint(100, 999)}/BUP/{approval.year}" if form in ("pinjam_pakai", "ksp", "bgs_bsg") else "",
                 "starts_on": signed, "ends_on": ends, "rent_amount": rent or "", "annual_contribution": contribution or "",
+                "government_use_pct": 10 if form == "bgs_bsg" else "",  # the legal minimum (PP 28/2020 Pasal 36)
                 "signed_on": signed, "contract_ref": f"PKS-BMD/{rnd.randint(1, 30):02d}/{signed.year}",
                 "signatories": f"Sekretaris Daerah selaku Pengelola Barang; {partner}",
                 "integration_ref": f"KIB-{opd}-{signed.year}",

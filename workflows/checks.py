@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from typing import Any, Iterable, Mapping
 
+from . import rule_kinds
 from .spec import (
     DEADLINE_ACTIONS,
     FIELD_TYPES,
@@ -113,9 +115,16 @@ def check(defn: WorkflowDefinition, known_workflows: Mapping[str, WorkflowDefini
                     if k not in fields:
                         fail(f"{where}: the condition on '{req.key}' reads unknown field '{k}'")
         for rule in e.rules:
-            if rule.kind not in RULE_KINDS:
-                fail(f"{where} uses unknown rule '{rule.kind}' (known: {', '.join(sorted(RULE_KINDS))})")
-            for param in _RULE_FIELD_PARAMS[rule.kind]:
+            registered = rule_kinds.get(rule.kind)
+            if rule.kind not in RULE_KINDS and registered is None:
+                known = sorted(RULE_KINDS | set(rule_kinds.registry()))
+                fail(f"{where} uses unknown rule '{rule.kind}' (known: {', '.join(known)})")
+            if registered is not None and registered.validate is not None:
+                problem = registered.validate(defn, rule)
+                if problem:
+                    fail(f"{where}: rule '{rule.kind}' {problem}")
+            params = registered.field_params if registered is not None else _RULE_FIELD_PARAMS[rule.kind]
+            for param in params:
                 value = rule.params.get(param)
                 for k in [value] if isinstance(value, str) else list(value or []):
                     if k not in fields:
@@ -191,7 +200,16 @@ def check(defn: WorkflowDefinition, known_workflows: Mapping[str, WorkflowDefini
         for r in d.notify + d.cc:
             if r not in RECIPIENTS:
                 fail(f"{where} notifies unknown recipient '{r}' (known: {', '.join(sorted(RECIPIENTS))})")
-        if d.anchor != "entered":
+        if d.anchor.startswith("yearly:"):
+            # a day of the year (MM-DD) in the year after a date field's (engine.lifecycle.plan_periods)
+            parts = d.anchor.split(":")
+            if len(parts) != 3 or not re.fullmatch(r"\d{2}-\d{2}", parts[1]) or parts[2] not in fields:
+                fail(f"{where} has anchor '{d.anchor}'; use 'yearly:MM-DD:<date field>'")
+        elif d.anchor.startswith("plan_period:"):
+            # the end of the planning period the field's reference cites (workflows.plans)
+            if d.anchor[12:] not in fields:
+                fail(f"{where} has anchor '{d.anchor}', which names no declared field")
+        elif d.anchor != "entered":
             if not d.anchor.startswith("field:") or d.anchor[6:] not in fields:
                 fail(f"{where} has anchor '{d.anchor}'; use 'entered' or 'field:<date field>'")
             elif fields[d.anchor[6:]].type != "date":

@@ -36,6 +36,7 @@ class Problem:
     key: str | None
     message: str
     missing: bool = False  # a requirement not yet supplied (as opposed to a value that breaks a rule)
+    warning: bool = False  # a flag for people that does not stop the event (rule parameter warn = true)
 
 
 class ValueProblem(ValueError):
@@ -167,8 +168,17 @@ def _exceeds_years(start: date, end: date, max_years: float) -> bool:
     return _years_between(start, end) > max_years + 1e-9
 
 
-def check_rule(defn: WorkflowDefinition, rule: Rule, view: AgreementView, values: Mapping[str, Any], stored: Mapping[str, Any]) -> Problem | None:
+def check_rule(defn: WorkflowDefinition, rule: Rule, view: AgreementView, values: Mapping[str, Any], stored: Mapping[str, Any],
+               supplied: Mapping[str, Any] | None = None) -> Problem | None:
     p = rule.params
+    from . import rule_kinds  # registered kinds read guards' helpers: imported late
+
+    registered = rule_kinds.get(rule.kind)
+    if registered is not None:
+        problem = registered.check(defn, rule, view, values, stored, supplied or {})
+        if problem is not None and p.get("warn"):
+            return Problem(problem.key, problem.message, warning=True)
+        return problem
     if rule.kind == "not_future":
         v = values.get(p["key"])
         if isinstance(v, date) and v > view.today:
@@ -248,7 +258,20 @@ def evaluate(defn: WorkflowDefinition, event: Event, view: AgreementView, suppli
     if problems:
         return problems  # rules read values that are not there yet
     for rule in event.rules:
-        problem = check_rule(defn, rule, view, merged, view.values)
-        if problem is not None:
+        problem = check_rule(defn, rule, view, merged, view.values, supplied)
+        if problem is not None and not problem.warning:
             problems.append(problem)
     return problems
+
+
+def warnings(defn: WorkflowDefinition, event: Event, view: AgreementView, supplied: Mapping[str, Any] | None = None) -> list[Problem]:
+    """The flags (rules with ``warn = true``) that ``event`` raises without being stopped by them."""
+    supplied = supplied or {}
+    merged = {**view.values, **supplied}
+    out = []
+    for rule in event.rules:
+        if rule.params.get("warn"):
+            problem = check_rule(defn, rule, view, merged, view.values, supplied)
+            if problem is not None:
+                out.append(problem)
+    return out

@@ -36,6 +36,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "report": ("engine.cli.inventory_cmds", "report", "Inventory report: counts, hanging agreements, what falls due (text/html/json/xlsx)."),
     "graph": ("engine.cli.inventory_cmds", "graph", "Draw a workflow, or an agreement's path through it (svg/png/dot/mmd)."),
     "calendar": ("engine.cli.inventory_cmds", "calendar", "Pending deadlines as an iCalendar (.ics) file."),
+    "evaluasi": ("engine.cli.evaluation_cmds", "evaluasi", "The Sekda's evaluation round: buka (open), status, tutup (close, with its report)."),
 }
 
 

@@ -20,12 +20,14 @@ def init():
     """
     from engine.store import db
     from engine.store.directory import sync_directory
+    from engine.store.urusan import load_urusan
     from engine.lifecycle.services import ensure_first_admin
 
     ctx = context(check_schema=False)
     before, after = db.upgrade(ctx.engine)
     with db.write(ctx.engine) as conn:
         added, updated = sync_directory(conn, ctx.settings.opd_file)
+        urusan = load_urusan(conn, ctx)  # issue 16: each OPD's urusan
         login = actor()
         made_admin = ensure_first_admin(conn, login, ctx.clock.now())
     url = ctx.engine.url.render_as_string(hide_password=True)
@@ -35,7 +37,10 @@ def init():
         click.echo(f"Upgraded the database at {url} from schema {before} to {after}.")
     else:
         click.echo(f"The database at {url} is up to date (schema {after}).")
-    click.echo(f"OPD directory: {added} added, {updated} updated.")
+    listed, skipped = urusan
+    click.echo(f"OPD directory: {added} added, {updated} updated; {listed} OPD urusan listed.")
+    if skipped:
+        click.echo(f"OPD urusan of {', '.join(skipped)} skipped: not in the OPD directory.")
     if made_admin:
         click.echo(f"User '{login}' is the first admin.")
 
@@ -273,8 +278,14 @@ def history(ref, as_json):
 
     rows = history_of(context(), ref)
     if as_json:
-        emit_json([{k: r[k] for k in ("seq", "event", "from", "to", "actor", "at", "note", "kind")} for r in rows])
+        # "data": the values supplied with the event (the scorecard, a reason for departing from it)
+        emit_json([{k: r[k] for k in ("seq", "event", "from", "to", "actor", "at", "note", "kind", "data")} for r in rows])
         return
+    for r in rows:  # issue 16: a departure from the scorecard is read with its reason
+        reason = (r.get("data") or {}).get("departure_reason")
+        if reason:
+            r["note"] = f"{r['note']}; " if r["note"] else ""
+            r["note"] += f"menyimpang dari skor: {reason}"
     table(rows, [("seq", "#"), ("at", "AT (UTC)"), ("event", "EVENT"), ("from", "FROM"), ("to", "TO"), ("actor", "ACTOR"), ("note", "NOTE")])
 
 

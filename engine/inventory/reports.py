@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from engine.store import db
 from engine.context import Context
 from engine.store.tables import agreements, deadlines, history, opds
+from engine.inventory import evaluation_report
 
 KB_KINDS = ("KB", "MoU", "NK")
 OUTCOMES = ("continue", "upgrade", "revise", "terminate", "extend")
@@ -187,6 +188,7 @@ def build(ctx: Context, *, horizon_days: int = 90) -> dict[str, Any]:
     evaluation_days = int(settings.deadline_days("evaluation_days") or 365)
     followup_days = int(settings.deadline_days("kb_followup_days") or 365)
     hanging: dict[int, dict[str, Any]] = {}
+    in_rounds = evaluation_report.open_round_items(ctx)
 
     def hang(r, kind: str, reason: str, since: date) -> None:
         entry = hanging.get(r.id)
@@ -235,6 +237,11 @@ def build(ctx: Context, *, horizon_days: int = 90) -> dict[str, Any]:
         since = ctx.clock.local(r.state_entered_at).date()
         age = (today - since).days
         limit = sla.get(r.lifecycle_state) if isinstance(sla, dict) else None
+        if r.lifecycle_state == "under_evaluation" and r.id in in_rounds:  # issue 16: the round's due date rules
+            number, due_on = in_rounds[r.id]
+            if today > due_on:
+                hang(r, "step", f"Evaluasi {number} belum disampaikan (batas {due_on.isoformat()})", due_on)
+            limit = None
         if limit is not None and age > int(limit):
             hang(r, "step", f"Berada di tahap '{state_label(r.workflow, r.workflow_version, r.lifecycle_state)}' "
                             f"{age} hari (batas {int(limit)} hari)", since + timedelta(days=int(limit)))
@@ -303,6 +310,7 @@ def build(ctx: Context, *, horizon_days: int = 90) -> dict[str, Any]:
             "share": round(ikn_related / ikn_total, 3) if ikn_total else None,
         },
         "sample_data": sample,
+        **evaluation_report.sections(ctx),  # issue 16: KB decisions, evaluations departing from the score
     }
 
 
@@ -352,6 +360,7 @@ def render_text(data: dict[str, Any]) -> str:
     out.append("Hasil evaluasi (riwayat + tercatat saat impor)")
     for e in data["evaluation"]:
         out.append(f"  {e['label'].ljust(28)} {e['total']:>5}")
+    out.extend(evaluation_report.text_lines(data))  # issue 16
     out.append("")
     out.append(f"Kerja sama menggantung ({len(data['hanging'])})")
     for h in data["hanging"][:40]:
@@ -473,6 +482,7 @@ def write_xlsx(data: dict[str, Any], path: str | Path) -> None:
     s.append(["tanggal", "sisa hari", "id", "judul", "yang jatuh tempo", "OPD", "nama OPD"])
     for d in data["due_soon"]:
         s.append([d["due_on"], d["days_left"], d["id"], d["title"], d["what"], d["responsible"]["opd"], d["responsible"]["name"]])
+    evaluation_report.xlsx_sheets(wb, data)  # issue 16
     for sheet in wb.worksheets[1:]:
         for cell in sheet[1]:
             cell.font = bold

@@ -113,6 +113,18 @@ def plan(defn: WorkflowDefinition, state: str, values: Mapping[str, Any], entere
             continue
         if rule.anchor == "entered":
             anchor = entered_day
+        elif rule.anchor.startswith("plan_period:"):  # issue 16: the cited plan period's end
+            from engine.lifecycle.plan_periods import period_end
+
+            anchor = period_end(settings, values.get(rule.anchor.split(":", 1)[1]))
+            if anchor is None:
+                continue
+        elif rule.anchor.startswith("yearly:"):  # issue 16: a day of the year after the field's year
+            from engine.lifecycle.plan_periods import next_yearly
+
+            anchor = next_yearly(rule.anchor, _as_date(values.get(rule.anchor.split(":", 2)[2])))
+            if anchor is None:
+                continue
         else:
             anchor = _as_date(values.get(rule.anchor.split(":", 1)[1]))
             if anchor is None:

@@ -44,6 +44,13 @@ class GuardView:
         self.values = values
         self.compared = {**values, **(supplied or {})}
         self.today = ctx.clock.today()
+        self.state = agreement.lifecycle_state  # rules that apply from some states only (scorecard)
+
+    def opd_urusan(self, code: str) -> list[str]:
+        """The urusan the directory lists for OPD ``code`` (the field-within-urusan rule)."""
+        from engine.store.urusan import urusan_of
+
+        return urusan_of(self._conn, code)
 
     def count_events(self, event: str) -> int:
         return self._conn.execute(_count_events(), {"agreement_id": self._agreement.id, "event": event}).scalar_one()

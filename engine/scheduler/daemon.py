@@ -125,6 +125,21 @@ class Daemon:
         self.beat()
         return part
 
+    def rounds(self) -> dict[str, int]:
+        """Issue 16: reminders and escalation of open evaluation rounds (engine.scheduler.rounds)."""
+
+        def run():
+            from engine.scheduler.rounds import remind_due
+
+            return remind_due(self.ctx)
+
+        return self._guarded("rounds", run)
+
+    def sweep_and_rounds(self) -> None:
+        self.sweep()
+        if not self.stop.is_set():
+            self.rounds()
+
     # ------------------------------------------------------------------ heartbeat
 
     def beat(self, *, stopped: bool = False) -> None:
@@ -172,6 +187,8 @@ class Daemon:
         if not self.stop.is_set():
             out["digests"] = self.digests()
         if not self.stop.is_set():
+            out["rounds"] = self.rounds()  # issue 16
+        if not self.stop.is_set():
             out["drain"] = self.drain()
         self.beat(stopped=True)
         out["errors"] = self.totals.errors
@@ -186,7 +203,7 @@ class Daemon:
 
         self._install_signals()
         self.beat()
-        scheduler = build_scheduler(self.ctx.settings, Jobs(self.sweep, self.drain, self.digests))
+        scheduler = build_scheduler(self.ctx.settings, Jobs(self.sweep_and_rounds, self.drain, self.digests))
         logging.getLogger("apscheduler").setLevel(logging.WARNING)
         scheduler.start()
         log.info("daemon %s started (pid %d): sweep every %ss, drain every %ss", self.daemon_id, os.getpid(),
@@ -206,6 +223,9 @@ def summary_line(out: dict[str, Any]) -> str:
              f"skipped {s.get('skipped', 0)}"]
     d = out.get("digests") or {}
     parts.append(f"digests {sum(d.values())}")
+    rounds = out.get("rounds") or {}
+    if any(rounds.values()):  # issue 16: only when an evaluation round sent something
+        parts.append(f"evaluation round letters {sum(rounds.values())}")
     r = out.get("drain") or {}
     parts.append(f"mail sent {r.get('sent', 0)} retried {r.get('retried', 0)} failed {r.get('failed', 0)}")
     parts.append(f"errors {out.get('errors', 0)}")

@@ -209,3 +209,8 @@ def schema_metadata() -> sa.MetaData:
                                     ("ix_outbox_pending", outbox, "next_attempt_at")):
             sa.Index(name, table.c[column], sqlite_where=sa.text(_PENDING), postgresql_where=sa.text(_PENDING))
     return metadata
+
+
+# Issue 16's tables live in their own module on the same metadata (imported last: it reads
+# this module's names).
+from engine.store import evaluation_tables as _evaluation_tables  # noqa: E402,F401

@@ -29,8 +29,11 @@ FORMS: dict[str, dict[str, dict[str, str]]] = {
     "sewa": {"identify": {"partner_type": "company"}, "synchronize": {"rent_amount": "50000000"}},
     "pinjam_pakai": {"identify": {"partner_type": "ministry_agency"},
                      "synchronize": {"bupati_approval_on": "2026-02-20", "bupati_approval_ref": "028/45/BUP/2026"}},
-    "ksp": {"identify": {"partner_type": "bumn_bumd"}, "synchronize": {"annual_contribution": "120000000"}},
-    "bgs_bsg": {"identify": {"partner_type": "company"}, "synchronize": {"annual_contribution": "90000000"}},
+    # issue 16: the Bupati approves KSP and BGS/BSG too; a BGS/BSG leaves >= 10 % for government use
+    "ksp": {"identify": {"partner_type": "bumn_bumd"}, "synchronize": {"annual_contribution": "120000000",
+            "bupati_approval_on": "2026-02-20", "bupati_approval_ref": "028/46/BUP/2026"}},
+    "bgs_bsg": {"identify": {"partner_type": "company"}, "synchronize": {"annual_contribution": "90000000",
+                "bupati_approval_on": "2026-02-20", "bupati_approval_ref": "028/47/BUP/2026", "government_use_pct": "10"}},
 }
 PATH = ["identify", "verify", "synchronize", "sign", "integrate"]
 

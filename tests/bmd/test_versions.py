@@ -25,8 +25,9 @@ def write_v2(folder: Path, *, rename: tuple[str, str] | None = ("synchronized", 
         text = text.replace('label = { id = "Tersinkronisasi", en = "Synchronized" }',
                             'label = { id = "Terharmonisasi", en = "Harmonized" }')
     if identify_requires_kecamatan:
-        text = text.replace('requires = ["field", "objective", "partner", "partner_type", "lead_opd", "ikn_relevance"]',
-                            'requires = ["field", "objective", "partner", "partner_type", "lead_opd", "ikn_relevance", "kecamatan"]')
+        # (issue 16 made document_kind required at identify too)
+        text = text.replace('requires = ["field", "objective", "partner", "partner_type", "lead_opd", "ikn_relevance", "document_kind"]',
+                            'requires = ["field", "objective", "partner", "partner_type", "lead_opd", "ikn_relevance", "document_kind", "kecamatan"]')
     path = folder / "kerja-sama.v2.toml"
     path.write_text(text, encoding="utf-8")
     return path

@@ -41,7 +41,8 @@ def test_shipped_definitions_load_and_check():
         "proposed", "identified", "verified", "synchronized", "signed", "integrated", "under_evaluation",
         "terminated", "expired", "rejected", "withdrawn",
     }
-    assert set(ks.final_states()) == {"terminated", "expired", "rejected", "withdrawn"}
+    # issue 16 adds the final state of a KB the chair declares not followed up
+    assert set(ks.final_states()) == {"terminated", "expired", "rejected", "withdrawn", "not_followed_up"}
     assert ks.state("integrated").label.id == "Terintegrasi (berjalan)"
     assert ks.state("integrated").label.get("en") == "Integrated, in force"
     up = ks.event("upgrade")

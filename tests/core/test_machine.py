@@ -78,7 +78,9 @@ def test_models_are_removed_after_use(ks):
 
 def test_allowed_events_per_state(ks):
     assert allowed_events(ks, "proposed") == ["identify", "reject", "withdraw"]
-    assert allowed_events(ks, "integrated") == ["expire", "extend", "open_evaluation", "terminate", "upgrade"]
+    # issue 16 adds the chair's KB decisions and re-synchronization to a running agreement
+    assert allowed_events(ks, "integrated") == ["declare_not_followed_up", "expire", "extend", "give_more_time",
+                                                "open_evaluation", "resynchronize", "terminate", "upgrade"]
     for final in ks.final_states():
         assert allowed_events(ks, final) == []
     for e in ks.events:

@@ -75,8 +75,10 @@ def context(kind: str, lang: str = "id") -> dict[str, Any]:
                 {"name": "reject", "label": "Tolak usulan", "missing": []},
             ],
         }
-    elif kind in ("reminder", "escalation", "contract_due", "contribution_due"):
+    elif kind in ("reminder", "escalation", "contract_due", "contribution_due", "dprd_wait", "kb_decision", "resync_due",
+                  "contribution_deadline"):
         extra = {
+            "integrated_on": date(2025, 11, 28),
             "agreement": agreement(),
             "step": {"name": "VERIFIKASI", "label": "Verifikasi & Kajian"},
             "due_at": due,
@@ -128,6 +130,11 @@ def context(kind: str, lang: str = "id") -> dict[str, Any]:
         }
     elif kind == "mail_test":
         extra = {}
+    elif kind in ("evaluation_round", "evaluation_round_escalation"):  # issue 16
+        one = {"id": "KS-2024-0017", "title": TITLE, "partner": "Otorita IKN", "state_label": "Dievaluasi"}
+        rnd = {"number": "EV-2026-01", "title": "Evaluasi kerja sama 2026", "due_at": due}
+        extra = {"round": rnd, "stage": "letter", "items": [one], "opd": {"code": "DISTANAK", "name": "Dinas Pertanian dan Peternakan"},
+                 "late": [{"opd": {"code": "DISTANAK", "name": "Dinas Pertanian dan Peternakan"}, "pending": [one]}]}
     else:
         raise KeyError(kind)
     return common(lang, **extra)
