@@ -18,6 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from engine.lifecycle.agreement import Agreement
 from engine.errors import InvalidInput, NotFound, PermissionDenied, RoundConflict
 from engine.store import db
 from engine.store.evaluation_tables import evaluation_round_items as items_t
@@ -59,7 +60,7 @@ def _selected(conn: Connection, filters: Filters) -> list:
             continue
         if filters.signed_before and not (data.get("signed_on") and data["signed_on"] < filters.signed_before.isoformat()):
             continue
-        out.append(r)
+        out.append(Agreement.from_row(r))
     return out
 
 
