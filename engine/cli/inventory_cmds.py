@@ -125,7 +125,7 @@ def demo(as_json):
 
 
 @click.command()
-@click.option("--format", "fmt", type=click.Choice(["text", "html", "json", "xlsx"]), default=None,
+@click.option("--format", "fmt", type=click.Choice(["text", "html", "pdf", "json", "xlsx"]), default=None,
               help="Output format (default: from --output's extension, else text).")
 @click.option("--output", "output", default=None, type=click.Path(dir_okay=False), help="Write to this file.")
 @click.option("--days", default=90, show_default=True, help="Horizon of 'falls due soon'.")
@@ -136,6 +136,7 @@ def report(fmt, output, days):
     Example:
       tkksd report
       tkksd report --output laporan-tkksd.html
+      tkksd report --output laporan-tkksd.pdf       (A4, for printing)
       tkksd report --format json
       TKKSD_NOW=2024-05-01 tkksd report --format xlsx --output laporan.xlsx
     """
@@ -144,11 +145,15 @@ def report(fmt, output, days):
 
     if fmt is None:
         suffix = Path(output).suffix.lower().lstrip(".") if output else ""
-        fmt = {"html": "html", "htm": "html", "json": "json", "xlsx": "xlsx", "txt": "text"}.get(suffix, "text")
-    if fmt == "xlsx" and not output:
-        raise InvalidInput("The xlsx report needs --output FILE.xlsx.")
+        fmt = {"html": "html", "htm": "html", "pdf": "pdf", "json": "json", "xlsx": "xlsx", "txt": "text"}.get(suffix, "text")
+    if fmt in ("xlsx", "pdf") and not output:
+        raise InvalidInput(f"The {fmt} report needs --output FILE.{fmt}.")
     ctx = context()
     data = reports.build(ctx, horizon_days=days)
+    if fmt == "pdf":
+        reports.write_pdf(data, output)
+        click.echo(f"Wrote the report to {output}.")
+        return
     if fmt == "xlsx":
         reports.write_xlsx(data, output)
         click.echo(f"Wrote the report to {output}.")
