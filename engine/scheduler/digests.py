@@ -61,8 +61,16 @@ def monthly_period(clock, day_of_month: int, now: datetime) -> tuple[datetime, d
 
 
 def _item(i: dict[str, Any]) -> dict[str, Any]:
+    # "opd" lets the chair's digest group its items by the OPD that must act.
     return {"agreement": {"id": i["agreement"], "title": i["title"]}, "what": i["what"],
-            "due_at": datetime.fromisoformat(i["due_at"])}
+            "due_at": datetime.fromisoformat(i["due_at"]), "opd": dict(i["responsible"])}
+
+
+def _state_label(ctx, state: str) -> str:
+    for defn in ctx.registry.all():
+        if defn.has_state(state):
+            return defn.state(state).label.get(ctx.lang)
+    return state
 
 
 def _sent(conn, key: str) -> bool:
@@ -120,7 +128,8 @@ def monthly(ctx, now: datetime) -> int:
                     labelled[s.label.get(ctx.lang)] = counts.pop(s.name)
         labelled.update(counts)
         stuck = [
-            {"agreement": {"id": h["agreement"], "title": h["title"]}, "what": h["state"], "due_at": first}
+            {"agreement": {"id": h["agreement"], "title": h["title"]}, "what": _state_label(ctx, h["state"]),
+             "due_at": first}
             for h in hanging(conn, ctx)
         ]
         recent = conn.execute(
