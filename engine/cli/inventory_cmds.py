@@ -191,17 +191,31 @@ def graph(ref, workflow, version, output):
 
 @click.command()
 @click.option("--opd", default=None, help="Only deadlines of agreements this OPD leads.")
-@click.option("--output", "output", required=True, type=click.Path(dir_okay=False), help="FILE.ics to write.")
+@click.option("--output", "output", default=None, type=click.Path(dir_okay=False), help="FILE.ics to write.")
+@click.option("--per-opd", "per_opd", default=None, type=click.Path(file_okay=False),
+              help="Write one FOLDER/<OPD>.ics per lead OPD instead of one file.")
 @click.option("--days", default=None, type=int, help="Only deadlines due within this many days (default: all pending).")
-def calendar(opd, output, days):
+def calendar(opd, output, per_opd, days):
     """Pending deadlines as an iCalendar file (Asia/Makassar) for any calendar program.
+
+    Overdue deadlines say TERLAMBAT in their title; each coming one has a reminder the day before.
 
     \b
     Example:
       tkksd calendar --output tkksd.ics
       tkksd calendar --opd DKP --output dkp.ics
+      tkksd calendar --per-opd kalender-opd/
     """
+    from engine.errors import InvalidInput
     from engine.inventory import calendars
 
+    if bool(output) == bool(per_opd):
+        raise InvalidInput("Give either --output FILE.ics or --per-opd FOLDER.")
+    if per_opd:
+        if opd:
+            raise InvalidInput("--per-opd writes every OPD's file; leave out --opd.")
+        written = calendars.write_per_opd(context(), per_opd, days=days)
+        click.echo(f"Wrote {len(written)} calendar file(s) to {per_opd} ({sum(written.values())} deadline(s)).")
+        return
     n = calendars.write(context(), output, opd=opd, days=days)
     click.echo(f"Wrote {n} deadline(s) to {output}.")

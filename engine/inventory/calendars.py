@@ -15,8 +15,25 @@ import sqlalchemy as sa
 from engine.store import db
 from engine.bootstrap import Context
 from engine.errors import InvalidInput
+from notifiers.formatting import tanggal
+
 from engine.inventory.reports import deadline_what
 from engine.store.tables import agreements, deadlines, opds
+
+
+OVERDUE = {"id": "TERLAMBAT", "en": "OVERDUE"}
+REMINDER = {"id": "Besok jatuh tempo: {what} ({number})", "en": "Due tomorrow: {what} ({number})"}
+
+
+def _alarm(what: str, number: str, lang: str):
+    """A reminder the day before (VALARM, RFC 5545 3.6.6), at the same time of day."""
+    from icalendar import Alarm
+
+    alarm = Alarm()
+    alarm.add("action", "DISPLAY")
+    alarm.add("trigger", timedelta(days=-1))
+    alarm.add("description", REMINDER["en" if lang == "en" else "id"].format(what=what, number=number))
+    return alarm
 
 
 def build(ctx: Context, *, opd: str | None = None, days: int | None = None):
@@ -70,21 +87,47 @@ def build(ctx: Context, *, opd: str | None = None, days: int | None = None):
         ev.add("dtstamp", now)
         ev.add("dtstart", start)
         ev.add("dtend", start + timedelta(minutes=minutes))
-        ev.add("summary", f"[{r.number}] {what}")
+        overdue_days = (ctx.clock.today() - day).days if r.due_at <= now else 0
+        flag = f"{OVERDUE['en' if ctx.lang == 'en' else 'id']} {overdue_days} {'days' if ctx.lang == 'en' else 'hari'}: " \
+            if r.due_at <= now else ""
+        ev.add("summary", f"[{r.number}] {flag}{what}")
         ev.add("description", "\n".join([
             f"Yang jatuh tempo: {what}",
             f"Kerja sama: {r.number} - {r.title}",
             f"Mitra: {r.partner}",
             f"OPD pengampu: {r.lead_opd} ({r.opd_name or r.lead_opd})",
-            f"Tenggat: {day.isoformat()} ({settings.get('general', 'timezone_abbr', 'WITA')})",
-            f"Lihat: tkksd show {r.number}",
+            f"Tenggat: {tanggal(day, ctx.lang)} ({settings.get('general', 'timezone_abbr', 'WITA')})"
+            + (f", terlambat {overdue_days} hari" if overdue_days else ""),
         ]))
+        if r.due_at > now:  # an alarm in the past would only pop up at once
+            ev.add_component(_alarm(what, r.number, ctx.lang))
         ev.add("categories", [r.rule])
         ev.add("status", "CONFIRMED")
         ev.add("transp", "TRANSPARENT")
         cal.add_component(ev)
     cal.add_missing_timezones()
     return cal, len(rows)
+
+
+def write_per_opd(ctx: Context, folder: str | Path, *, days: int | None = None) -> dict[str, int]:
+    """One calendar file per lead OPD with pending deadlines (``<CODE>.ics``), for each OPD to subscribe to."""
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise InvalidInput(f"'{folder}' is a file; --per-opd needs a folder.")
+    folder.mkdir(parents=True, exist_ok=True)
+    with db.read(ctx.engine) as conn:
+        codes = list(conn.execute(
+            sa.select(agreements.c.lead_opd).distinct()
+            .select_from(deadlines.join(agreements, agreements.c.id == deadlines.c.agreement_id))
+            .where(deadlines.c.status == "pending").order_by(agreements.c.lead_opd)
+        ).scalars())
+    written = {}
+    for code in codes:
+        cal, n = build(ctx, opd=code, days=days)
+        if n:
+            (folder / f"{code}.ics").write_bytes(cal.to_ical())
+            written[code] = n
+    return written
 
 
 def write(ctx: Context, output: str | Path, *, opd: str | None = None, days: int | None = None) -> int:
