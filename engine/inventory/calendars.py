@@ -36,7 +36,7 @@ def _alarm(what: str, number: str, lang: str):
     return alarm
 
 
-def build(ctx: Context, *, opd: str | None = None, days: int | None = None):
+def build(ctx: Context, *, opd: str | None = None, days: int | None = None, deadline_id: int | None = None):
     from icalendar import Calendar, Event
 
     now = ctx.clock.now()
@@ -51,13 +51,15 @@ def build(ctx: Context, *, opd: str | None = None, days: int | None = None):
                   agreements.c.workflow_version, agreements.c.lead_opd, opds.c.name.label("opd_name"))
         .select_from(deadlines.join(agreements, agreements.c.id == deadlines.c.agreement_id)
                      .join(opds, opds.c.code == agreements.c.lead_opd, isouter=True))
-        .where(deadlines.c.status == "pending")
+        # One deadline: the invitation sent with its notice, whatever its status by then.
+        .where(deadlines.c.id == deadline_id if deadline_id is not None else deadlines.c.status == "pending")
         .order_by(deadlines.c.due_at, deadlines.c.id)
     )
     if opd:
         q = q.where(agreements.c.lead_opd == opd.upper())
     if days is not None:
         q = q.where(deadlines.c.due_at <= now + timedelta(days=days))
+
     with db.read(ctx.engine) as conn:
         if opd and conn.execute(sa.select(opds.c.code).where(opds.c.code == opd.upper())).first() is None:
             raise InvalidInput(f"Unknown OPD code '{opd}'; `tkksd opd list` shows the directory.")
@@ -89,7 +91,7 @@ def build(ctx: Context, *, opd: str | None = None, days: int | None = None):
         ev.add("dtend", start + timedelta(minutes=minutes))
         overdue_days = (ctx.clock.today() - day).days if r.due_at <= now else 0
         flag = f"{OVERDUE['en' if ctx.lang == 'en' else 'id']} {overdue_days} {'days' if ctx.lang == 'en' else 'hari'}: " \
-            if r.due_at <= now else ""
+            if overdue_days > 0 else ""
         ev.add("summary", f"[{r.number}] {flag}{what}")
         ev.add("description", "\n".join([
             f"Yang jatuh tempo: {what}",
