@@ -40,7 +40,7 @@ def insert_many(conn: Connection, ctx: Context, items: Sequence[Mapping[str, Any
         for it in part:
             defn = it["defn"]
             values = it["values"]
-            number = it.get("number") or _next_number(conn, defn.id_prefix, ctx.clock.today().year)
+            number = it.get("number") or _next_number(conn, defn.id_prefix, it.get("year") or ctx.clock.today().year)
             numbers.append(number)
             rows.append({
                 "number": number, "title": values["title"], "partner": values["partner"], "lead_opd": values["lead_opd"],

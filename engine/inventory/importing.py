@@ -33,6 +33,7 @@ from workflows.spec import WorkflowDefinition
 from engine.store import db
 
 from engine.inventory import sheets
+from engine.inventory.sheet_dates import to_date
 from engine.bootstrap import Context
 from engine.errors import InvalidInput, PermissionDenied, TkksdError
 from engine.store.tables import agreements, id_counters, opds
@@ -107,8 +108,18 @@ class ImportResult:
 # ------------------------------------------------------------------------- header
 
 
-def map_header(header: list[str], cols: list[sheets.Column]) -> tuple[list[str | None], list[Problem]]:
-    """Header cells -> column keys. A header may be the key or its Indonesian/English label."""
+# Columns secretariats add that carry no agreement data: the running number ("No.").
+IGNORED_HEADERS = frozenset({"no", "no.", "nomor urut", "no urut", "no. urut", "#", "urut"})
+
+
+def header_names(cols: list[sheets.Column]) -> set[str]:
+    """Every header text that names a column (key, Indonesian or English label), lower case."""
+    return {name.strip().lower() for c in cols for name in (c.key, c.label.id, c.label.en)}
+
+
+def map_header(header: list[str], cols: list[sheets.Column], header_row: int = 1) -> tuple[list[str | None], list[Problem]]:
+    """Header cells -> column keys. A header may be the key or its Indonesian/English label;
+    a "No." column and columns without a header are ignored."""
     names: dict[str, str] = {}
     for c in cols:
         for name in (c.key, c.label.id, c.label.en):
@@ -117,22 +128,22 @@ def map_header(header: list[str], cols: list[sheets.Column]) -> tuple[list[str |
     problems: list[Problem] = []
     seen: set[str] = set()
     for i, text in enumerate(header):
-        if not text:
+        if not text or text.strip().lower() in IGNORED_HEADERS:
             keys.append(None)
             continue
         key = names.get(text.strip().lower())
         if key is None:
-            problems.append(Problem(1, text, f"unknown column '{text}'; the columns are the field keys of the loaded workflows (see `tkksd import --template`)"))
+            problems.append(Problem(header_row, text, f"unknown column '{text}'; the columns are the field keys of the loaded workflows (see `tkksd import --template`)"))
             keys.append(None)
         elif key in seen:
-            problems.append(Problem(1, text, f"column '{key}' appears twice"))
+            problems.append(Problem(header_row, text, f"column '{key}' appears twice"))
             keys.append(None)
         else:
             seen.add(key)
             keys.append(key)
     for required in ("workflow", "state", "title", "partner", "lead_opd"):
         if required not in seen:
-            problems.append(Problem(1, required, f"the sheet has no '{required}' column"))
+            problems.append(Problem(header_row, required, f"the sheet has no '{required}' column"))
     return keys, problems
 
 
@@ -140,12 +151,12 @@ def map_header(header: list[str], cols: list[sheets.Column]) -> tuple[list[str |
 
 
 def _as_date(value: Any) -> date:
-    return guards.parse_date(value)
+    return guards.parse_date(to_date(value))
 
 
 def _typed_cell(f, value: Any) -> Any:
-    if f.type == "date" and isinstance(value, datetime):
-        value = value.date()
+    if f.type == "date":
+        value = to_date(value)  # 20/11/2023, 20 November 2023, a date cell
     elif f.type in ("text", "reference", "choice", "opd") and not isinstance(value, str):
         value = str(value)
     return guards.parse_value(f, value)
@@ -178,7 +189,9 @@ class _Checker:
     def __init__(self, conn: Connection, ctx: Context, cols: list[sheets.Column]):
         self.ctx = ctx
         self.today = ctx.clock.today()
-        self.opd_codes = set(conn.execute(sa.select(opds.c.code).where(opds.c.active.is_(True))).scalars())
+        active = conn.execute(sa.select(opds.c.code, opds.c.name).where(opds.c.active.is_(True))).all()
+        self.opd_codes = {r.code for r in active}
+        self.opd_by_name = {r.name.strip().lower(): r.code for r in active}  # sheets name the OPD, not its code
         self.rules: dict[str, tuple[list[tuple[str, str]], list[str]]] = {}
         self.col_types = {c.key: c.type for c in cols}
         self.field_maps: dict[str, dict[str, Any]] = {}
@@ -264,7 +277,7 @@ def check_row(chk: _Checker, number_row: int, raw: dict[str, Any], problems: lis
             continue
         v = str(v).strip()
         if key == "lead_opd":
-            v = v.upper()
+            v = chk.opd_by_name.get(v.lower(), v).upper()
             if v not in chk.opd_codes:
                 bad(key, f"unknown OPD code '{v}'; `tkksd opd list` shows the directory")
                 continue
@@ -342,7 +355,7 @@ def _diff(ctx: Context, plan: RowPlan, parent_number: str | None) -> dict[str, A
 
 def plan_rows(conn: Connection, ctx: Context, sheet: sheets.Sheet) -> tuple[list[RowPlan], list[Problem]]:
     cols = sheets.columns(ctx.registry)
-    keys, problems = map_header(sheet.header, cols)
+    keys, problems = map_header(sheet.header, cols, sheet.header_row)
     if problems:
         return [], problems
     chk = _Checker(conn, ctx, cols)
@@ -454,6 +467,12 @@ def _entered_at(ctx: Context, plan: RowPlan) -> datetime | None:
     return ctx.clock.start_of_day(plan.state_since)
 
 
+def _number_year(p: RowPlan) -> int | None:
+    """The year an agreement without id is numbered in: the year it was signed (KS-2022-...)."""
+    signed = p.values.get("signed_on")
+    return signed.year if isinstance(signed, date) else None
+
+
 def apply_plans(conn: Connection, ctx: Context, plans: list[RowPlan], *, actor: str, source: str, note_extra: str = "") -> ImportResult:
     from engine.inventory.bulk import insert_many
     from engine.lifecycle.services import apply_transition, resolve_actor
@@ -470,6 +489,7 @@ def apply_plans(conn: Connection, ctx: Context, plans: list[RowPlan], *, actor: 
         conn, ctx,
         [
             dict(defn=p.defn, values=p.values, state=p.state, number=p.number, import_key=p.import_key,
+                 year=_number_year(p),
                  entered_at=_entered_at(ctx, p), note=f"imported from {source} row {p.row} by {actor}{suffix}")
             for p in new
         ],
@@ -520,7 +540,7 @@ def import_file(ctx: Context, path: str | Path, actor: str, *, dry_run: bool = F
 
     Raises ``ImportRefused`` (with every problem) when a row is bad and ``dry_run`` is false.
     """
-    sheet = sheets.read(path)
+    sheet = sheets.read(path, header_names(sheets.columns(ctx.registry)))
     source = source or Path(path).name
     if dry_run:
         with db.read(ctx.engine) as conn:
