@@ -24,8 +24,10 @@ def _print_problems(result, limit: int = 200) -> None:
 @click.option("--dry-run", is_flag=True, help="Check every row and say what would change; write nothing.")
 @click.option("--template", "template", default=None, type=click.Path(dir_okay=False),
               help="Write an empty XLSX template (headers, notes, drop-down lists) to this file instead.")
+@click.option("--workflow", "workflow", default=None,
+              help="With --template: only this workflow's columns and drop-down choices (one template per workflow).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def import_(file, dry_run, template, as_json):
+def import_(file, dry_run, template, workflow, as_json):
     """Import agreements from a CSV or XLSX sheet (the format `tkksd export` writes).
 
     Every row is checked first; each problem is printed as row, column and a sentence, and
@@ -34,7 +36,7 @@ def import_(file, dry_run, template, as_json):
 
     \b
     Example:
-      tkksd import --template templat-kerja-sama.xlsx
+      tkksd import --template templat-kerja-sama.xlsx --workflow kerja-sama
       tkksd import daftar-kerja-sama.xlsx --dry-run
       tkksd import daftar-kerja-sama.xlsx
     """
@@ -43,7 +45,7 @@ def import_(file, dry_run, template, as_json):
 
     ctx = context()
     if template:
-        keys = write_template(ctx, template)
+        keys = write_template(ctx, template, workflow=workflow)
         if as_json:
             emit_json({"template": template, "columns": keys})
         else:

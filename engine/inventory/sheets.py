@@ -43,7 +43,7 @@ FIXED_NOTES: dict[str, str] = {
     "workflow": "Nama alur kerja, mis. kerja-sama atau pemanfaatan-bmd.",
     "workflow_version": "Kosongkan untuk versi terbaru.",
     "state": "Kode status dari daftar (mis. integrated). Kerja sama masuk dalam status ini.",
-    "state_since": "Tanggal (YYYY-MM-DD) status ini mulai berlaku; tenggat dihitung dari tanggal ini.",
+    "state_since": "Tanggal status ini mulai berlaku (mis. 20/11/2023); tenggat dihitung dari tanggal ini.",
     "title": "Judul naskah kerja sama (wajib).",
     "partner": "Nama mitra (wajib).",
     "lead_opd": "Kode OPD pengampu dari direktori (wajib), mis. DKP.",
@@ -322,7 +322,8 @@ GUIDE_LINES = (
     "Arahkan kursor ke judul kolom untuk melihat keterangannya; kolom berkode memakai daftar pilihan.",
     "Impor: tkksd import FILE.xlsx --dry-run memeriksa semua baris tanpa menyimpan apa pun; tanpa --dry-run menyimpan bila semua baris benar.",
     "Sel kosong berarti nilai kosong; kolom yang tidak ada di lembar tidak mengubah nilai yang tersimpan.",
-    "Tanggal ditulis YYYY-MM-DD; ya/tidak untuk kolom ya-tidak.",
+    "Tanggal boleh berupa sel tanggal atau ditulis 2023-11-20, 20/11/2023, 20-11-2023 atau 20 November 2023; ya/tidak untuk kolom ya-tidak.",
+    "Judul lembar di atas baris judul kolom, sel gabungan, kolom 'No.' dan kolom kosong diabaikan saat impor.",
 )
 
 

@@ -106,3 +106,22 @@ def test_a_bad_cell_is_reported_with_the_row_number_the_sheet_shows(doc_env, lib
     out = Cli(doc_env, tmp_path)("import", str(xlsx), check=False)
     assert out.returncode == 2
     assert "row 7, column ends_on" in out.stderr  # title rows 1-3, header 4, rows 5, (empty 6), 7
+
+
+def test_one_template_per_workflow_offers_only_its_choices(doc_env, tmp_path):
+    import openpyxl
+
+    cli = Cli(doc_env, tmp_path)
+    lists = {}
+    for workflow in ("kerja-sama", "pemanfaatan-bmd"):
+        path = tmp_path / f"templat-{workflow}.xlsx"
+        cli("import", "--template", str(path), "--workflow", workflow)
+        sheet = openpyxl.load_workbook(path)["daftar"]
+        lists[workflow] = {col[0]: [v for v in col[1:] if v] for col in sheet.iter_cols(values_only=True)}
+    ks = lists["kerja-sama"]
+    assert ks["workflow"] == ["kerja-sama"] and "university" in ks["partner_type"]
+    assert not {"cooperative", "individual"} & set(ks["partner_type"])
+    assert "form" not in ks  # a BMD column is not in the kerja-sama template
+    assert lists["pemanfaatan-bmd"]["workflow"] == ["pemanfaatan-bmd"]
+    bad = cli("import", "--template", str(tmp_path / "x.xlsx"), "--workflow", "nope", check=False)
+    assert bad.returncode == 2 and "Unknown workflow 'nope'" in bad.stderr
