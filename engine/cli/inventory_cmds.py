@@ -12,9 +12,9 @@ DEMO_FILE = Path(__file__).resolve().parents[2] / "config" / "demo" / "inventory
 DEMO_NOTE = "demo inventory (sample data)"
 
 
-def _print_problems(result, limit: int = 200) -> None:
+def _print_problems(result, limit: int = 200, lang: str = "en") -> None:
     for p in result.problems[:limit]:
-        click.echo(f"  {p.sentence()}", err=True)
+        click.echo(f"  {p.sentence(lang)}", err=True)
     if len(result.problems) > limit:
         click.echo(f"  ... and {len(result.problems) - limit} more (use --json to see them all).", err=True)
 
@@ -60,7 +60,7 @@ def import_(file, dry_run, template, workflow, as_json):
             emit_json({"file": file, "dry_run": False, "written": False, "problems": [p.as_dict() for p in exc.problems]})
         else:
             for p in exc.problems[:200]:
-                click.echo(f"  {p.sentence()}", err=True)
+                click.echo(f"  {p.sentence(ctx.lang)}", err=True)
         raise
     if as_json:
         emit_json({**result.as_dict(), "written": not dry_run and not result.problems})
@@ -70,7 +70,7 @@ def import_(file, dry_run, template, workflow, as_json):
     if result.problems:
         click.echo(f"{Path(file).name}: {len(result.problems)} problem(s) in {len({p.row for p in result.problems})} row(s); "
                    "nothing would be imported:", err=True)
-        _print_problems(result)
+        _print_problems(result, lang=ctx.lang)
         raise SystemExit(2)
     verb = "would add" if dry_run else "added"
     click.echo(

@@ -48,9 +48,10 @@ class Problem:
     column: str | None
     message: str
 
-    def sentence(self) -> str:
-        where = f"row {self.row}" + (f", column {self.column}" if self.column else "")
-        return f"{where}: {self.message}"
+    def sentence(self, lang: str = "en") -> str:
+        from engine.inventory.import_messages import sentence
+
+        return sentence(self.row, self.column, self.message, lang)
 
     def as_dict(self) -> dict[str, Any]:
         return {"row": self.row, "column": self.column, "message": self.message}
