@@ -83,7 +83,7 @@ REPORT_TEXT: dict[str, dict[str, str]] = {
                   "evaluasi berkala yang terlambat, KB/MoU lebih dari 12 bulan tanpa PKS, atau masa berlaku yang berakhir "
                   "tanpa ditutup.",
         "empty": "(tidak ada data)", "of": "dari", "not_signed": "Belum ditandatangani", "page": "Halaman",
-        "label": "Uraian", "share": "Porsi", "year": "Tahun", "value": "Nilai", "summary_sheet": "ringkasan",
+        "label": "Uraian", "share": "Porsi", "year": "Tahun", "made": "dibuat", "value": "Nilai", "summary_sheet": "ringkasan",
     },
     "en": {
         "title": "Inventory of Regional Cooperation Agreements", "team": "Regional Cooperation Coordination Team (TKKSD)",
@@ -111,7 +111,7 @@ REPORT_TEXT: dict[str, dict[str, str]] = {
         "footer": "Made by tkksd on {when}. Hanging: a missed deadline, a step over its time limit, an overdue periodic "
                   "evaluation, a KB/MoU more than 12 months without a PKS, or an end date passed without closing.",
         "empty": "(no data)", "of": "of", "not_signed": "Not signed yet", "page": "Page",
-        "label": "Label", "share": "Share", "year": "Year", "value": "Value", "summary_sheet": "summary",
+        "label": "Label", "share": "Share", "year": "Year", "made": "made on", "value": "Value", "summary_sheet": "summary",
     },
 }
 

@@ -313,7 +313,7 @@ def render_text(data: dict[str, Any]) -> str:
     out: list[str] = []
     t = data["totals"]
     out.append(f"{data['title']} - {data['region']}")
-    out.append(f"{T['as_of'].capitalize()} {day_text(data['as_of'], lang)}; {generated_when(data)}")
+    out.append(f"{T['as_of'].capitalize()} {day_text(data['as_of'], lang)}; {T['made']} {generated_when(data)}")
     out.append("")
     out.append(f"{T['total']}: {t['agreements']} ({T['active'].lower()} {t['active']}, {T['final'].lower()} {t['final']}); "
                f"{T['hanging'].lower()} {t['hanging']}; {T['due_soon'].format(days=data['horizon_days']).lower()} {t['due_soon']}")

@@ -29,6 +29,8 @@ def for_rows(ctx, rows: Sequence[Any]) -> Mapping[int, tuple]:
         try:
             if key.startswith("deadline:"):
                 out[row.id] = (_invitation(ctx, int(key.split(":")[1])),)
+            elif row.kind == "evaluation_opened" and row.agreement_id is not None:
+                out[row.id] = (_invitation(ctx, _evaluation_deadline(ctx, row.agreement_id)),)
             elif row.kind in DIGEST_DAYS:
                 out[row.id] = (_digest_sheet(ctx, row),)
         except Exception:  # noqa: BLE001 - an attachment must never keep the letter from going out
@@ -36,9 +38,25 @@ def for_rows(ctx, rows: Sequence[Any]) -> Mapping[int, tuple]:
     return {k: v for k, v in out.items() if all(v)}
 
 
-def _invitation(ctx, deadline_id: int):
+def _evaluation_deadline(ctx, agreement_id: int) -> int | None:
+    """The pending deadline of an evaluation just opened (its step's time limit)."""
+    import sqlalchemy as sa
+
+    from engine.store.tables import deadlines
+
+    with db.read(ctx.engine) as conn:
+        return conn.execute(
+            sa.select(deadlines.c.id).where(deadlines.c.agreement_id == agreement_id, deadlines.c.status == "pending",
+                                            deadlines.c.state == "under_evaluation", deadlines.c.rule == "step_sla")
+            .order_by(deadlines.c.due_at).limit(1)
+        ).scalar()
+
+
+def _invitation(ctx, deadline_id: int | None):
     from notifiers.base import Attachment
 
+    if deadline_id is None:
+        return None
     from engine.inventory import calendars
 
     cal, n = calendars.build(ctx, deadline_id=deadline_id)
