@@ -64,8 +64,9 @@ def _table(ws, cols: Sequence[Col], rows: Sequence[Sequence[Any]], *, first_row:
     for c, col in enumerate(cols, start=1):
         cell = ws.cell(row=first_row, column=c, value=col.header)
         cell.font, cell.fill = bold, fill
-        cell.alignment = Alignment(wrap_text=True, vertical="top",
-                                   horizontal="right" if col.kind in ("int", "pct") else "left")
+        numeric = col.kind in ("int", "pct")
+        cell.alignment = Alignment(wrap_text=True, vertical="top", horizontal="right" if numeric else "left",
+                                   indent=0 if numeric else 1)
     for r, values in enumerate(rows, start=first_row + 1):
         for c, (col, value) in enumerate(zip(cols, values), start=1):
             cell = ws.cell(row=r, column=c, value=date.fromisoformat(value) if col.kind == "date" and value else value)
@@ -191,7 +192,7 @@ def write(data: dict[str, Any], path: str | Path) -> None:
     _bar_chart(ws, T["evaluation"], len(data["evaluation"]), label_col=2, value_col=5, anchor="G2")
     ws = wb.create_sheet(names["hanging"])
     _table(ws, [Col(T["number"], width=14), Col(T["agreement_title"], "wrap", 40), Col(T["state"], "wrap", 18),
-                Col(T["since"], "date"), Col(T["days"], "int", width=7), Col("OPD", width=12),
+                Col(T["since"], "date"), Col(T["days"], "int", width=8), Col("OPD", width=12),
                 Col(T["responsible"], "wrap", 30), Col(T["reasons"], "wrap", 45)],
            [[h["id"], h["title"], h["state_label"], h["since"], h["days"], h["responsible"]["opd"],
              h["responsible"]["name"], "; ".join(h["reasons"])] for h in data["hanging"]])
