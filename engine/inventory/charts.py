@@ -93,13 +93,13 @@ def bars(items: Sequence[dict[str, Any]], *, title: str, empty_text: str, bar: i
     return _serialize(svg)
 
 
-def _axis_labels(keys: Sequence[str], slot: float) -> tuple[int, float]:
-    """Every how many columns to print a label, and the rotation, so labels never overlap."""
+def _label_every(keys: Sequence[str], slot: float) -> int:
+    """Every how many columns to print an axis label, so the labels never overlap."""
     longest = max((text_width(k) for k in keys), default=0)
     every = 1
     while longest + 4 > slot * every:
         every += 1
-    return every, 0.0
+    return every
 
 
 def columns(items: Sequence[dict[str, Any]], *, title: str, empty_text: str, height: int = 175,
@@ -125,7 +125,7 @@ def stacked_columns(keys: Sequence[str], series: Sequence[tuple[str, Sequence[in
     slot = (WIDTH - left - 10) / len(keys)
     ET.SubElement(svg, "line", {"x1": str(left), "y1": f"{top_pad + plot_h:.1f}", "x2": str(WIDTH - 10),
                                 "y2": f"{top_pad + plot_h:.1f}", "stroke": "#8899a6"})
-    every, _ = _axis_labels(keys, slot)
+    every = _label_every(keys, slot)
     for k, key in enumerate(keys):
         x = left + k * slot + slot * 0.15
         y = top_pad + plot_h

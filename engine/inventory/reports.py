@@ -10,7 +10,7 @@ so the report is right even where no deadline was planned.
 from __future__ import annotations
 
 import json
-from collections import Counter, defaultdict
+from collections import Counter
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Iterable
@@ -180,7 +180,8 @@ def _count_all(snap: Snapshot) -> dict[str, Any]:
     cat_labels = dict(choice_labels("category", lang))
     for k in c["category"]:
         if k.startswith("BMD:"):
-            cat_labels[k] = "Pemanfaatan BMD" + (f": {choice_label('form', k[4:], lang)}" if k[4:] else "")
+            cat_labels[k] = ("Use of regional assets (BMD)" if lang == "en" else "Pemanfaatan BMD") + (
+                f": {choice_label('form', k[4:], lang)}" if k[4:] else "")
     years = sorted(k for k in c["year"] if k != "belum") + (["belum"] if "belum" in c["year"] else [])
     return {
         "counters": c,

@@ -7,16 +7,13 @@ import re
 import xml.etree.ElementTree as ET
 import zipfile
 from datetime import datetime
-from pathlib import Path
 
 import openpyxl
-import pytest
 
 from engine.inventory import charts, reports
 from tests.conftest import Cli
 
 from . import pictures
-from .conftest import NOW_2024
 
 A4 = (595.3, 841.9)
 PT_PER_MM = 72 / 25.4
