@@ -55,7 +55,7 @@ def _lines(value: Any, width: float) -> int:
     return len(textwrap.wrap(value, max(1, int(width * 1.1) - 2))) or 1
 
 
-def _table(ws, cols: Sequence[Col], rows: Sequence[Sequence[Any]], *, first_row: int = 1) -> None:
+def write_table(ws, cols: Sequence[Col], rows: Sequence[Sequence[Any]], *, first_row: int = 1) -> None:
     """Header at ``first_row``, then the rows, typed and formatted; frozen header, autofilter, widths."""
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
@@ -90,7 +90,7 @@ def _table(ws, cols: Sequence[Col], rows: Sequence[Sequence[Any]], *, first_row:
     ws.print_title_rows = f"{first_row}:{first_row}"
 
 
-def _page_setup(ws) -> None:
+def print_setup(ws) -> None:
     ws.page_setup.paperSize = ws.PAPERSIZE_A4
     ws.page_setup.orientation = "landscape"
     ws.sheet_properties.pageSetUpPr.fitToPage = True
@@ -143,7 +143,7 @@ def _summary(wb, data: dict[str, Any], T: dict[str, str], name: str) -> None:
     ws.append([T["as_of"].capitalize(), date.fromisoformat(data["as_of"])])
     ws["A1"].font = Font(bold=True, size=13)
     ws["B3"].number_format = DATE_FORMAT
-    _table(ws, [Col(T["label"], width=42), Col(T["value"], "int", width=14)], rows, first_row=5)
+    write_table(ws, [Col(T["label"], width=42), Col(T["value"], "int", width=14)], rows, first_row=5)
     for r, (label, value) in enumerate(rows, start=6):
         if label.endswith("(%)"):
             ws.cell(row=r, column=2).number_format = PERCENT_FORMAT
@@ -156,7 +156,7 @@ def _counts_sheet(wb, name: str, title: str, items: list[dict[str, Any]], T: dic
     if active:
         cols.append(Col(T["active_short"], "int", width=12))
     rows = [[i["key"], i["label"], i["count"]] + ([i["active"]] if active else []) for i in items]
-    _table(ws, cols, rows)
+    write_table(ws, cols, rows)
     _bar_chart(ws, title, min(len(rows), 20), label_col=2, value_col=3, anchor=f"{'F' if active else 'E'}2")
 
 
@@ -170,7 +170,7 @@ def _trends_sheet(wb, name: str, data: dict[str, Any], T: dict[str, str]) -> Non
     cols = [Col(T["year"], width=10),
             Col(T["signed_per_year"], "int")] + [Col(label, "int") for label in series]
     rows = [[y, signed.get(y, 0)] + [series[label].get(y, 0) for label in series] for y in years]
-    _table(ws, cols, rows)
+    write_table(ws, cols, rows)
     _bar_chart(ws, T["trends"], len(rows), label_col=1, value_col=2, anchor=f"{chr(ord('A') + len(cols) + 1)}2",
                stacked_cols=range(2, len(cols) + 1))
 
@@ -186,22 +186,22 @@ def write(data: dict[str, Any], path: str | Path) -> None:
         _counts_sheet(wb, names[key], T[key], data[key], T, active=key == "by_opd")
     _trends_sheet(wb, names["trends"], data, T)
     ws = wb.create_sheet(names["evaluation"])
-    _table(ws, [Col(T["code"], width=12), Col(T["outcome"]), Col(T["from_history"], "int", width=14),
+    write_table(ws, [Col(T["code"], width=12), Col(T["outcome"]), Col(T["from_history"], "int", width=14),
                 Col(T["at_import"], "int", width=14), Col(T["count"], "int", width=10)],
            [[e["outcome"], e["label"], e["from_history"], e["recorded_at_import"], e["total"]] for e in data["evaluation"]])
     _bar_chart(ws, T["evaluation"], len(data["evaluation"]), label_col=2, value_col=5, anchor="G2")
     ws = wb.create_sheet(names["hanging"])
-    _table(ws, [Col(T["number"], width=14), Col(T["agreement_title"], "wrap", 40), Col(T["state"], "wrap", 18),
+    write_table(ws, [Col(T["number"], width=14), Col(T["agreement_title"], "wrap", 40), Col(T["state"], "wrap", 18),
                 Col(T["since"], "date"), Col(T["days"], "int", width=8), Col("OPD", width=12),
                 Col(T["responsible"], "wrap", 30), Col(T["reasons"], "wrap", 45)],
            [[h["id"], h["title"], h["state_label"], h["since"], h["days"], h["responsible"]["opd"],
              h["responsible"]["name"], "; ".join(h["reasons"])] for h in data["hanging"]])
     ws = wb.create_sheet(names["due_soon"])
-    _table(ws, [Col(T["date"], "date"), Col(T["days_left"], "int", width=10), Col(T["number"], width=14),
+    write_table(ws, [Col(T["date"], "date"), Col(T["days_left"], "int", width=10), Col(T["number"], width=14),
                 Col(T["agreement_title"], "wrap", 40), Col(T["what_due"], "wrap", 36), Col("OPD", width=12),
                 Col(T["responsible"], "wrap", 30)],
            [[d["due_on"], d["days_left"], d["id"], d["title"], d["what"], d["responsible"]["opd"], d["responsible"]["name"]]
             for d in data["due_soon"]])
     for sheet in wb.worksheets:
-        _page_setup(sheet)
+        print_setup(sheet)
     wb.save(path)

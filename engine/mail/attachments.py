@@ -69,8 +69,9 @@ def _digest_sheet(ctx, row):
     from notifiers.base import Attachment
     from openpyxl import Workbook
 
-    from engine.inventory.report_xlsx import Col, _page_setup, _table
+    from engine.inventory.report_xlsx import Col, print_setup, write_table
     from engine.scheduler.agenda import items
+    from engine.scheduler.digests import action_text
 
     opd = row.dedupe_key.split(":")[1] if row.kind == "digest_opd" else None
     with db.read(ctx.engine) as conn:
@@ -82,9 +83,9 @@ def _digest_sheet(ctx, row):
     cols = [Col("OPD", "wrap", 30), Col("Number" if en else "Nomor", width=14),
             Col("Agreement" if en else "Kerja sama", "wrap", 45), Col("To do" if en else "Tindak lanjut", "wrap", 30),
             Col("Due" if en else "Batas waktu", "date"), Col("Days overdue" if en else "Hari terlambat", "int", width=10)]
-    _table(ws, cols, [[i["responsible"]["name"], i["agreement"], i["title"], i["what"], i["due_on"], i["overdue_days"]]
-                      for i in found])
-    _page_setup(ws)
+    write_table(ws, cols, [[i["responsible"]["name"], i["agreement"], i["title"], action_text(i, ctx.lang), i["due_on"],
+                       i["overdue_days"]] for i in found])
+    print_setup(ws)
     buffer = io.BytesIO()
     wb.save(buffer)
     name = f"daftar-tenggat-{opd.lower() if opd else 'tkksd'}-{row.created_at:%Y-%m-%d}.xlsx"

@@ -60,9 +60,21 @@ def monthly_period(clock, day_of_month: int, now: datetime) -> tuple[datetime, d
     return start, first, nxt - timedelta(days=1)
 
 
-def _item(i: dict[str, Any]) -> dict[str, Any]:
+def action_text(i: dict[str, Any], lang: str) -> str:
+    """What must be done, as an action: a step to complete, or what the deadline is about."""
+    from engine.inventory.reports import deadline_what
+
+    if i["rule"] in ("step_sla", "escalation") or i["rule"] is None:
+        return (f"Complete the step {i['what']}" if lang == "en" else f"Menyelesaikan tahap {i['what']}")
+    if i["rule"] == "expiry_warning":  # the items do not carry how many days ahead the warning is
+        return ("The term ends soon: decide on extension or termination" if lang == "en"
+                else "Masa berlaku segera berakhir: putuskan perpanjangan atau pengakhiran")
+    return deadline_what(None, i["rule"], i["state"], 0, lang)
+
+
+def _item(i: dict[str, Any], lang: str = "id") -> dict[str, Any]:
     # "opd" lets the chair's digest group its items by the OPD that must act.
-    return {"agreement": {"id": i["agreement"], "title": i["title"]}, "what": i["what"],
+    return {"agreement": {"id": i["agreement"], "title": i["title"]}, "what": action_text(i, lang),
             "due_at": datetime.fromisoformat(i["due_at"]), "opd": dict(i["responsible"])}
 
 
@@ -93,8 +105,8 @@ def weekly(ctx, now: datetime) -> int:
                 continue
             context = {
                 "period": {"start": first, "end": last},
-                "due": [_item(i) for i in its if not i["overdue"]][:MAX_ITEMS],
-                "overdue": [_item(i) for i in its if i["overdue"]][:MAX_ITEMS],
+                "due": [_item(i, ctx.lang) for i in its if not i["overdue"]][:MAX_ITEMS],
+                "overdue": [_item(i, ctx.lang) for i in its if i["overdue"]][:MAX_ITEMS],
             }
             if enqueue(conn, ctx, kind="digest_opd", agreement_id=None, to=[f"opd:{code}"], dedupe_key=key,
                        context=context, lead_opd=code):
@@ -128,7 +140,8 @@ def monthly(ctx, now: datetime) -> int:
                     labelled[s.label.get(ctx.lang)] = counts.pop(s.name)
         labelled.update(counts)
         stuck = [
-            {"agreement": {"id": h["agreement"], "title": h["title"]}, "what": _state_label(ctx, h["state"]),
+            {"agreement": {"id": h["agreement"], "title": h["title"]},
+             "what": ("Stuck in the step " if ctx.lang == "en" else "Tertahan di tahap ") + _state_label(ctx, h["state"]),
              "due_at": first}
             for h in hanging(conn, ctx)
         ]
@@ -140,8 +153,8 @@ def monthly(ctx, now: datetime) -> int:
         context = {
             "period": {"start": first, "end": last},
             "counts": labelled,
-            "due": [_item(i) for i in found if not i["overdue"]][:MAX_ITEMS],
-            "overdue": [_item(i) for i in found if i["overdue"]][:MAX_ITEMS],
+            "due": [_item(i, ctx.lang) for i in found if not i["overdue"]][:MAX_ITEMS],
+            "overdue": [_item(i, ctx.lang) for i in found if i["overdue"]][:MAX_ITEMS],
             "hanging": stuck[:MAX_ITEMS],
             "incidents": [{"message_id": r.message_id or "-", "recipient": ", ".join(r.to_addrs or []) or "-",
                            "error": r.message, "at": r.created_at} for r in recent],
