@@ -11,13 +11,13 @@ from typing import Any
 
 from engine.inventory import charts
 from engine.inventory.labels import report_text
-from engine.inventory.reports import _pct, day_text, generated_when
+from engine.inventory.reports import percent, day_text, generated_when
 
 TREND_COLORS = {"continue": "#3f9b4b", "upgrade": "#1f6f8b", "revise": "#c9a227", "terminate": "#d1495b",
                 "extend": "#7a5cc4"}
 
 
-def _charts(data: dict[str, Any], T: dict[str, str]) -> dict[str, str]:
+def _charts(data: dict[str, Any], T: dict[str, str], lang: str) -> dict[str, str]:
     trends = data["trends"]
     ev = trends["evaluations_per_year"]
     f = data["followup"]
@@ -38,7 +38,7 @@ def _charts(data: dict[str, Any], T: dict[str, str]) -> dict[str, str]:
             ev["years"], [(s["label"], s["values"], TREND_COLORS.get(s["outcome"], "#888888")) for s in ev["series"]],
             title=T["evaluations_per_year"], empty_text=T["empty"]),
         "followup": charts.share(f["followed_up"], f["kb_total"], title=T["followup"],
-                                 caption=f"{_pct(f['rate'])} ({f['followed_up']} {T['of']} {f['kb_total']})"),
+                                 caption=f"{percent(f['rate'], lang)} ({f['followed_up']} {T['of']} {f['kb_total']})"),
     }
 
 
@@ -52,4 +52,5 @@ def render(data: dict[str, Any]) -> str:
                       trim_blocks=True, lstrip_blocks=True)
     env.filters["day"] = lambda iso: day_text(iso, lang)
     return env.get_template("report.html.j2").render(
-        d=data, T=T, lang=lang, charts=_charts(data, T), pct=_pct, generated=generated_when(data))
+        d=data, T=T, lang=lang, charts=_charts(data, T, lang), pct=lambda x: percent(x, lang),
+        generated=generated_when(data))

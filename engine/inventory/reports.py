@@ -294,8 +294,12 @@ def render_json(data: dict[str, Any]) -> str:
     return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
 
 
-def _pct(x: float | None) -> str:
-    return "-" if x is None else f"{x * 100:.1f}%".replace(".", ",")
+def percent(x: float | None, lang: str = "id") -> str:
+    """``48,4%`` (Indonesian decimal comma) or ``48.4%`` in English."""
+    if x is None:
+        return "-"
+    text = f"{x * 100:.1f}%"
+    return text if lang == "en" else text.replace(".", ",")
 
 
 def generated_when(data: dict[str, Any]) -> str:
@@ -336,9 +340,9 @@ def render_text(data: dict[str, Any]) -> str:
     section(T["by_opd"], data["by_opd"][:15], extra=True)
     f = data["followup"]
     out.append("")
-    out.append(f"{T['followup']}: {f['followed_up']} {T['of']} {f['kb_total']} ({_pct(f['rate'])})")
+    out.append(f"{T['followup']}: {f['followed_up']} {T['of']} {f['kb_total']} ({percent(f['rate'], lang)})")
     ikn = data["ikn"]
-    out.append(f"{T['ikn_share']}: {ikn['related']} {T['of']} {ikn['with_value']} ({_pct(ikn['share'])})")
+    out.append(f"{T['ikn_share']}: {ikn['related']} {T['of']} {ikn['with_value']} ({percent(ikn['share'], lang)})")
     out.append("")
     out.append(T["evaluation"])
     for e in data["evaluation"]:
