@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from engine.store import db
 from engine.scheduler.agenda import items
-from engine.store.tables import agreements, deadlines, incidents, outbox
+from engine.store.tables import agreements, deadlines, incidents, opds, outbox
 
 log = logging.getLogger("tkksd.digests")
 
@@ -139,11 +139,18 @@ def monthly(ctx, now: datetime) -> int:
                 if s.name in counts:
                     labelled[s.label.get(ctx.lang)] = counts.pop(s.name)
         labelled.update(counts)
+        found_hanging = hanging(conn, ctx)
+        # The lead OPD of each, so the chair's digest groups them like the deadlines.
+        lead = {r.number: {"opd": r.lead_opd, "name": r.name or r.lead_opd} for r in conn.execute(
+            sa.select(agreements.c.number, agreements.c.lead_opd, opds.c.name)
+            .select_from(agreements.join(opds, opds.c.code == agreements.c.lead_opd, isouter=True))
+            .where(agreements.c.number.in_([h["agreement"] for h in found_hanging] or [""]))
+        )}
         stuck = [
             {"agreement": {"id": h["agreement"], "title": h["title"]},
              "what": ("Stuck in the step " if ctx.lang == "en" else "Tertahan di tahap ") + _state_label(ctx, h["state"]),
-             "due_at": first}
-            for h in hanging(conn, ctx)
+             "due_at": first, "opd": lead.get(h["agreement"], {"opd": "", "name": "-"})}
+            for h in found_hanging
         ]
         recent = conn.execute(
             sa.select(incidents.c.message, incidents.c.created_at, outbox.c.message_id, outbox.c.to_addrs)
