@@ -36,6 +36,7 @@ __all__ = [
     "ConfigurationError",
     "InvalidMessage",
     "MAIL_POLICY",
+    "Attachment",
     "Message",
     "NotifierError",
     "Outcome",
@@ -69,6 +70,36 @@ _RESERVED_HEADERS = frozenset(
 )
 
 
+_SAFE_FILENAME = re.compile(r"[^A-Za-z0-9._-]+")
+_CONTENT_TYPE = re.compile(r"([a-z]+)/([a-z0-9.+-]+)((?:; *[a-z-]+=[A-Za-z0-9._-]+)*)")
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file sent with a message: an ``.ics`` invitation, an ``.xlsx`` list.
+
+    ``content_type`` is ``maintype/subtype`` with optional ``; name=value`` parameters
+    (``text/calendar; method=PUBLISH``). The filename is reduced to safe characters, so
+    nobody's title can reach a MIME header through it.
+    """
+
+    filename: str
+    content_type: str
+    data: bytes
+
+    def __post_init__(self) -> None:
+        safe = _SAFE_FILENAME.sub("-", self.filename).strip("-.") or "lampiran"
+        object.__setattr__(self, "filename", safe[:80])
+        if not _CONTENT_TYPE.fullmatch(self.content_type):
+            raise InvalidMessage(f"The attachment type {self.content_type!r} is not allowed.")
+
+    def mime(self) -> tuple[str, str, dict[str, str]]:
+        """(maintype, subtype, parameters)."""
+        m = _CONTENT_TYPE.fullmatch(self.content_type)
+        params = dict(p.strip().split("=", 1) for p in m.group(3).split(";") if p.strip())
+        return m.group(1), m.group(2), params
+
+
 @dataclass(frozen=True, kw_only=True)
 class Message:
     """One rendered e-mail, as plain data. ``message_id`` is stable across retries."""
@@ -82,6 +113,7 @@ class Message:
     html: str
     headers: tuple[tuple[str, str], ...] = ()
     reply_to: str | None = None
+    attachments: tuple[Attachment, ...] = ()
 
     def __post_init__(self) -> None:
         # Callers often hold lists (JSON from the outbox); keep the value hashable and immutable.
@@ -91,6 +123,7 @@ class Message:
                 value = (value,)
             object.__setattr__(self, name, tuple(value))
         object.__setattr__(self, "headers", tuple((str(k), str(v)) for k, v in self.headers))
+        object.__setattr__(self, "attachments", tuple(self.attachments))
 
     @property
     def recipients(self) -> tuple[str, ...]:
@@ -187,6 +220,10 @@ def build_email(msg: Message, *, date: datetime | None = None) -> EmailMessage:
     # regex per message). 128 random bits cannot be guessed by whoever typed a title.
     email.make_alternative(boundary=boundary_for(msg))
     email.add_alternative(msg.html, subtype="html", charset="utf-8")
+    for attachment in msg.attachments:  # the message becomes multipart/mixed around the alternative
+        maintype, subtype, params = attachment.mime()
+        email.add_attachment(attachment.data, maintype=maintype, subtype=subtype, filename=attachment.filename,
+                             params=params)
     _refuse_control_characters(email, msg.message_id)
     return email
 

@@ -22,7 +22,7 @@ from binascii import b2a_base64
 from datetime import datetime
 from email.headerregistry import BaseHeader
 
-from notifiers.base import Message, boundary_for, checked_headers
+from notifiers.base import Message, boundary_for, build_email, checked_headers
 from notifiers.errors import InvalidMessage
 from notifiers.policy import MAIL_POLICY
 
@@ -49,6 +49,9 @@ def wire_bytes(msg: Message, *, eight_bit: bool = True, date: datetime | None = 
     otherwise they are base64 and every byte is ASCII. Raises InvalidMessage like
     ``build_email``.
     """
+    if msg.attachments:
+        # Rare (deadline invitations, digest lists): the email package writes the MIME tree.
+        return build_email(msg, date=date).as_bytes(policy=_WIRE_POLICY.clone(cte_type="8bit" if eight_bit else "7bit"))
     head = [_header(name, value, msg.message_id) for name, value in checked_headers(msg, date=date)]
     boundary = boundary_for(msg).encode("ascii")
     delimiter = b"--" + boundary

@@ -255,3 +255,32 @@ def chromium():
             pytest.fail("chromium is not installed; .ci/run installs Debian's chromium")
         pytest.skip("chromium is not installed (apt-get install chromium)")
     return path
+
+
+def _program(names: tuple[str, ...], package: str):
+    """Path of a Debian program the document tests open files with; skips locally when absent, fails in CI."""
+    for name in names:
+        path = shutil.which(name)
+        if path:
+            return path
+    if IN_CI:
+        pytest.fail(f"{names[0]} is not installed; .ci/run installs Debian's {package}")
+    pytest.skip(f"{names[0]} is not installed (apt-get install {package})")
+
+
+@pytest.fixture
+def libreoffice():
+    """Path to LibreOffice's soffice (Debian's libreoffice-calc), used headless."""
+    return _program(("soffice", "libreoffice"), "libreoffice-calc")
+
+
+@pytest.fixture
+def pdftoppm():
+    """Path to poppler's pdftoppm (Debian's poppler-utils): PDF pages as PNG pictures."""
+    return _program(("pdftoppm",), "poppler-utils")
+
+
+@pytest.fixture
+def graphviz_dot():
+    """Path to Graphviz's dot (Debian's graphviz)."""
+    return _program(("dot",), "graphviz")

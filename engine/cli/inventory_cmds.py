@@ -12,9 +12,9 @@ DEMO_FILE = Path(__file__).resolve().parents[2] / "config" / "demo" / "inventory
 DEMO_NOTE = "demo inventory (sample data)"
 
 
-def _print_problems(result, limit: int = 200) -> None:
+def _print_problems(result, limit: int = 200, lang: str = "en") -> None:
     for p in result.problems[:limit]:
-        click.echo(f"  {p.sentence()}", err=True)
+        click.echo(f"  {p.sentence(lang)}", err=True)
     if len(result.problems) > limit:
         click.echo(f"  ... and {len(result.problems) - limit} more (use --json to see them all).", err=True)
 
@@ -26,8 +26,10 @@ def _print_problems(result, limit: int = 200) -> None:
               help="Write an empty XLSX template (headers, notes, drop-down lists) to this file instead.")
 @click.option("--skip-conflicts", is_flag=True,
               help="Import the other rows when some would rewind an agreement or overwrite what changed in tkksd since.")
+@click.option("--workflow", "workflow", default=None,
+              help="With --template: only this workflow's columns and drop-down choices (one template per workflow).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def import_(file, dry_run, template, skip_conflicts, as_json):
+def import_(file, dry_run, template, skip_conflicts, workflow, as_json):
     """Import agreements from a CSV or XLSX sheet (the format `tkksd export` writes).
 
     Every row is checked first; each problem is printed as row, column and a sentence, and
@@ -38,7 +40,7 @@ def import_(file, dry_run, template, skip_conflicts, as_json):
 
     \b
     Example:
-      tkksd import --template templat-kerja-sama.xlsx
+      tkksd import --template templat-kerja-sama.xlsx --workflow kerja-sama
       tkksd import daftar-kerja-sama.xlsx --dry-run
       tkksd import daftar-kerja-sama.xlsx
     """
@@ -48,7 +50,7 @@ def import_(file, dry_run, template, skip_conflicts, as_json):
 
     ctx = context()
     if template:
-        keys = write_template(ctx, template)
+        keys = write_template(ctx, template, workflow=workflow)
         if as_json:
             emit_json({"template": template, "columns": keys})
         else:
@@ -64,7 +66,7 @@ def import_(file, dry_run, template, skip_conflicts, as_json):
             emit_json({"file": file, "dry_run": False, "written": False, key: [p.as_dict() for p in exc.problems]})
         else:
             for p in exc.problems[:200]:
-                click.echo(f"  {p.sentence()}", err=True)
+                click.echo(f"  {p.sentence(ctx.lang)}", err=True)
         raise
     if as_json:
         emit_json({**result.as_dict(), "written": not dry_run and not result.problems})
@@ -74,7 +76,7 @@ def import_(file, dry_run, template, skip_conflicts, as_json):
     if result.problems:
         click.echo(f"{Path(file).name}: {len(result.problems)} problem(s) in {len({p.row for p in result.problems})} row(s); "
                    "nothing would be imported:", err=True)
-        _print_problems(result)
+        _print_problems(result, lang=ctx.lang)
         raise SystemExit(2)
     verb = "would add" if dry_run else "added"
     kept = ""
@@ -139,7 +141,7 @@ def demo(as_json):
 
 
 @click.command()
-@click.option("--format", "fmt", type=click.Choice(["text", "html", "json", "xlsx"]), default=None,
+@click.option("--format", "fmt", type=click.Choice(["text", "html", "pdf", "json", "xlsx"]), default=None,
               help="Output format (default: from --output's extension, else text).")
 @click.option("--output", "output", default=None, type=click.Path(dir_okay=False), help="Write to this file.")
 @click.option("--days", default=90, show_default=True, help="Horizon of 'falls due soon'.")
@@ -150,6 +152,7 @@ def report(fmt, output, days):
     Example:
       tkksd report
       tkksd report --output laporan-tkksd.html
+      tkksd report --output laporan-tkksd.pdf       (A4, for printing)
       tkksd report --format json
       TKKSD_NOW=2024-05-01 tkksd report --format xlsx --output laporan.xlsx
     """
@@ -158,11 +161,15 @@ def report(fmt, output, days):
 
     if fmt is None:
         suffix = Path(output).suffix.lower().lstrip(".") if output else ""
-        fmt = {"html": "html", "htm": "html", "json": "json", "xlsx": "xlsx", "txt": "text"}.get(suffix, "text")
-    if fmt == "xlsx" and not output:
-        raise InvalidInput("The xlsx report needs --output FILE.xlsx.")
+        fmt = {"html": "html", "htm": "html", "pdf": "pdf", "json": "json", "xlsx": "xlsx", "txt": "text"}.get(suffix, "text")
+    if fmt in ("xlsx", "pdf") and not output:
+        raise InvalidInput(f"The {fmt} report needs --output FILE.{fmt}.")
     ctx = context()
     data = reports.build(ctx, horizon_days=days)
+    if fmt == "pdf":
+        reports.write_pdf(data, output)
+        click.echo(f"Wrote the report to {output}.")
+        return
     if fmt == "xlsx":
         reports.write_xlsx(data, output)
         click.echo(f"Wrote the report to {output}.")
@@ -200,17 +207,31 @@ def graph(ref, workflow, version, output):
 
 @click.command()
 @click.option("--opd", default=None, help="Only deadlines of agreements this OPD leads.")
-@click.option("--output", "output", required=True, type=click.Path(dir_okay=False), help="FILE.ics to write.")
+@click.option("--output", "output", default=None, type=click.Path(dir_okay=False), help="FILE.ics to write.")
+@click.option("--per-opd", "per_opd", default=None, type=click.Path(file_okay=False),
+              help="Write one FOLDER/<OPD>.ics per lead OPD instead of one file.")
 @click.option("--days", default=None, type=int, help="Only deadlines due within this many days (default: all pending).")
-def calendar(opd, output, days):
+def calendar(opd, output, per_opd, days):
     """Pending deadlines as an iCalendar file (Asia/Makassar) for any calendar program.
+
+    Overdue deadlines say TERLAMBAT in their title; each coming one has a reminder the day before.
 
     \b
     Example:
       tkksd calendar --output tkksd.ics
       tkksd calendar --opd DKP --output dkp.ics
+      tkksd calendar --per-opd kalender-opd/
     """
+    from engine.errors import InvalidInput
     from engine.inventory import calendars
 
+    if bool(output) == bool(per_opd):
+        raise InvalidInput("Give either --output FILE.ics or --per-opd FOLDER.")
+    if per_opd:
+        if opd:
+            raise InvalidInput("--per-opd writes every OPD's file; leave out --opd.")
+        written = calendars.write_per_opd(context(), per_opd, days=days)
+        click.echo(f"Wrote {len(written)} calendar file(s) to {per_opd} ({sum(written.values())} deadline(s)).")
+        return
     n = calendars.write(context(), output, opd=opd, days=days)
     click.echo(f"Wrote {n} deadline(s) to {output}.")

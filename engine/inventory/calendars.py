@@ -15,45 +15,92 @@ import sqlalchemy as sa
 from engine.store import db
 from engine.context import Context
 from engine.errors import InvalidInput
+from notifiers.formatting import tanggal
+
 from engine.inventory.reports import deadline_what
 from engine.store.tables import agreements, deadlines, opds
 
 
-def build(ctx: Context, *, opd: str | None = None, days: int | None = None):
-    from icalendar import Calendar, Event
+OVERDUE = {"id": "TERLAMBAT", "en": "OVERDUE"}
+REMINDER = {"id": "Besok jatuh tempo: {what} ({number})", "en": "Due tomorrow: {what} ({number})"}
 
-    now = ctx.clock.now()
-    zone = ctx.clock.zone
-    settings = ctx.settings
-    hh, mm = (int(x) for x in str(settings.get("calendar", "event_time", "08:00")).split(":"))
-    minutes = int(settings.get("calendar", "duration_minutes", 30))
-    domain = settings.get("mail", "domain", "tkksd.local")
+
+def _alarm(what: str, number: str, lang: str):
+    """A reminder the day before (VALARM, RFC 5545 3.6.6), at the same time of day."""
+    from icalendar import Alarm
+
+    alarm = Alarm()
+    alarm.add("action", "DISPLAY")
+    alarm.add("trigger", timedelta(days=-1))
+    alarm.add("description", REMINDER["en" if lang == "en" else "id"].format(what=what, number=number))
+    return alarm
+
+
+def _rows(ctx: Context, *, opd: str | None, days: int | None, deadline_id: int | None) -> list:
     q = (
         sa.select(deadlines.c.id, deadlines.c.rule, deadlines.c.state, deadlines.c.due_at, deadlines.c.offset_days,
                   deadlines.c.occurrence, agreements.c.number, agreements.c.title, agreements.c.partner, agreements.c.workflow,
                   agreements.c.workflow_version, agreements.c.lead_opd, opds.c.name.label("opd_name"))
         .select_from(deadlines.join(agreements, agreements.c.id == deadlines.c.agreement_id)
                      .join(opds, opds.c.code == agreements.c.lead_opd, isouter=True))
-        .where(deadlines.c.status == "pending")
+        # One deadline: the invitation sent with its notice, whatever its status by then.
+        .where(deadlines.c.id == deadline_id if deadline_id is not None else deadlines.c.status == "pending")
         .order_by(deadlines.c.due_at, deadlines.c.id)
     )
     if opd:
         q = q.where(agreements.c.lead_opd == opd.upper())
     if days is not None:
-        q = q.where(deadlines.c.due_at <= now + timedelta(days=days))
+        q = q.where(deadlines.c.due_at <= ctx.clock.now() + timedelta(days=days))
     with db.read(ctx.engine) as conn:
         if opd and conn.execute(sa.select(opds.c.code).where(opds.c.code == opd.upper())).first() is None:
             raise InvalidInput(f"Unknown OPD code '{opd}'; `tkksd opd list` shows the directory.")
-        rows = conn.execute(q).all()
+        return conn.execute(q).all()
 
+
+def _event(ctx: Context, r, what: str):
+    """One deadline as a VEVENT: at ``[calendar] event_time`` on its due day, flagged when overdue."""
+    from icalendar import Event
+
+    settings, now, lang = ctx.settings, ctx.clock.now(), ctx.lang
+    hh, mm = (int(x) for x in str(settings.get("calendar", "event_time", "08:00")).split(":"))
+    day = ctx.clock.local(r.due_at).date()
+    start = datetime.combine(day, time(hh, mm), tzinfo=ctx.clock.zone)
+    ev = Event()
+    ev.add("uid", f"deadline-{r.id}-{r.occurrence}@{settings.get('mail', 'domain', 'tkksd.local')}")
+    ev.add("dtstamp", now)
+    ev.add("dtstart", start)
+    ev.add("dtend", start + timedelta(minutes=int(settings.get("calendar", "duration_minutes", 30))))
+    overdue_days = (ctx.clock.today() - day).days if r.due_at <= now else 0
+    flag = f"{OVERDUE['en' if lang == 'en' else 'id']} {overdue_days} {'days' if lang == 'en' else 'hari'}: " \
+        if overdue_days > 0 else ""
+    ev.add("summary", f"[{r.number}] {flag}{what}")
+    ev.add("description", "\n".join([
+        f"Yang jatuh tempo: {what}",
+        f"Kerja sama: {r.number} - {r.title}",
+        f"Mitra: {r.partner}",
+        f"OPD pengampu: {r.lead_opd} ({r.opd_name or r.lead_opd})",
+        f"Tenggat: {tanggal(day, lang)} ({settings.get('general', 'timezone_abbr', 'WITA')})"
+        + (f", terlambat {overdue_days} hari" if overdue_days else ""),
+    ]))
+    if r.due_at > now:  # an alarm in the past would only pop up at once
+        ev.add_component(_alarm(what, r.number, lang))
+    ev.add("categories", [r.rule])
+    ev.add("status", "CONFIRMED")
+    ev.add("transp", "TRANSPARENT")
+    return ev
+
+
+def build(ctx: Context, *, opd: str | None = None, days: int | None = None, deadline_id: int | None = None):
+    from icalendar import Calendar
+
+    rows = _rows(ctx, opd=opd, days=days, deadline_id=deadline_id)
     cal = Calendar()
     cal.add("prodid", "-//TKKSD Kabupaten Kutai Kartanegara//tkksd//ID")
     cal.add("version", "2.0")
     cal.add("calscale", "GREGORIAN")
     cal.add("method", "PUBLISH")
-    name = "Tenggat kerja sama TKKSD" + (f" - {opd.upper()}" if opd else "")
-    cal.add("x-wr-calname", name)
-    cal.add("x-wr-timezone", str(zone.key))
+    cal.add("x-wr-calname", "Tenggat kerja sama TKKSD" + (f" - {opd.upper()}" if opd else ""))
+    cal.add("x-wr-timezone", str(ctx.clock.zone.key))
     defns: dict = {}
     for r in rows:
         key = (r.workflow, r.workflow_version)
@@ -62,29 +109,30 @@ def build(ctx: Context, *, opd: str | None = None, days: int | None = None):
                 defns[key] = ctx.registry.get(*key)
             except LookupError:
                 defns[key] = None
-        what = deadline_what(defns[key], r.rule, r.state, r.offset_days, ctx.lang)
-        day = ctx.clock.local(r.due_at).date()
-        start = datetime.combine(day, time(hh, mm), tzinfo=zone)
-        ev = Event()
-        ev.add("uid", f"deadline-{r.id}-{r.occurrence}@{domain}")
-        ev.add("dtstamp", now)
-        ev.add("dtstart", start)
-        ev.add("dtend", start + timedelta(minutes=minutes))
-        ev.add("summary", f"[{r.number}] {what}")
-        ev.add("description", "\n".join([
-            f"Yang jatuh tempo: {what}",
-            f"Kerja sama: {r.number} - {r.title}",
-            f"Mitra: {r.partner}",
-            f"OPD pengampu: {r.lead_opd} ({r.opd_name or r.lead_opd})",
-            f"Tenggat: {day.isoformat()} ({settings.get('general', 'timezone_abbr', 'WITA')})",
-            f"Lihat: tkksd show {r.number}",
-        ]))
-        ev.add("categories", [r.rule])
-        ev.add("status", "CONFIRMED")
-        ev.add("transp", "TRANSPARENT")
-        cal.add_component(ev)
+        cal.add_component(_event(ctx, r, deadline_what(defns[key], r.rule, r.state, r.offset_days, ctx.lang)))
     cal.add_missing_timezones()
     return cal, len(rows)
+
+
+def write_per_opd(ctx: Context, folder: str | Path, *, days: int | None = None) -> dict[str, int]:
+    """One calendar file per lead OPD with pending deadlines (``<CODE>.ics``), for each OPD to subscribe to."""
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise InvalidInput(f"'{folder}' is a file; --per-opd needs a folder.")
+    folder.mkdir(parents=True, exist_ok=True)
+    with db.read(ctx.engine) as conn:
+        codes = list(conn.execute(
+            sa.select(agreements.c.lead_opd).distinct()
+            .select_from(deadlines.join(agreements, agreements.c.id == deadlines.c.agreement_id))
+            .where(deadlines.c.status == "pending").order_by(agreements.c.lead_opd)
+        ).scalars())
+    written = {}
+    for code in codes:
+        cal, n = build(ctx, opd=code, days=days)
+        if n:
+            (folder / f"{code}.ics").write_bytes(cal.to_ical())
+            written[code] = n
+    return written
 
 
 def write(ctx: Context, output: str | Path, *, opd: str | None = None, days: int | None = None) -> int:

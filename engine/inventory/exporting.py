@@ -17,10 +17,11 @@ from engine.errors import InvalidInput
 from engine.store.tables import agreements, opds
 
 
-def drop_down_lists(ctx: Context, cols: list[sheets.Column], opd_codes: list[str]) -> dict[str, list[str]]:
+def drop_down_lists(ctx: Context, cols: list[sheets.Column], opd_codes: list[str], registry=None) -> dict[str, list[str]]:
+    registry = registry or ctx.registry
     lists: dict[str, list[str]] = {
-        "workflow": ctx.registry.names(),
-        "state": list(dict.fromkeys(s.name for d in ctx.registry.all() for s in d.states)),
+        "workflow": registry.names(),
+        "state": list(dict.fromkeys(s.name for d in registry.all() for s in d.states)),
         "lead_opd": opd_codes,
     }
     for c in cols:
@@ -84,17 +85,30 @@ def export_file(ctx: Context, path: str | Path, *, workflow: str | None = None, 
     return len(rows)
 
 
-def write_template(ctx: Context, path: str | Path) -> list[str]:
-    """An empty XLSX with headers, notes and drop-down lists; returns the column keys."""
+def _one_workflow(ctx: Context, workflow: str):
+    """The registry narrowed to ``workflow``: its template offers only that workflow's fields and choices."""
+    from workflows import Registry
+
+    if workflow not in ctx.registry.names():
+        raise InvalidInput(f"Unknown workflow '{workflow}' (loaded: {', '.join(ctx.registry.names())}).")
+    return Registry({k: d for k, d in ctx.registry.definitions.items() if k[0] == workflow})
+
+
+def write_template(ctx: Context, path: str | Path, workflow: str | None = None) -> list[str]:
+    """An empty XLSX with headers, notes and drop-down lists; returns the column keys.
+
+    With ``workflow``, only that workflow's columns and choices (a kerja-sama row is never
+    offered the partner types of a BMD contract)."""
     path = Path(path)
     if path.suffix.lower() != ".xlsx":
         raise InvalidInput(f"The template is an XLSX workbook; '{path.name}' must end in .xlsx.")
-    cols = sheets.columns(ctx.registry)
+    registry = _one_workflow(ctx, workflow) if workflow else ctx.registry
+    cols = sheets.columns(registry)
     try:
         with db.read(ctx.engine) as conn:
             codes = _opd_codes(conn)
     except sa.exc.SQLAlchemyError:
         codes = []
-    sheets.write_xlsx(path, cols, [], lists=drop_down_lists(ctx, cols, codes), lang=ctx.lang,
-                      title="Templat impor daftar kerja sama daerah")
+    sheets.write_xlsx(path, cols, [], lists=drop_down_lists(ctx, cols, codes, registry), lang=ctx.lang,
+                      title="Templat impor daftar kerja sama daerah" + (f" ({workflow})" if workflow else ""))
     return [c.key for c in cols]

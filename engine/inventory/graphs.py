@@ -25,6 +25,12 @@ from engine.store.tables import history
 
 ROLE_LABELS = {"secretariat": "Sekretariat", "tkksd": "TKKSD", "chair": "Ketua TKKSD", "opd": "OPD pengampu",
                "system": "Sistem", "admin": "Admin"}
+ROLE_LABELS_EN = {"secretariat": "Secretariat", "tkksd": "TKKSD", "chair": "TKKSD chair", "opd": "lead OPD",
+                  "system": "System", "admin": "Admin"}
+
+
+def role_label(role: str, lang: str) -> str:
+    return (ROLE_LABELS_EN if lang == "en" else ROLE_LABELS).get(role, role)
 FORMATS = {".svg": "graphviz", ".png": "graphviz", ".dot": "graphviz", ".mmd": "mermaid"}
 
 
@@ -42,12 +48,14 @@ def _state(machine_cls, name: str, label: str):
 def _machine(defn: WorkflowDefinition, engine: str, current: str | None, lang: str):
     from transitions.extensions import GraphMachine
 
-    labels = {s.name: f"{s.label.get(lang)} ({s.name})" if engine == "mermaid" else f"{s.label.get(lang)}\\n({s.name})"
+    labels = {s.name: f"{s.label.get(lang)} ({s.name})" if engine == "mermaid" else s.label.get(lang)
               for s in defn.states}
     transitions = []
     for e in defn.events:
-        roles = ", ".join(ROLE_LABELS.get(r, r) for r in e.roles)
+        roles = ", ".join(role_label(r, lang) for r in e.roles)
         label = f"{e.name}: {e.label.get(lang)} [{roles}]"
+        if engine == "graphviz" and len(label) > 40:  # two short lines keep labels off the neighbouring edges
+            label = f"{e.name}: {e.label.get(lang)}\\n[{roles}]"
         transitions.append({"trigger": e.name, "source": list(e.sources), "dest": e.dest, "label": label})
     model = _Model()
     machine = GraphMachine(
@@ -61,7 +69,14 @@ def _machine(defn: WorkflowDefinition, engine: str, current: str | None, lang: s
     styles["node"]["final"] = {"color": "black", "fillcolor": "#eeeeee", "peripheries": "2"}
     styles["edge"] = {k: dict(v) for k, v in styles["edge"].items()}
     if engine == "graphviz":
+        # Top to bottom, as the lifecycle reads, so the drawing fits A4 portrait; a sans font
+        # everywhere (the title too, Graphviz's default is Times); labels kept apart from edges.
+        machine.machine_attributes.update({
+            "rankdir": "TB", "fontname": "DejaVu Sans", "fontsize": "16", "labelloc": "t", "nodesep": "0.5",
+            "ranksep": "0.6", "splines": "true", "forcelabels": "true", "newrank": "true",
+        })
         styles["node"]["default"]["fontname"] = "DejaVu Sans"
+        styles["node"]["default"]["fontsize"] = "12"
         styles["edge"]["default"]["fontname"] = "DejaVu Sans"
         styles["edge"]["default"]["fontsize"] = "10"
     styles["edge"]["previous"] = {"color": "blue", "penwidth": "2.5", "fontcolor": "blue"}
@@ -85,7 +100,34 @@ def build(ctx: Context, defn: WorkflowDefinition, *, engine: str, current: str |
             graph.custom_styles["edge"][src][dst] = "previous"
     if current is not None:
         graph.set_node_style(current, "active")
-    return model.get_graph(title=machine.title)
+    drawn = model.get_graph(title=machine.title)
+    if engine == "graphviz":
+        # transitions joins the events of one edge with " | " on one line; one event per line
+        # keeps the drawing narrow enough for A4.
+        drawn.body = [line.replace(" | ", "\\n") for line in drawn.body]
+    return drawn
+
+
+def implied_path(defn: WorkflowDefinition, state: str) -> list[tuple[str | None, str]]:
+    """The steps an imported agreement must have taken to be in ``state``: the shortest way
+    from the initial state along the workflow's events (an import records only its arrival)."""
+    from collections import deque
+
+    previous: dict[str, str | None] = {defn.initial: None}
+    queue = deque([defn.initial])
+    while queue:
+        here = queue.popleft()
+        for e in defn.events_from(here):
+            if e.dest not in previous:
+                previous[e.dest] = here
+                queue.append(e.dest)
+    if state not in previous:
+        return []
+    steps: list[tuple[str | None, str]] = []
+    while previous[state] is not None:
+        steps.append((previous[state], state))
+        state = previous[state]
+    return list(reversed(steps))
 
 
 def _agreement(ctx: Context, ref: str):
@@ -114,6 +156,8 @@ def draw(ctx: Context, output: str | Path, *, ref: str | None = None, workflow: 
             raise InvalidInput(f"{row.number} runs workflow {row.workflow}, not {workflow}.")
         defn = ctx.registry.get(row.workflow, row.workflow_version)
         current = row.lifecycle_state
+        if path and path[0][0] is None:  # created by an import: draw the steps the import implies
+            path = implied_path(defn, path[0][1]) + path[1:]
     else:
         try:
             defn = ctx.registry.get(workflow or ("kerja-sama" if "kerja-sama" in ctx.registry.names() else ctx.registry.names()[0]), version)

@@ -34,6 +34,7 @@ from engine.store import db
 
 from engine.inventory import sheets
 from engine.context import Context
+from engine.inventory.sheet_dates import to_date
 from engine.errors import ImportConflicts, ImportRefused, PermissionDenied
 from engine.lifecycle import kernel
 from engine.lifecycle.agreement import Agreement
@@ -50,9 +51,10 @@ class RowProblem:
     message: str
     agreement: str | None = None  # a conflict names the agreement it would rewind or overwrite
 
-    def sentence(self) -> str:
-        where = f"row {self.row}" + (f", column {self.column}" if self.column else "")
-        return f"{where}: {self.message}"
+    def sentence(self, lang: str = "en") -> str:
+        from engine.inventory.import_messages import sentence
+
+        return sentence(self.row, self.column, self.message, lang)
 
     def as_dict(self) -> dict[str, Any]:
         out = {"row": self.row, "column": self.column, "message": self.message}
@@ -101,8 +103,18 @@ class ImportResult:
 # ------------------------------------------------------------------------- header
 
 
-def map_header(header: list[str], cols: list[sheets.Column]) -> tuple[list[str | None], list[RowProblem]]:
-    """Header cells -> column keys. A header may be the key or its Indonesian/English label."""
+# Columns secretariats add that carry no agreement data: the running number ("No.").
+IGNORED_HEADERS = frozenset({"no", "no.", "nomor urut", "no urut", "no. urut", "#", "urut"})
+
+
+def header_names(cols: list[sheets.Column]) -> set[str]:
+    """Every header text that names a column (key, Indonesian or English label), lower case."""
+    return {name.strip().lower() for c in cols for name in (c.key, c.label.id, c.label.en)}
+
+
+def map_header(header: list[str], cols: list[sheets.Column], header_row: int = 1) -> tuple[list[str | None], list[RowProblem]]:
+    """Header cells -> column keys. A header may be the key or its Indonesian/English label;
+    a "No." column and columns without a header are ignored."""
     names: dict[str, str] = {}
     for c in cols:
         for name in (c.key, c.label.id, c.label.en):
@@ -111,22 +123,22 @@ def map_header(header: list[str], cols: list[sheets.Column]) -> tuple[list[str |
     problems: list[RowProblem] = []
     seen: set[str] = set()
     for i, text in enumerate(header):
-        if not text:
+        if not text or text.strip().lower() in IGNORED_HEADERS:
             keys.append(None)
             continue
         key = names.get(text.strip().lower())
         if key is None:
-            problems.append(RowProblem(1, text, f"unknown column '{text}'; the columns are the field keys of the loaded workflows (see `tkksd import --template`)"))
+            problems.append(RowProblem(header_row, text, f"unknown column '{text}'; the columns are the field keys of the loaded workflows (see `tkksd import --template`)"))
             keys.append(None)
         elif key in seen:
-            problems.append(RowProblem(1, text, f"column '{key}' appears twice"))
+            problems.append(RowProblem(header_row, text, f"column '{key}' appears twice"))
             keys.append(None)
         else:
             seen.add(key)
             keys.append(key)
     for required in ("workflow", "state", "title", "partner", "lead_opd"):
         if required not in seen:
-            problems.append(RowProblem(1, required, f"the sheet has no '{required}' column"))
+            problems.append(RowProblem(header_row, required, f"the sheet has no '{required}' column"))
     return keys, problems
 
 
@@ -134,12 +146,12 @@ def map_header(header: list[str], cols: list[sheets.Column]) -> tuple[list[str |
 
 
 def _as_date(value: Any) -> date:
-    return guards.parse_date(value)
+    return guards.parse_date(to_date(value))
 
 
 def _typed_cell(f, value: Any) -> Any:
-    if f.type == "date" and isinstance(value, datetime):
-        value = value.date()
+    if f.type == "date":
+        value = to_date(value)  # 20/11/2023, 20 November 2023, a date cell
     elif f.type in ("text", "reference", "choice", "opd") and not isinstance(value, str):
         value = str(value)
     return guards.parse_value(f, value)
@@ -172,7 +184,9 @@ class _Checker:
     def __init__(self, conn: Connection, ctx: Context, cols: list[sheets.Column]):
         self.ctx = ctx
         self.today = ctx.clock.today()
-        self.opd_codes = set(conn.execute(sa.select(opds.c.code).where(opds.c.active.is_(True))).scalars())
+        active = conn.execute(sa.select(opds.c.code, opds.c.name).where(opds.c.active.is_(True))).all()
+        self.opd_codes = {r.code for r in active}
+        self.opd_by_name = {r.name.strip().lower(): r.code for r in active}  # sheets name the OPD, not its code
         self.rules: dict[str, tuple[list[tuple[str, str]], list[str]]] = {}
         self.col_types = {c.key: c.type for c in cols}
         self.field_maps: dict[str, dict[str, Any]] = {}
@@ -258,7 +272,7 @@ def check_row(chk: _Checker, number_row: int, raw: dict[str, Any], problems: lis
             continue
         v = str(v).strip()
         if key == "lead_opd":
-            v = v.upper()
+            v = chk.opd_by_name.get(v.lower(), v).upper()
             if v not in chk.opd_codes:
                 bad(key, f"unknown OPD code '{v}'; `tkksd opd list` shows the directory")
                 continue
@@ -336,7 +350,7 @@ def _diff(ctx: Context, plan: RowPlan, parent_number: str | None) -> dict[str, A
 
 def plan_rows(conn: Connection, ctx: Context, sheet: sheets.Sheet) -> tuple[list[RowPlan], list[RowProblem]]:
     cols = sheets.columns(ctx.registry)
-    keys, problems = map_header(sheet.header, cols)
+    keys, problems = map_header(sheet.header, cols, sheet.header_row)
     if problems:
         return [], problems
     chk = _Checker(conn, ctx, cols)
@@ -481,6 +495,12 @@ def _entered_at(ctx: Context, plan: RowPlan) -> datetime | None:
     return ctx.clock.start_of_day(plan.state_since)
 
 
+def _number_year(p: RowPlan) -> int | None:
+    """The year an agreement without id is numbered in: the year it was signed (KS-2022-...)."""
+    signed = p.values.get("signed_on")
+    return signed.year if isinstance(signed, date) else None
+
+
 def apply_plans(conn: Connection, ctx: Context, plans: list[RowPlan], *, actor: str, source: str, note_extra: str = "") -> ImportResult:
     """Write the plans through the kernel: new agreements in one batch, changed ones in
     another (each with its history row of kind ``import``), then the sheet's parent links."""
@@ -496,7 +516,8 @@ def apply_plans(conn: Connection, ctx: Context, plans: list[RowPlan], *, actor: 
     new = [p for p in plans if p.action == "new"]
     created = kernel.create_many(conn, ctx, [
         kernel.New(p.defn, p.values, p.state, note=f"imported from {source} row {p.row} by {actor}{suffix}",
-                   number=p.number, import_key=p.import_key, entered_at=_entered_at(ctx, p))
+                   number=p.number, import_key=p.import_key, entered_at=_entered_at(ctx, p),
+                   year=_number_year(p))
         for p in new
     ], actor=actor, kind="import", event="import", at=now)
     for p, t in zip(new, created):
@@ -542,7 +563,7 @@ def import_file(ctx: Context, path: str | Path, actor: str, *, dry_run: bool = F
     since it was imported, unless ``skip_conflicts`` (those rows are then left alone and listed
     in ``conflicts``).
     """
-    sheet = sheets.read(path)
+    sheet = sheets.read(path, header_names(sheets.columns(ctx.registry)))
     source = source or Path(path).name
     if dry_run:
         with db.read(ctx.engine) as conn:

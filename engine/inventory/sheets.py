@@ -43,7 +43,7 @@ FIXED_NOTES: dict[str, str] = {
     "workflow": "Nama alur kerja, mis. kerja-sama atau pemanfaatan-bmd.",
     "workflow_version": "Kosongkan untuk versi terbaru.",
     "state": "Kode status dari daftar (mis. integrated). Kerja sama masuk dalam status ini.",
-    "state_since": "Tanggal (YYYY-MM-DD) status ini mulai berlaku; tenggat dihitung dari tanggal ini.",
+    "state_since": "Tanggal status ini mulai berlaku (mis. 20/11/2023); tenggat dihitung dari tanggal ini.",
     "title": "Judul naskah kerja sama (wajib).",
     "partner": "Nama mitra (wajib).",
     "lead_opd": "Kode OPD pengampu dari direktori (wajib), mis. DKP.",
@@ -107,6 +107,25 @@ class Sheet:
     path: str
     header: list[str]
     rows: list[tuple[int, list[Any]]]  # (row number as the user sees it, cell values)
+    header_row: int = 1  # the header's row number as the sheet shows it (title rows may come first)
+
+
+# How far down a header is looked for, and how many known column names make a row the header.
+HEADER_SEARCH_ROWS = 20
+HEADER_MIN_KNOWN = 3
+
+
+def _header_index(rows: Sequence[Sequence[Any]], names: set[str] | None) -> int:
+    """Which of the first rows is the header: the first with enough known column names (title
+    rows and merged title cells above it are skipped); without names, the first non-empty row."""
+    first_filled = None
+    for i, cells in enumerate(rows[:HEADER_SEARCH_ROWS]):
+        texts = [str(c).strip().lower() for c in cells if c is not None and str(c).strip()]
+        if texts and first_filled is None:
+            first_filled = i
+        if names and sum(1 for t in texts if t in names) >= HEADER_MIN_KNOWN:
+            return i
+    return first_filled or 0
 
 
 def _clean_cell(value: Any) -> Any:
@@ -121,19 +140,20 @@ def _clean_cell(value: Any) -> Any:
     return value
 
 
-def read(path: str | Path) -> Sheet:
+def read(path: str | Path, header_names: set[str] | None = None) -> Sheet:
+    """Read a sheet; ``header_names`` (lower case) lets the header be found below title rows."""
     path = Path(path)
     if not path.exists():
         raise InvalidInput(f"There is no file '{path}'.")
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        return _read_csv(path)
+        return _read_csv(path, header_names)
     if suffix in (".xlsx", ".xlsm"):
-        return _read_xlsx(path)
+        return _read_xlsx(path, header_names)
     raise InvalidInput(f"'{path.name}' is neither a .csv nor a .xlsx file.")
 
 
-def _read_csv(path: Path) -> Sheet:
+def _read_csv(path: Path, header_names: set[str] | None = None) -> Sheet:
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
@@ -145,23 +165,20 @@ def _read_csv(path: Path) -> Sheet:
         skipped += 1
     sample = "".join(lines[skipped: skipped + 5])
     delimiter = ";" if sample.count(";") > sample.count(",") else ","  # Excel in an Indonesian locale writes ';'
-    reader = csv.reader(io.StringIO("".join(lines[skipped:])), delimiter=delimiter)
-    header: list[str] | None = None
+    all_rows = list(csv.reader(io.StringIO("".join(lines[skipped:])), delimiter=delimiter))
+    if not all_rows:
+        raise InvalidInput(f"'{path.name}' is empty: it has no header row.")
+    at = _header_index(all_rows, header_names)
+    header = [c.strip() for c in all_rows[at]]
     rows: list[tuple[int, list[Any]]] = []
-    for i, cells in enumerate(reader):
-        number = skipped + i + 1
-        if header is None:
-            header = [c.strip() for c in cells]
-            continue
+    for i, cells in enumerate(all_rows[at + 1:], start=at + 1):
         values = [_clean_cell(c) for c in cells]
         if any(v is not None for v in values):
-            rows.append((number, values))
-    if header is None:
-        raise InvalidInput(f"'{path.name}' is empty: it has no header row.")
-    return Sheet(str(path), header, rows)
+            rows.append((skipped + i + 1, values))
+    return Sheet(str(path), header, rows, skipped + at + 1)
 
 
-def _read_xlsx(path: Path) -> Sheet:
+def _read_xlsx(path: Path, header_names: set[str] | None = None) -> Sheet:
     import openpyxl
 
     try:
@@ -170,23 +187,24 @@ def _read_xlsx(path: Path) -> Sheet:
         raise InvalidInput(f"'{path.name}' cannot be read as an XLSX workbook ({type(exc).__name__}).") from None
     try:
         ws = wb[SHEET_NAME] if SHEET_NAME in wb.sheetnames else wb.worksheets[0]
-        header: list[str] | None = None
-        rows: list[tuple[int, list[Any]]] = []
-        clean = _clean_cell
-        for number, cells in enumerate(ws.iter_rows(values_only=True), start=1):
-            if header is None:
-                header = ["" if c is None else str(c).strip() for c in cells]
-                continue
-            values = [clean(c) for c in cells]
-            if any(v is not None for v in values):
-                rows.append((number, values))
+        all_rows = list(ws.iter_rows(values_only=True))
     finally:
         wb.close()
-    if header is None:
+    if not all_rows:
         raise InvalidInput(f"'{path.name}' is empty: it has no header row.")
+    at = _header_index(all_rows, header_names)
+    # A merged header cell reads as its text in the first cell and empty cells after it: the
+    # empty ones are columns without a name, which the import ignores.
+    header = ["" if c is None else " ".join(str(c).split()) for c in all_rows[at]]
+    rows: list[tuple[int, list[Any]]] = []
+    clean = _clean_cell
+    for number, cells in enumerate(all_rows[at + 1:], start=at + 2):
+        values = [clean(c) for c in cells]
+        if any(v is not None for v in values):
+            rows.append((number, values))
     while header and not header[-1]:
         header.pop()
-    return Sheet(str(path), header, rows)
+    return Sheet(str(path), header, rows, at + 1)
 
 
 # ------------------------------------------------------------------------- writing
@@ -304,7 +322,8 @@ GUIDE_LINES = (
     "Arahkan kursor ke judul kolom untuk melihat keterangannya; kolom berkode memakai daftar pilihan.",
     "Impor: tkksd import FILE.xlsx --dry-run memeriksa semua baris tanpa menyimpan apa pun; tanpa --dry-run menyimpan bila semua baris benar.",
     "Sel kosong berarti nilai kosong; kolom yang tidak ada di lembar tidak mengubah nilai yang tersimpan.",
-    "Tanggal ditulis YYYY-MM-DD; ya/tidak untuk kolom ya-tidak.",
+    "Tanggal boleh berupa sel tanggal atau ditulis 2023-11-20, 20/11/2023, 20-11-2023 atau 20 November 2023; ya/tidak untuk kolom ya-tidak.",
+    "Judul lembar di atas baris judul kolom, sel gabungan, kolom 'No.' dan kolom kosong diabaikan saat impor.",
 )
 
 

@@ -98,6 +98,7 @@ class New:
     import_key: str | None = None
     parent_id: int | None = None
     entered_at: datetime | None = None
+    year: int | None = None  # the year its number is counted in (an import: the year it was signed); default now
 
 
 # ------------------------------------------------------------------------- statements
@@ -409,7 +410,7 @@ def _create_chunk(conn: Connection, ctx, part: Sequence[New], *, actor: str, kin
     for n in part:
         v, defn = n.values, n.definition
         rows.append({
-            "number": n.number or next_number(conn, defn.id_prefix, year), "title": v["title"], "partner": v["partner"],
+            "number": n.number or next_number(conn, defn.id_prefix, n.year or year), "title": v["title"], "partner": v["partner"],
             "lead_opd": v["lead_opd"], "workflow": defn.name, "workflow_version": defn.version,
             "lifecycle_state": n.state, "data": stored_data(defn, v), "parent_id": n.parent_id,
             "state_entered_at": n.entered_at or now, "created_at": now, "updated_at": now, "version": 1,

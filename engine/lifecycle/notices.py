@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection
 
 from notifiers.addresses import one_line
 
+from engine.lifecycle.labels import choice_label
 from engine.store.tables import agreements, incidents, opds, outbox
 
 SKIP_KINDS = frozenset({"import", "migrate"})  # bulk changes inform nobody by e-mail
@@ -93,6 +94,7 @@ def common_context(ctx) -> dict[str, Any]:
         "tz_abbr": s.get("general", "timezone_abbr", "WITA"),
         "now": ctx.clock.now(),
         "contact": dict(s.section("contact")),
+        "signature": dict(s.section("signature")) or None,  # [signature]: who signs the letters
         "app": {"name": "tkksd", "region": s.get("general", "region", "Kabupaten Kutai Kartanegara")},
     }
 
@@ -136,7 +138,7 @@ def _agreement_context(ctx, defn, number: str, title: str, partner: str, workflo
         # plain-text body look like it carries another field (headers are safe regardless).
         "title": one_line(title),
         "partner": one_line(partner),
-        "partner_type": data.get("partner_type") or "",
+        "partner_type": choice_label("partner_type", data.get("partner_type"), ctx.lang),  # a label, never the code
         "workflow": workflow,
         "workflow_label": workflow_label,
         "state": state,
@@ -266,6 +268,18 @@ def _next_events(t) -> list[dict[str, Any]]:
     return out
 
 
+def actor_name(conn: Connection, login: str, lang: str) -> str:
+    """Who recorded a change, as a letter names them: the user's name, never the login."""
+    from engine.store.tables import users
+
+    if login == "system":
+        return "sistem tkksd (tenggat otomatis)" if lang != "en" else "the tkksd system (automatic deadline)"
+    name = conn.execute(sa.select(users.c.name).where(users.c.login == login)).scalar()
+    if name and name != login:
+        return name
+    return "Sekretariat TKKSD" if lang != "en" else "the TKKSD Secretariat"
+
+
 def after_transition(conn: Connection, t, ctx) -> None:
     """The transition notice to the lead OPD head (secretariat in copy), in the same transaction."""
     if t.kind in SKIP_KINDS:
@@ -291,6 +305,7 @@ def after_transition(conn: Connection, t, ctx) -> None:
         "from_state": state_ref(t.from_state),
         "to_state": state_ref(t.to_state),
         "actor": t.actor,
+        "actor_name": actor_name(conn, t.actor, ctx.lang),
         "at": t.at,
         "note": t.note,
         "next_events": _next_events(t),

@@ -93,10 +93,15 @@ def message_of(row, settings):
     return messages_of([row], settings)[0]
 
 
-def messages_of(rows: Sequence[Any], settings) -> list[Any]:
-    """``message_of`` for a batch: the settings are read once, not once per row."""
+def messages_of(rows: Sequence[Any], settings, ctx=None) -> list[Any]:
+    """``message_of`` for a batch: the settings are read once, not once per row.
+
+    With ``ctx``, deadline notices and digests get their attachments (engine.mail.attachments)."""
     from notifiers.base import Message
 
+    from engine.mail.attachments import for_rows
+
+    files = for_rows(ctx, rows) if ctx is not None else {}
     sender = sender_of(settings)
     reply_to = settings.get("contact", "email") or None
     return [
@@ -110,6 +115,7 @@ def messages_of(rows: Sequence[Any], settings) -> list[Any]:
             html=row.html_body,
             headers=(("X-TKKSD-Kind", row.kind),),
             reply_to=reply_to,
+            attachments=files.get(row.id, ()),
         )
         for row in rows
     ]
@@ -350,7 +356,7 @@ def drain_once(ctx, *, daemon_id: str, limit: int = 100, transport=None) -> Drai
     rows = claim(ctx, daemon_id=daemon_id, limit=limit)
     if not rows:
         return DrainResult()
-    messages = messages_of(rows, ctx.settings)
+    messages = messages_of(rows, ctx.settings, ctx)
     outcomes = asyncio.run(_deliver_with(ctx, transport, messages))
     result = record(ctx, daemon_id=daemon_id, rows=rows, outcomes=outcomes)
     log.info("Outbox pass by %s: %s", daemon_id, result.as_dict())
@@ -362,7 +368,7 @@ async def drain_once_async(ctx, *, daemon_id: str, limit: int = 100, transport=N
     rows = await asyncio.to_thread(claim, ctx, daemon_id=daemon_id, limit=limit)
     if not rows:
         return DrainResult()
-    messages = messages_of(rows, ctx.settings)
+    messages = messages_of(rows, ctx.settings, ctx)
     outcomes = await _deliver_with(ctx, transport, messages)
     result = await asyncio.to_thread(record, ctx, daemon_id=daemon_id, rows=rows, outcomes=outcomes)
     log.info("Outbox pass by %s: %s", daemon_id, result.as_dict())
@@ -400,7 +406,7 @@ async def _drain_passes(ctx, daemon_id, limit, transport, max_passes, while_full
             rows = await asyncio.to_thread(claim, ctx, daemon_id=daemon_id, limit=limit) if go_on(0, limit) else []
             passes = 1
             while rows:
-                outcomes = await _deliver(use, messages_of(rows, ctx.settings))
+                outcomes = await _deliver(use, messages_of(rows, ctx.settings, ctx))
                 following = limit if go_on(passes, len(rows)) else 0
                 result, rows = await asyncio.to_thread(
                     record_and_claim, ctx, daemon_id=daemon_id, rows=rows, outcomes=outcomes, limit=following

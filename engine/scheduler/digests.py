@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from engine.store import db
 from engine.scheduler.agenda import items
-from engine.store.tables import agreements, deadlines, incidents, outbox
+from engine.store.tables import agreements, deadlines, incidents, opds, outbox
 
 log = logging.getLogger("tkksd.digests")
 
@@ -60,9 +60,29 @@ def monthly_period(clock, day_of_month: int, now: datetime) -> tuple[datetime, d
     return start, first, nxt - timedelta(days=1)
 
 
-def _item(i: dict[str, Any]) -> dict[str, Any]:
-    return {"agreement": {"id": i["agreement"], "title": i["title"]}, "what": i["what"],
-            "due_at": datetime.fromisoformat(i["due_at"])}
+def action_text(i: dict[str, Any], lang: str) -> str:
+    """What must be done, as an action: a step to complete, or what the deadline is about."""
+    from engine.inventory.reports import deadline_what
+
+    if i["rule"] in ("step_sla", "escalation") or i["rule"] is None:
+        return (f"Complete the step {i['what']}" if lang == "en" else f"Menyelesaikan tahap {i['what']}")
+    if i["rule"] == "expiry_warning":  # the items do not carry how many days ahead the warning is
+        return ("The term ends soon: decide on extension or termination" if lang == "en"
+                else "Masa berlaku segera berakhir: putuskan perpanjangan atau pengakhiran")
+    return deadline_what(None, i["rule"], i["state"], 0, lang)
+
+
+def _item(i: dict[str, Any], lang: str = "id") -> dict[str, Any]:
+    # "opd" lets the chair's digest group its items by the OPD that must act.
+    return {"agreement": {"id": i["agreement"], "title": i["title"]}, "what": action_text(i, lang),
+            "due_at": datetime.fromisoformat(i["due_at"]), "opd": dict(i["responsible"])}
+
+
+def _state_label(ctx, state: str) -> str:
+    for defn in ctx.registry.all():
+        if defn.has_state(state):
+            return defn.state(state).label.get(ctx.lang)
+    return state
 
 
 def _sent(conn, key: str) -> bool:
@@ -85,8 +105,8 @@ def weekly(ctx, now: datetime) -> int:
                 continue
             context = {
                 "period": {"start": first, "end": last},
-                "due": [_item(i) for i in its if not i["overdue"]][:MAX_ITEMS],
-                "overdue": [_item(i) for i in its if i["overdue"]][:MAX_ITEMS],
+                "due": [_item(i, ctx.lang) for i in its if not i["overdue"]][:MAX_ITEMS],
+                "overdue": [_item(i, ctx.lang) for i in its if i["overdue"]][:MAX_ITEMS],
             }
             if enqueue(conn, ctx, kind="digest_opd", agreement_id=None, to=[f"opd:{code}"], dedupe_key=key,
                        context=context, lead_opd=code):
@@ -119,9 +139,18 @@ def monthly(ctx, now: datetime) -> int:
                 if s.name in counts:
                     labelled[s.label.get(ctx.lang)] = counts.pop(s.name)
         labelled.update(counts)
+        found_hanging = hanging(conn, ctx)
+        # The lead OPD of each, so the chair's digest groups them like the deadlines.
+        lead = {r.number: {"opd": r.lead_opd, "name": r.name or r.lead_opd} for r in conn.execute(
+            sa.select(agreements.c.number, agreements.c.lead_opd, opds.c.name)
+            .select_from(agreements.join(opds, opds.c.code == agreements.c.lead_opd, isouter=True))
+            .where(agreements.c.number.in_([h["agreement"] for h in found_hanging] or [""]))
+        )}
         stuck = [
-            {"agreement": {"id": h["agreement"], "title": h["title"]}, "what": h["state"], "due_at": first}
-            for h in hanging(conn, ctx)
+            {"agreement": {"id": h["agreement"], "title": h["title"]},
+             "what": ("Stuck in the step " if ctx.lang == "en" else "Tertahan di tahap ") + _state_label(ctx, h["state"]),
+             "due_at": first, "opd": lead.get(h["agreement"], {"opd": "", "name": "-"})}
+            for h in found_hanging
         ]
         recent = conn.execute(
             sa.select(incidents.c.message, incidents.c.created_at, outbox.c.message_id, outbox.c.to_addrs)
@@ -131,8 +160,8 @@ def monthly(ctx, now: datetime) -> int:
         context = {
             "period": {"start": first, "end": last},
             "counts": labelled,
-            "due": [_item(i) for i in found if not i["overdue"]][:MAX_ITEMS],
-            "overdue": [_item(i) for i in found if i["overdue"]][:MAX_ITEMS],
+            "due": [_item(i, ctx.lang) for i in found if not i["overdue"]][:MAX_ITEMS],
+            "overdue": [_item(i, ctx.lang) for i in found if i["overdue"]][:MAX_ITEMS],
             "hanging": stuck[:MAX_ITEMS],
             "incidents": [{"message_id": r.message_id or "-", "recipient": ", ".join(r.to_addrs or []) or "-",
                            "error": r.message, "at": r.created_at} for r in recent],

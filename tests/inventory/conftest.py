@@ -72,3 +72,28 @@ def snapshot(ctx) -> dict[str, dict]:
         }
         for r in rows
     }
+
+
+@pytest.fixture
+def doc_env(tmp_path, sqlite_url):
+    """A SQLite database with the demo inventory, the clock at 1 May 2024 (documents do not depend on the backend)."""
+    from engine.bootstrap import bootstrap
+    from engine.cli.inventory_cmds import DEMO_FILE
+    from engine.inventory.importing import import_file
+    from tests.conftest import init_database, make_env
+
+    env = make_env(tmp_path, sqlite_url, TKKSD_NOW=NOW_2024)
+    init_database(env)
+    ctx = bootstrap(env)
+    import_file(ctx, DEMO_FILE, "admin", source="config/demo/inventory.csv", note_extra="demo inventory (sample data)")
+    ctx.engine.dispose()
+    return env
+
+
+@pytest.fixture
+def doc_ctx(doc_env):
+    from engine.bootstrap import bootstrap
+
+    ctx = bootstrap(doc_env)
+    yield ctx
+    ctx.engine.dispose()
