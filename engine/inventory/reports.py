@@ -23,12 +23,12 @@ from engine.store import db
 from engine.context import Context
 from engine.inventory import evaluation_report
 from engine.inventory import report_hanging, report_trends
-from engine.inventory.labels import CHOICE_LABELS, choice_label, choice_labels, report_text
+from engine.lifecycle.labels import CHOICE_LABELS, choice_label, choice_labels, report_text
 from engine.inventory.report_hanging import HANGING_RULES, KB_KINDS  # noqa: F401 - part of this module's names
 from engine.store.tables import agreements, deadlines, history, opds
 
 OUTCOMES = ("continue", "upgrade", "revise", "terminate", "extend")
-# Kept for callers of the old names; the labels live in engine.inventory.labels.
+# Kept for callers of the old names; the labels live in engine.lifecycle.labels.
 OUTCOME_LABELS = CHOICE_LABELS["outcome"]["id"]
 CATEGORY_LABELS = CHOICE_LABELS["category"]["id"]
 PARTNER_TYPE_LABELS = CHOICE_LABELS["partner_type"]["id"]
