@@ -41,4 +41,7 @@ def bootstrap(environ: Mapping[str, str] | None = None, *, check_schema: bool = 
     ctx = Context(settings, engine, registry, clock)
     if with_hooks:
         ctx.hooks, ctx.batch_hooks = handlers()
+    from engine.inventory.attachments import for_rows
+
+    ctx.attachments = for_rows
     return ctx

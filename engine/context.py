@@ -33,6 +33,9 @@ class Context:
     hooks: list[Hook] = field(default_factory=list)
     # The batched form of a hook, for agreements created just now (imports, the demo).
     batch_hooks: dict[Hook, BatchHook] = field(default_factory=dict)
+    # Files a notice carries when it is sent (an .ics invitation, a digest's XLSX list):
+    # ``attachments(ctx, outbox_rows) -> {row id: (Attachment, ...)}``; None sends none.
+    attachments: Callable[["Context", Any], Any] | None = None
 
     @property
     def lang(self) -> str:

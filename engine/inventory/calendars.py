@@ -17,7 +17,7 @@ from engine.context import Context
 from engine.errors import InvalidInput
 from notifiers.formatting import tanggal
 
-from engine.inventory.reports import deadline_what
+from engine.lifecycle.labels import deadline_what
 from engine.store.tables import agreements, deadlines, opds
 
 

@@ -21,6 +21,7 @@ from notifiers.formatting import tanggal, waktu
 
 from engine.store import db
 from engine.context import Context
+from engine.lifecycle.labels import DEADLINE_TEXT, deadline_what  # noqa: F401 - part of this module's names
 from engine.inventory import evaluation_report
 from engine.inventory import report_hanging, report_trends
 from engine.lifecycle.labels import CHOICE_LABELS, choice_label, choice_labels, report_text
@@ -35,33 +36,6 @@ PARTNER_TYPE_LABELS = CHOICE_LABELS["partner_type"]["id"]
 IKN_LABELS = CHOICE_LABELS["ikn_relevance"]["id"]
 BMD_FORM_LABELS = CHOICE_LABELS["form"]["id"]
 SIGNED_OR_LATER = ("signed", "integrated", "under_evaluation", "expired", "terminated", "ended", "closed")
-
-
-DEADLINE_TEXT = {
-    "id": {
-        "step_sla": "Batas waktu tahap '{state}'", "escalation": "Eskalasi ke Ketua TKKSD (tahap '{state}')",
-        "periodic_evaluation": "Evaluasi berkala", "expiry_warning": "Peringatan: masa berlaku berakhir {days} hari lagi",
-        "expiry": "Masa berlaku berakhir", "kb_followup": "Tindak lanjut KB menjadi PKS",
-        "contract_due": "Batas penandatanganan perjanjian sewa (1 bulan setelah persetujuan)",
-        "contribution_due": "Pembayaran kontribusi tahunan",
-    },
-    "en": {
-        "step_sla": "Time limit of step '{state}'", "escalation": "Escalation to the TKKSD chair (step '{state}')",
-        "periodic_evaluation": "Periodic evaluation", "expiry_warning": "Warning: the term ends in {days} days",
-        "expiry": "End of term", "kb_followup": "Follow-up of the KB by a PKS",
-        "contract_due": "Lease contract to be signed (1 month after approval)",
-        "contribution_due": "Yearly contribution payment",
-    },
-}
-
-
-def deadline_what(defn, rule: str, state: str, offset_days: int = 0, lang: str = "id") -> str:
-    """What a deadline row is about, in a sentence fragment a reader of the report understands."""
-    state_label = defn.state(state).label.get(lang) if defn is not None and defn.has_state(state) else state
-    texts = DEADLINE_TEXT["en" if lang == "en" else "id"]
-    if rule in texts:
-        return texts[rule].format(state=state_label, days=abs(offset_days))
-    return rule.replace("_", " ").capitalize()
 
 
 def _date(value: Any) -> date | None:

@@ -118,3 +118,30 @@ REPORT_TEXT: dict[str, dict[str, str]] = {
 
 def report_text(lang: str) -> dict[str, str]:
     return REPORT_TEXT["en" if lang == "en" else "id"]
+
+
+DEADLINE_TEXT = {
+    "id": {
+        "step_sla": "Batas waktu tahap '{state}'", "escalation": "Eskalasi ke Ketua TKKSD (tahap '{state}')",
+        "periodic_evaluation": "Evaluasi berkala", "expiry_warning": "Peringatan: masa berlaku berakhir {days} hari lagi",
+        "expiry": "Masa berlaku berakhir", "kb_followup": "Tindak lanjut KB menjadi PKS",
+        "contract_due": "Batas penandatanganan perjanjian sewa (1 bulan setelah persetujuan)",
+        "contribution_due": "Pembayaran kontribusi tahunan",
+    },
+    "en": {
+        "step_sla": "Time limit of step '{state}'", "escalation": "Escalation to the TKKSD chair (step '{state}')",
+        "periodic_evaluation": "Periodic evaluation", "expiry_warning": "Warning: the term ends in {days} days",
+        "expiry": "End of term", "kb_followup": "Follow-up of the KB by a PKS",
+        "contract_due": "Lease contract to be signed (1 month after approval)",
+        "contribution_due": "Yearly contribution payment",
+    },
+}
+
+
+def deadline_what(defn, rule: str, state: str, offset_days: int = 0, lang: str = "id") -> str:
+    """What a deadline row is about, in a sentence fragment a reader of the report understands."""
+    state_label = defn.state(state).label.get(lang) if defn is not None and defn.has_state(state) else state
+    texts = DEADLINE_TEXT["en" if lang == "en" else "id"]
+    if rule in texts:
+        return texts[rule].format(state=state_label, days=abs(offset_days))
+    return rule.replace("_", " ").capitalize()

@@ -96,12 +96,11 @@ def message_of(row, settings):
 def messages_of(rows: Sequence[Any], settings, ctx=None) -> list[Any]:
     """``message_of`` for a batch: the settings are read once, not once per row.
 
-    With ``ctx``, deadline notices and digests get their attachments (engine.mail.attachments)."""
+    With ``ctx``, deadline notices and digests get their attachments (``ctx.attachments``, wired
+    in engine.bootstrap: they are built from the inventory and the agenda, above the mail)."""
     from notifiers.base import Message
 
-    from engine.mail.attachments import for_rows
-
-    files = for_rows(ctx, rows) if ctx is not None else {}
+    files = ctx.attachments(ctx, rows) if ctx is not None and ctx.attachments is not None else {}
     sender = sender_of(settings)
     reply_to = settings.get("contact", "email") or None
     return [

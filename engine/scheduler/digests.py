@@ -62,7 +62,7 @@ def monthly_period(clock, day_of_month: int, now: datetime) -> tuple[datetime, d
 
 def action_text(i: dict[str, Any], lang: str) -> str:
     """What must be done, as an action: a step to complete, or what the deadline is about."""
-    from engine.inventory.reports import deadline_what
+    from engine.lifecycle.labels import deadline_what
 
     if i["rule"] in ("step_sla", "escalation") or i["rule"] is None:
         return (f"Complete the step {i['what']}" if lang == "en" else f"Menyelesaikan tahap {i['what']}")
