@@ -18,7 +18,8 @@ from engine.errors import ConfigurationError
 # Code that runs inside every transition's transaction, after the state, data and history
 # row are written: deadlines (engine.lifecycle.deadlines) and notices to the outbox (engine.lifecycle.notices).
 # Each is `after_transition(conn, transitioned, ctx)`; a module that is absent is skipped.
-HOOKS = ("engine.lifecycle.deadlines:after_transition", "engine.lifecycle.notices:after_transition")
+# engine.lifecycle.locations runs first: the deadlines read the IKN status it derives from the location.
+HOOKS = ("engine.lifecycle.locations:after_transition", "engine.lifecycle.deadlines:after_transition", "engine.lifecycle.notices:after_transition")
 
 Hook = Callable[[Connection, Any, "Context"], None]
 

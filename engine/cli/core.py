@@ -20,12 +20,14 @@ def init():
     """
     from engine.store import db
     from engine.store.directory import sync_directory
+    from engine.store.wilayah import sync_wilayah
     from engine.lifecycle.services import ensure_first_admin
 
     ctx = context(check_schema=False)
     before, after = db.upgrade(ctx.engine)
     with db.write(ctx.engine) as conn:
         added, updated = sync_directory(conn, ctx.settings.opd_file)
+        units_added, units_updated = sync_wilayah(conn, ctx.settings.wilayah_file, ctx.settings.delineation_file)
         login = actor()
         made_admin = ensure_first_admin(conn, login, ctx.clock.now())
     url = ctx.engine.url.render_as_string(hide_password=True)
@@ -36,6 +38,7 @@ def init():
     else:
         click.echo(f"The database at {url} is up to date (schema {after}).")
     click.echo(f"OPD directory: {added} added, {updated} updated.")
+    click.echo(f"Wilayah (kecamatan, kelurahan, desa): {units_added} added, {units_updated} updated.")
     if made_admin:
         click.echo(f"User '{login}' is the first admin.")
 

@@ -38,6 +38,7 @@ from engine.errors import (
     RequirementsMissing,
 )
 from engine.store.history import GENESIS, row_hash
+from engine.lifecycle import territory
 from engine.lifecycle.machine import MachineError, allowed_events, run_event
 from engine.store.tables import agreements, history, id_counters, opds, users
 
@@ -373,7 +374,7 @@ def events_for(ctx: Context, ref: str, actor_login: str) -> list[dict[str, Any]]
             possible = row.lifecycle_state in e.sources
             missing = guards.missing_requirements(defn, e, values)
             problems = [] if (missing or not possible) else [p.message for p in guards.evaluate(defn, e, view)]
-            permitted = actor is not None and actor.may_fire(e, row.lead_opd)
+            permitted = actor is not None and (actor.may_fire(e, row.lead_opd) or territory.acts_as_lead(conn, actor, e.roles, row.id))
             entry = {
                 "event": e.name,
                 "label": e.label.get(ctx.lang),
@@ -642,7 +643,7 @@ def _prepare_fire(conn: Connection, ctx: Context, actor_login: str, ref: str, ev
     e = defn.event(event)
     if state not in e.sources:
         _refuse_not_allowed(conn, defn, row, event)
-    if not actor.may_fire(e, row.lead_opd):
+    if not actor.may_fire(e, row.lead_opd) and not territory.acts_as_lead(conn, actor, e.roles, row.id):
         who = " or ".join("the lead OPD" if r == "opd" else r for r in e.roles)
         raise PermissionDenied(f"User '{actor.login}' may not fire '{event}' on {row.number}; it needs {who}.")
     raw = dict(values or {})
