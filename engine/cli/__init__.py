@@ -36,6 +36,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "report": ("engine.cli.inventory_cmds", "report", "Inventory report: counts, hanging agreements, what falls due (text/html/json/xlsx)."),
     "graph": ("engine.cli.inventory_cmds", "graph", "Draw a workflow, or an agreement's path through it (svg/png/dot/mmd)."),
     "calendar": ("engine.cli.inventory_cmds", "calendar", "Pending deadlines as an iCalendar (.ics) file."),
+    "wilayah": ("engine.cli.wilayah_cmds", "wilayah", "Kecamatan, kelurahan and desa with their IKN delineation status."),
+    "potensi": ("engine.cli.wilayah_cmds", "potensi", "The register of potential cooperation with IKN: add, list, show, status, promote, export."),
 }
 
 

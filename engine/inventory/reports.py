@@ -18,6 +18,7 @@ from typing import Any, Iterable
 import sqlalchemy as sa
 
 from engine.store import db
+from engine.inventory import wilayah_report
 from engine.bootstrap import Context
 from engine.store.tables import agreements, deadlines, history, opds
 
@@ -109,6 +110,7 @@ def build(ctx: Context, *, horizon_days: int = 90) -> dict[str, Any]:
         imported_ids = set(conn.execute(
             sa.select(history.c.agreement_id).where(history.c.seq == 1, history.c.kind == "import")
         ).scalars())
+        wilayah_data = wilayah_report.build(conn, ctx.lang)  # by kecamatan, IKN delineation, potensi
 
     defns: dict[tuple[str, int], Any] = {}
 
@@ -303,6 +305,7 @@ def build(ctx: Context, *, horizon_days: int = 90) -> dict[str, Any]:
             "share": round(ikn_related / ikn_total, 3) if ikn_total else None,
         },
         "sample_data": sample,
+        "wilayah": wilayah_data,
     }
 
 
@@ -364,7 +367,7 @@ def render_text(data: dict[str, Any]) -> str:
         out.append(f"  {d['due_on']}  {d['id']}  {d['responsible']['opd']}: {d['what']}")
     if len(data["due_soon"]) > 40:
         out.append(f"  ... dan {len(data['due_soon']) - 40} lainnya")
-    return "\n".join(out) + "\n"
+    return "\n".join(out) + "\n" + (wilayah_report.render_text(data["wilayah"]) if "wilayah" in data else "")
 
 
 # ------------------------------------------------------------------------- HTML with inline SVG
@@ -427,7 +430,8 @@ def render_html(data: dict[str, Any]) -> str:
                                title="Hasil evaluasi"),
         "followup": svg_share(data["followup"]["followed_up"], data["followup"]["kb_total"], label="Tindak lanjut KB menjadi PKS"),
     }
-    return env.get_template("report.html.j2").render(d=data, charts=charts, pct=_pct)
+    html = env.get_template("report.html.j2").render(d=data, charts=charts, pct=_pct)
+    return wilayah_report.into_html(html, data.get("wilayah"))
 
 
 # ------------------------------------------------------------------------- XLSX
@@ -473,6 +477,8 @@ def write_xlsx(data: dict[str, Any], path: str | Path) -> None:
     s.append(["tanggal", "sisa hari", "id", "judul", "yang jatuh tempo", "OPD", "nama OPD"])
     for d in data["due_soon"]:
         s.append([d["due_on"], d["days_left"], d["id"], d["title"], d["what"], d["responsible"]["opd"], d["responsible"]["name"]])
+    if "wilayah" in data:
+        wilayah_report.add_sheets(wb, data["wilayah"])
     for sheet in wb.worksheets[1:]:
         for cell in sheet[1]:
             cell.font = bold
