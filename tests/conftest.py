@@ -106,12 +106,14 @@ def init_database(env: dict[str, str]) -> None:
     from engine.store import db
     from engine.bootstrap import bootstrap
     from engine.store.directory import sync_directory
+    from engine.store.wilayah import sync_wilayah
     from engine.lifecycle.services import ensure_first_admin
 
     ctx = bootstrap(env, check_schema=False, with_hooks=False)
     db.upgrade(ctx.engine)
     with db.write(ctx.engine) as conn:
         sync_directory(conn, ctx.settings.opd_file)
+        sync_wilayah(conn, ctx.settings.wilayah_file, ctx.settings.delineation_file)
         ensure_first_admin(conn, env["TKKSD_USER"], ctx.clock.now())
     ctx.engine.dispose()
 
