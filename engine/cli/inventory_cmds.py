@@ -113,12 +113,15 @@ def demo(as_json):
 
     ctx = context()
     result = import_file(ctx, DEMO_FILE, actor(), source="config/demo/inventory.csv", note_extra=DEMO_NOTE)
+    from engine.inventory.potensi import load_file
+
+    potensi_added, _ = load_file(ctx, actor(), DEMO_FILE.with_name("potensi.csv"))  # issue 15: OIKN's inventory
     if as_json:
-        emit_json({**result.as_dict(), "sample_data": True})
+        emit_json({**result.as_dict(), "sample_data": True, "potensi_added": potensi_added})
         return
     click.echo(
         f"Demo inventory (SAMPLE DATA, not official records): {len(result.added)} agreement(s) added, "
-        f"{len(result.updated)} updated, {result.unchanged} already there."
+        f"{len(result.updated)} updated, {result.unchanged} already there; {potensi_added} potential cooperation with IKN added."
     )
     if result.added:
         click.echo("Try: tkksd list, tkksd report, tkksd due, tkksd graph KS-2022-0010 --output ks.svg")

@@ -23,7 +23,13 @@ def wilayah():
 @click.option("--level", type=click.Choice(["kecamatan", "kelurahan", "desa"]), default=None, help="Only this level.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def wilayah_list(kecamatan, level, as_json):
-    """List the units: code, name, level, kecamatan, head, IKN delineation status."""
+    """List the units: code, name, level, kecamatan, head, IKN delineation status.
+
+    \b
+    Example:
+      tkksd wilayah list --kecamatan Samboja
+      tkksd wilayah list --level kecamatan --json
+    """
     import sqlalchemy as sa
 
     from engine.errors import DatabaseNotReady, NotFound
@@ -56,7 +62,12 @@ def wilayah_list(kecamatan, level, as_json):
 @click.argument("ref")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def wilayah_of(ref, as_json):
-    """Where an agreement is located, the IKN status of each unit, and its IKN decision deadline."""
+    """Where an agreement is located, the IKN status of each unit, and its IKN decision deadline.
+
+    \b
+    Example:
+      tkksd wilayah of KS-2026-0001 --json
+    """
     import sqlalchemy as sa
 
     from engine.lifecycle.locations import locations_of
@@ -119,7 +130,13 @@ def _print(p: dict) -> None:
 @click.option("--note", default=None)
 @click.option("--json", "as_json", is_flag=True)
 def potensi_add(field, description, proposer, counterpart, form, note, as_json):
-    """Register a potential cooperation (status gagasan)."""
+    """Register a potential cooperation (status gagasan).
+
+    \b
+    Example:
+      tkksd potensi add --field transport --description "Angkutan umum Samboja - IKN" --proposer DISHUB \\
+            --counterpart "Deputi Transformasi Hijau dan Digital OIKN" --form PKS
+    """
     from engine.inventory import potensi as service
 
     p = service.add(context(), actor(), field=field, description=description, proposer=proposer,
@@ -132,7 +149,12 @@ def potensi_add(field, description, proposer, counterpart, form, note, as_json):
 @click.option("--field", default=None)
 @click.option("--json", "as_json", is_flag=True)
 def potensi_list(status, field, as_json):
-    """List the register."""
+    """List the register.
+
+    \b
+    Example:
+      tkksd potensi list --field transport --json
+    """
     from engine.inventory import potensi as service
 
     rows = service.list_all(context(), status=status, field=field)
@@ -147,7 +169,12 @@ def potensi_list(status, field, as_json):
 @click.argument("ref")
 @click.option("--json", "as_json", is_flag=True)
 def potensi_show(ref, as_json):
-    """Show one entry."""
+    """Show one entry.
+
+    \b
+    Example:
+      tkksd potensi show PI-2026-0001
+    """
     from engine.inventory import potensi as service
 
     p = service.show(context(), ref)
@@ -159,7 +186,12 @@ def potensi_show(ref, as_json):
 @click.argument("status")
 @click.option("--note", default=None)
 def potensi_status(ref, status, note):
-    """Move an entry: gagasan -> dikaji -> siap_diusulkan, or ditolak."""
+    """Move an entry: gagasan -> dikaji -> siap_diusulkan, or ditolak.
+
+    \b
+    Example:
+      tkksd potensi status PI-2026-0001 dikaji --note "Dibahas dengan Dishub"
+    """
     from engine.inventory import potensi as service
 
     p = service.set_status(context(), actor(), ref, status, note)
@@ -171,7 +203,12 @@ def potensi_status(ref, status, note):
 @click.option("--opd", "lead_opd", default=None, help="The lead OPD (default: the proposer's OPD or kecamatan).")
 @click.option("--json", "as_json", is_flag=True)
 def potensi_promote(ref, lead_opd, as_json):
-    """Open a proposed agreement from an entry that is siap_diusulkan."""
+    """Open a proposed agreement from an entry that is siap_diusulkan.
+
+    \b
+    Example:
+      tkksd potensi promote PI-2026-0001
+    """
     from engine.inventory import potensi as service
 
     p = service.promote(context(), actor(), ref, lead_opd)
@@ -181,7 +218,12 @@ def potensi_promote(ref, lead_opd, as_json):
 @potensi.command("export")
 @click.argument("path")
 def potensi_export(path):
-    """Write the inventory for OIKN as XLSX, grouped by field (transport first)."""
+    """Write the inventory for OIKN as XLSX, grouped by field (transport first).
+
+    \b
+    Example:
+      tkksd potensi export potensi-ikn.xlsx
+    """
     from engine.errors import InvalidInput
     from engine.inventory.wilayah_report import write_oikn_xlsx
     from engine.store import db

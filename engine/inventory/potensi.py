@@ -180,3 +180,26 @@ def promote(ctx: Context, login: str, ref: str, lead_opd: str | None = None) -> 
         conn.execute(potensi.update().where(potensi.c.id == row.id).values(
             status="diusulkan", agreement_id=t.agreement_id, updated_at=ctx.clock.now()))
         return _shown(conn, _find(conn, ref))
+
+
+def load_file(ctx: Context, login: str, path) -> tuple[int, int]:
+    """Entries from a CSV (field, description, proposer, counterpart, form, status, note; lines
+    starting with '#' are comments), skipping those already registered with the same description.
+    Returns (added, already there); used by `tkksd demo`."""
+    import csv
+
+    with open(path, encoding="utf-8") as fh:
+        rows = list(csv.DictReader(line for line in fh if not line.startswith("#")))
+    with db.read(ctx.engine) as conn:
+        known = set(conn.execute(sa.select(potensi.c.description)).scalars())
+    added = 0
+    for row in rows:
+        if row["description"] in known:
+            continue
+        p = add(ctx, login, field=row["field"], description=row["description"], proposer=row["proposer"],
+                counterpart=row["counterpart"], form=row["form"], note=row.get("note") or None)
+        path_to = {"gagasan": [], "dikaji": ["dikaji"], "siap_diusulkan": ["dikaji", "siap_diusulkan"], "ditolak": ["ditolak"]}
+        for status in path_to[row["status"]]:
+            set_status(ctx, login, p["id"], status)
+        added += 1
+    return added, len(rows) - added

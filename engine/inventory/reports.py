@@ -110,7 +110,7 @@ def build(ctx: Context, *, horizon_days: int = 90) -> dict[str, Any]:
         imported_ids = set(conn.execute(
             sa.select(history.c.agreement_id).where(history.c.seq == 1, history.c.kind == "import")
         ).scalars())
-        wilayah_data = wilayah_report.build(conn, ctx.lang)  # by kecamatan, IKN delineation, potensi
+        wilayah_data = wilayah_report.build(conn, ctx.lang, ctx.clock)  # by kecamatan, IKN delineation, potensi
 
     defns: dict[tuple[str, int], Any] = {}
 

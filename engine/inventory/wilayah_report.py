@@ -45,7 +45,7 @@ def by_kecamatan(conn: Connection, lang: str = "id") -> list[dict[str, Any]]:
              "ikn_status": k.ikn_status, "ikn_label": STATUS_LABELS[lang][k.ikn_status]} for k in kec]
 
 
-def delineation_section(conn: Connection, lang: str = "id") -> dict[str, Any]:
+def delineation_section(conn: Connection, lang: str = "id", clock=None) -> dict[str, Any]:
     """Agreements located in a unit inside or cut by IKN, with their decision deadline."""
     rows = conn.execute(
         sa.select(agreements.c.id, agreements.c.number, agreements.c.title, agreements.c.lead_opd, agreements.c.lifecycle_state,
@@ -63,7 +63,7 @@ def delineation_section(conn: Connection, lang: str = "id") -> dict[str, Any]:
         item = items.setdefault(r.number, {
             "id": r.number, "title": r.title, "lead_opd": r.lead_opd, "state": r.lifecycle_state,
             "ikn_delineation": (r.data or {}).get("ikn_delineation"), "units": [],
-            "decision_due": due[r.id].date().isoformat() if r.id in due else None,
+            "decision_due": ((clock.local(due[r.id]) if clock else due[r.id]).date().isoformat()) if r.id in due else None,
             "decided": bool((r.data or {}).get("ikn_decision_ref")),
         })
         item["units"].append(f"{r.name} ({STATUS_LABELS[lang][r.ikn_status]})")
@@ -85,8 +85,8 @@ def potensi_by_field(conn: Connection) -> list[dict[str, Any]]:
     return [{"field": f, "label": field_label(f), "entries": groups[f]} for f in order]
 
 
-def build(conn: Connection, lang: str = "id") -> dict[str, Any]:
-    return {"by_kecamatan": by_kecamatan(conn, lang), "ikn_delineation": delineation_section(conn, lang),
+def build(conn: Connection, lang: str = "id", clock=None) -> dict[str, Any]:
+    return {"by_kecamatan": by_kecamatan(conn, lang), "ikn_delineation": delineation_section(conn, lang, clock),
             "potensi": potensi_by_field(conn)}
 
 

@@ -145,7 +145,9 @@ def after_transition(conn: Connection, t, ctx) -> None:
         if t.values.get("partner_type") == "antar_desa" and len(parties) < 2:
             raise InvalidInput("A cooperation between desa needs at least two desa as parties (desa_parties: codes or names separated by ';').")
         t.values["desa_parties"] = "; ".join(u.code for u in parties)
-    if not defn.has_field("location") or not ("location" in t.supplied or (created and t.values.get("location"))):
+    # An import that clears or changes a derived value gets it derived again from the location.
+    rederive = t.kind != "human" and any(k in t.supplied for k in ("ikn_delineation", "ikn_located_on"))
+    if not defn.has_field("location") or not ("location" in t.supplied or rederive or (created and t.values.get("location"))):
         if "desa_parties" in t.supplied:
             _store(conn, t)
         return

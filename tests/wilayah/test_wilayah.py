@@ -76,7 +76,8 @@ def test_handover_is_only_for_agreements_in_the_delineation(cli):
     shown = cli("fire", inside, "ikn_handover", "--set", "ikn_decision_ref=BA/02/2026", "--note", "Diserahkan", "--json",
                 check=False)
     assert shown.returncode == 0, shown.stderr
-    assert cli("show", inside, "--json").json()["state"] == "handed_over"
+    assert cli("show", inside, "--json").json()["state"] == "terminated"
+    assert cli("history", inside, "--json").json()[-1]["event"] == "ikn_handover"
 
 
 @pytest.mark.parametrize("bad, says", [
