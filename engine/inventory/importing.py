@@ -35,6 +35,7 @@ from engine.store import db
 from engine.inventory import sheets
 from engine.bootstrap import Context
 from engine.errors import InvalidInput, PermissionDenied, TkksdError
+from engine.lifecycle import locations
 from engine.store.tables import agreements, id_counters, opds
 
 NUMBER_RE = re.compile(r"^([A-Z][A-Z0-9]{0,9})-(\d{4})-(\d{1,6})$")
@@ -182,6 +183,7 @@ class _Checker:
         self.rules: dict[str, tuple[list[tuple[str, str]], list[str]]] = {}
         self.col_types = {c.key: c.type for c in cols}
         self.field_maps: dict[str, dict[str, Any]] = {}
+        self.units = locations.load_units(conn)  # location and desa_parties are checked against them
 
     def defn(self, name: str | None, version: Any) -> WorkflowDefinition:
         if not name:
@@ -304,6 +306,9 @@ def check_row(chk: _Checker, number_row: int, raw: dict[str, Any], problems: lis
         v = values.get(key)
         if isinstance(v, date) and v > chk.today:
             bad(key, f"{key} {v.isoformat()} is in the future (today is {chk.today.isoformat()})")
+
+    for key, message in locations.row_problems(defn, values, chk.units):
+        bad(key, message)
 
     parent = raw.get("parent")
     if parent is not None:

@@ -87,6 +87,33 @@ def resolve(conn: Connection, text: Any) -> list:
     return out
 
 
+def load_units(conn: Connection) -> list:
+    """Every active unit, for checking many rows without a query each (imports)."""
+    return conn.execute(sa.select(wilayah).where(wilayah.c.active.is_(True))).all()
+
+
+def row_problems(defn, values: Mapping[str, Any], units: list) -> list[tuple[str, str]]:
+    """(column, sentence) for each ``location``/``desa_parties`` value of an import row that names
+    no unit, an ambiguous one, or (for parties) a kelurahan: found before anything is written."""
+    kecamatan = _kecamatan_names(units)
+    out = []
+    for key in ("location", "desa_parties"):
+        if not defn.has_field(key) or not values.get(key):
+            continue
+        found = []
+        for part in (p for p in re.split(r"[;\n]", str(values[key])) if p.strip()):
+            try:
+                found.append(resolve_one(part, units, kecamatan))
+            except InvalidInput as exc:
+                out.append((key, str(exc).rstrip(".")))
+        if key == "desa_parties":
+            try:
+                check_parties(found)
+            except InvalidInput as exc:
+                out.append((key, str(exc).rstrip(".")))
+    return out
+
+
 def kecamatan_of(unit) -> str:
     return unit.code if unit.level == "kecamatan" else unit.parent_code
 

@@ -212,3 +212,19 @@ def test_a_deployment_overrides_the_delineation(cli, tmp_path, env):
     conf.write_text(f'[general]\nikn_delineation = "{bad}"\n', encoding="utf-8")
     r = cli("init", extra_env={"TKKSD_CONFIG": str(conf)}, check=False)
     assert r.returncode == 9 and "'64.02.99' is not a unit" in r.stderr
+
+
+def test_import_checks_locations_before_writing(cli, tmp_path):
+    sheet = tmp_path / "in.csv"
+    sheet.write_text(
+        "workflow,state,title,partner,lead_opd,document_kind,location\n"
+        "kerja-sama,proposed,PKS A,Mitra A,DPU,PKS,Sumber Sari\n"
+        "kerja-sama,proposed,PKS B,Mitra B,DPU,PKS,Karya Jaya; 64.02.06\n", encoding="utf-8")
+    r = cli("import", str(sheet), check=False)
+    assert r.returncode == 2 and "row 2, column location" in r.stderr + r.stdout and "exists in 3 kecamatan" in r.stderr + r.stdout
+    assert cli("list", "--json").json() == []
+    sheet.write_text(sheet.read_text(encoding="utf-8").replace(",Sumber Sari\n", ",Sumber Sari (Sebulu)\n"), encoding="utf-8")
+    cli("import", str(sheet))
+    located = {a["title"]: cli("wilayah", "of", a["id"], "--json").json() for a in cli("list", "--json").json()}
+    assert [u["code"] for u in located["PKS A"]["units"]] == ["64.02.07.2007"]
+    assert located["PKS B"]["ikn_delineation"] == "inside"
