@@ -159,31 +159,47 @@ def derived_values(units: list, values: Mapping[str, Any], today) -> dict[str, A
     }
 
 
+DERIVED = ("ikn_delineation", "ikn_located_on")
+MANUAL_KINDS = ("human", "create")  # a person's values; imports and migrations carry stored ones
+
+
 def after_transition(conn: Connection, t, ctx) -> None:
     """Hook run inside every transition's transaction, before the deadlines are planned."""
-    defn = t.definition
-    created = t.from_state is None
-    derived = [k for k in ("ikn_delineation", "ikn_located_on") if k in t.supplied and t.kind == "human"]
-    if derived:
-        raise InvalidInput(f"'{derived[0]}' follows from the agreement's location and the IKN delineation; set `location` instead.")
-    if defn.has_field("desa_parties") and ("desa_parties" in t.supplied or created) and t.values.get("desa_parties"):
-        parties = resolve(conn, t.values["desa_parties"])
-        check_parties(parties)
-        if t.values.get("partner_type") == "antar_desa" and len(parties) < 2:
-            raise InvalidInput("A cooperation between desa needs at least two desa as parties (desa_parties: codes or names separated by ';').")
-        t.values["desa_parties"] = "; ".join(u.code for u in parties)
-    # An import that clears or changes a derived value gets it derived again from the location.
-    rederive = t.kind != "human" and any(k in t.supplied for k in ("ikn_delineation", "ikn_located_on"))
-    if not defn.has_field("location") or not ("location" in t.supplied or rederive or (created and t.values.get("location"))):
-        if "desa_parties" in t.supplied:
-            _store(conn, t)
-        return
-    units = resolve(conn, t.values.get("location"))
-    _record(conn, t.agreement_id, units)
-    old = dict(t.values)
-    before = {k: t.values.get(k) for k in ("ikn_delineation", "ikn_located_on")}
-    t.values.update(derived_values(units, {**old, **before}, ctx.clock.today()))
-    _store(conn, t)
+    if t.kind in MANUAL_KINDS:
+        derived = [k for k in DERIVED if k in t.supplied]
+        if derived:
+            raise InvalidInput(f"'{derived[0]}' follows from the agreement's location and the IKN delineation; set `location` instead.")
+    changed = _normalise_parties(conn, t)
+    if _wants_location(t):
+        units = resolve(conn, t.values.get("location"))
+        _record(conn, t.agreement_id, units)
+        t.values.update(derived_values(units, t.values, ctx.clock.today()))
+        changed = True
+    if changed:
+        _store(conn, t)
+
+
+def _wants_location(t) -> bool:
+    """Whether this transition sets the location (or, on import, a value derived from it)."""
+    if not t.definition.has_field("location"):
+        return False
+    if t.from_state is None:
+        return bool(t.values.get("location"))
+    return "location" in t.supplied or (t.kind not in MANUAL_KINDS and any(k in t.supplied for k in DERIVED))
+
+
+def _normalise_parties(conn: Connection, t) -> bool:
+    """Check ``desa_parties`` (desa only, two at least between desa) and store their codes."""
+    if not t.definition.has_field("desa_parties") or not t.values.get("desa_parties"):
+        return False
+    if "desa_parties" not in t.supplied and t.from_state is not None:
+        return False
+    parties = resolve(conn, t.values["desa_parties"])
+    check_parties(parties)
+    if t.values.get("partner_type") == "antar_desa" and len(parties) < 2:
+        raise InvalidInput("A cooperation between desa needs at least two desa as parties (desa_parties: codes or names separated by ';').")
+    t.values["desa_parties"] = "; ".join(u.code for u in parties)
+    return True
 
 
 def _store(conn: Connection, t) -> None:

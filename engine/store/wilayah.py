@@ -77,7 +77,7 @@ def default_status(unit: dict[str, str]) -> dict[str, str]:
     return {"status": "outside", "source": "its kecamatan is not touched by the IKN delineation (UU 21/2023)"}
 
 
-def unit_values(unit: dict[str, str], names: dict[str, str], status: dict[str, str]) -> dict:
+def unit_values(unit: dict[str, str], status: dict[str, str]) -> dict:
     level = unit["level"]
     name = unit["name"]
     email = unit.get("head_email") or f"{level}-{unit['code'].replace('.', '-')}@wilayah.kukar.example"
@@ -93,11 +93,10 @@ def sync_wilayah(conn: Connection, units_path: Path, delineation_path: Path) -> 
     no longer listed are marked inactive (agreements may still be located there). Returns (added, updated)."""
     units = read_units(units_path)
     statuses = read_delineation(delineation_path, {u["code"] for u in units})
-    names = {u["code"]: u["name"] for u in units}
     existing = {r.code: r for r in conn.execute(sa.select(wilayah))}
     added = updated = 0
     for unit in units:
-        values = unit_values(unit, names, statuses.get(unit["code"]) or default_status(unit))
+        values = unit_values(unit, statuses.get(unit["code"]) or default_status(unit))
         old = existing.pop(unit["code"], None)
         if old is None:
             conn.execute(wilayah.insert().values(**values))

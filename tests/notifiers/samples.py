@@ -75,7 +75,7 @@ def context(kind: str, lang: str = "id") -> dict[str, Any]:
                 {"name": "reject", "label": "Tolak usulan", "missing": []},
             ],
         }
-    elif kind in ("reminder", "escalation", "contract_due", "contribution_due"):
+    elif kind in ("reminder", "escalation", "contract_due", "contribution_due", "ikn_decision"):
         extra = {
             "agreement": agreement(),
             "step": {"name": "VERIFIKASI", "label": "Verifikasi & Kajian"},
