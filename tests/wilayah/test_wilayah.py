@@ -228,3 +228,9 @@ def test_import_checks_locations_before_writing(cli, tmp_path):
     located = {a["title"]: cli("wilayah", "of", a["id"], "--json").json() for a in cli("list", "--json").json()}
     assert [u["code"] for u in located["PKS A"]["units"]] == ["64.02.07.2007"]
     assert located["PKS B"]["ikn_delineation"] == "inside"
+
+
+def test_derived_ikn_values_cannot_be_set_by_hand(cli):
+    r = cli("add", "--title", "T", "--partner", "P", "--opd", "DPU", "--set", "ikn_delineation=inside", check=False)
+    assert r.returncode == 2 and "follows from the agreement's location" in r.stderr
+    assert cli("list", "--json").json() == []
