@@ -96,6 +96,49 @@ def wilayah_of(ref, as_json):
         click.echo(f"Keputusan terkait IKN (serahkan/batasi/akhiri) paling lambat {tanggal(ctx.clock.local(due).date())}.")
 
 
+@wilayah.command("agreements")
+@click.option("--kecamatan", default=None, help="A kecamatan (code or name); default: the acting user's kecamatan.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def wilayah_agreements(kecamatan, as_json):
+    """The agreements located in a kecamatan or its kelurahan and desa (what its users act on).
+
+    \b
+    Example:
+      TKKSD_USER=camat-samboja tkksd wilayah agreements
+      tkksd wilayah agreements --kecamatan "Loa Kulu" --json
+    """
+    import sqlalchemy as sa
+
+    from engine.errors import InvalidInput
+    from engine.lifecycle import territory
+    from engine.lifecycle.locations import resolve
+    from engine.lifecycle.services import resolve_actor
+    from engine.store import db
+    from engine.store.tables import agreements
+
+    ctx = context()
+    with db.read(ctx.engine) as conn:
+        if kecamatan:
+            units = resolve(conn, kecamatan)
+            if not units or units[0].level != "kecamatan":
+                raise InvalidInput(f"'{kecamatan}' is not a kecamatan; `tkksd wilayah list --level kecamatan` lists them.")
+            code = units[0].code
+        else:
+            code = territory.kecamatan_code(conn, resolve_actor(conn, actor()).opd_code)
+            if code is None:
+                raise InvalidInput("You are not a user of a kecamatan; name one with --kecamatan.")
+        ids = territory.agreement_ids_in(conn, code)
+        rows = conn.execute(sa.select(agreements.c.number, agreements.c.title, agreements.c.workflow,
+                                      agreements.c.lifecycle_state, agreements.c.lead_opd)
+                            .where(agreements.c.id.in_(ids)).order_by(agreements.c.number)).all() if ids else []
+    out = [{"id": r.number, "title": r.title, "workflow": r.workflow, "state": r.lifecycle_state, "lead_opd": r.lead_opd}
+           for r in rows]
+    if as_json:
+        emit_json(out)
+        return
+    table(out, [("id", "nomor"), ("title", "judul"), ("workflow", "alur"), ("state", "status"), ("lead_opd", "OPD")])
+
+
 # ------------------------------------------------------------------------- potensi
 
 

@@ -58,6 +58,7 @@ def test_samboja_desa_agreement_has_status_decision_deadline_and_camat_in_copy(c
         ccs = [r.cc_addrs for r in conn.execute(sa.select(outbox.c.cc_addrs).where(outbox.c.agreement_id == aid))]
     assert ccs and all("kec-samboja@opd.kukar.example" in cc for cc in ccs)
     # The decision: re-scoped to a unit outside the delineation, the deadline goes.
+    cli("fire", ref, "open_evaluation")  # the decision is taken in an evaluation
     events = {e["event"]: e for e in cli("events", ref, "--json").json()}
     assert {"ikn_handover", "ikn_rescope", "ikn_end"} <= set(events) and events["ikn_rescope"]["possible_now"]
     cli("fire", ref, "ikn_rescope", "--set", "location=Jembayan", "--set", "ikn_decision_ref=BA-OIKN/01/2026",
@@ -68,11 +69,11 @@ def test_samboja_desa_agreement_has_status_decision_deadline_and_camat_in_copy(c
 
 def test_handover_is_only_for_agreements_in_the_delineation(cli):
     ref = add(cli, "PKS Jalan Tenggarong", location="64.02.06")
-    walk_cli(cli, ref, "integrated")
+    walk_cli(cli, ref, "signed")
     r = cli("fire", ref, "ikn_handover", "--set", "ikn_decision_ref=X", "--note", "n", check=False)
     assert r.returncode == 5 and "inside or cut by the IKN delineation" in r.stderr
     inside = add(cli, "PKS Pasar Handil Baru", location="Handil Baru")
-    walk_cli(cli, inside, "integrated")
+    walk_cli(cli, inside, "signed")
     shown = cli("fire", inside, "ikn_handover", "--set", "ikn_decision_ref=BA/02/2026", "--note", "Diserahkan", "--json",
                 check=False)
     assert shown.returncode == 0, shown.stderr
@@ -104,6 +105,8 @@ def test_kecamatan_user_acts_in_its_kecamatan_only(cli):
     assert refused.returncode == 4 and "may not fire 'withdraw'" in refused.stderr
     allowed = {e["event"]: e["allowed"] for e in cli("events", theirs, "--json", user="camat-samboja").json()}
     assert allowed["withdraw"] is False
+    seen = [a["id"] for a in cli("wilayah", "agreements", "--json", user="camat-samboja").json()]
+    assert seen == [ours]
 
 
 DESA_STEPS = {
