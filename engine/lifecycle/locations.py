@@ -70,12 +70,13 @@ def resolve_one(text: str, units: list, kecamatan: Mapping[str, str]):
     )
 
 
-def resolve(conn: Connection, text: Any) -> list:
-    """The units a ``location``-like value names, in the order given, without repeats."""
+def resolve(conn: Connection, text: Any, units: list | None = None) -> list:
+    """The units a ``location``-like value names, in the order given, without repeats
+    (``units``: the active units when the caller already loaded them)."""
     parts = [p for p in re.split(r"[;\n]", str(text or "")) if p.strip()]
     if not parts:
         return []
-    units = conn.execute(sa.select(wilayah).where(wilayah.c.active.is_(True))).all()
+    units = units if units is not None else load_units(conn)
     if not units:
         raise InvalidInput("The wilayah table is empty; run `tkksd init` to load the kecamatan, kelurahan and desa.")
     kecamatan = _kecamatan_names(units)
@@ -163,15 +164,22 @@ DERIVED = ("ikn_delineation", "ikn_located_on")
 MANUAL_KINDS = ("human", "create")  # a person's values; imports and migrations carry stored ones
 
 
-def after_transition(conn: Connection, t, ctx) -> None:
+def after_transitions(conn: Connection, ts: list, ctx) -> None:
+    """The hook for many agreements inserted at once (imports, the demo): the units are read once."""
+    units = load_units(conn) if any(_wants_location(t) or t.values.get("desa_parties") for t in ts) else []
+    for t in ts:
+        after_transition(conn, t, ctx, units=units)
+
+
+def after_transition(conn: Connection, t, ctx, *, units: list | None = None) -> None:
     """Hook run inside every transition's transaction, before the deadlines are planned."""
     if t.kind in MANUAL_KINDS:
         derived = [k for k in DERIVED if k in t.supplied]
         if derived:
             raise InvalidInput(f"'{derived[0]}' follows from the agreement's location and the IKN delineation; set `location` instead.")
-    changed = _normalise_parties(conn, t)
+    changed = _normalise_parties(conn, t, units)
     if _wants_location(t):
-        units = resolve(conn, t.values.get("location"))
+        units = resolve(conn, t.values.get("location"), units)
         _record(conn, t.agreement_id, units)
         t.values.update(derived_values(units, t.values, ctx.clock.today()))
         changed = True
@@ -188,13 +196,13 @@ def _wants_location(t) -> bool:
     return "location" in t.supplied or (t.kind not in MANUAL_KINDS and any(k in t.supplied for k in DERIVED))
 
 
-def _normalise_parties(conn: Connection, t) -> bool:
+def _normalise_parties(conn: Connection, t, units: list | None) -> bool:
     """Check ``desa_parties`` (desa only, two at least between desa) and store their codes."""
     if not t.definition.has_field("desa_parties") or not t.values.get("desa_parties"):
         return False
     if "desa_parties" not in t.supplied and t.from_state is not None:
         return False
-    parties = resolve(conn, t.values["desa_parties"])
+    parties = resolve(conn, t.values["desa_parties"], units)
     check_parties(parties)
     if t.values.get("partner_type") == "antar_desa" and len(parties) < 2:
         raise InvalidInput("A cooperation between desa needs at least two desa as parties (desa_parties: codes or names separated by ';').")
