@@ -54,8 +54,16 @@ def wilayah_list(kecamatan, level, as_json):
     if as_json:
         emit_json(rows)
         return
-    table(rows, [("code", "kode"), ("name", "nama"), ("level", "tingkat"), ("kecamatan", "kecamatan"),
-                 ("head_title", "kepala"), ("ikn_status", "delineasi IKN")])
+    table(_labelled(rows, ctx.lang), [("code", "kode"), ("name", "nama"), ("level_label", "tingkat"), ("kecamatan", "kecamatan"),
+                                      ("head_title", "kepala"), ("ikn_label", "delineasi IKN")])
+
+
+def _labelled(units: list[dict], lang: str) -> list[dict]:
+    """Labels for people: the level and the delineation status in words."""
+    from engine.inventory.wilayah_report import STATUS_LABELS
+
+    levels = {"kecamatan": "Kecamatan", "kelurahan": "Kelurahan", "desa": "Desa"}
+    return [{**u, "level_label": levels[u["level"]], "ikn_label": STATUS_LABELS[lang][u["ikn_status"]]} for u in units]
 
 
 @wilayah.command("of")
@@ -91,7 +99,8 @@ def wilayah_of(ref, as_json):
     if not units:
         click.echo(f"{row.number} has no location yet (`tkksd fire {row.number} <event> --set location=...`).")
         return
-    table(units, [("code", "kode"), ("name", "nama"), ("level", "tingkat"), ("ikn_status", "delineasi IKN"), ("ikn_source", "sumber")])
+    table(_labelled(units, ctx.lang), [("code", "kode"), ("name", "nama"), ("level_label", "tingkat"),
+                                       ("ikn_label", "delineasi IKN"), ("ikn_source", "sumber")])
     if due:
         click.echo(f"Keputusan terkait IKN (serahkan/batasi/akhiri) paling lambat {tanggal(ctx.clock.local(due).date())}.")
 
