@@ -15,6 +15,8 @@ from typing import Any, Mapping
 CONFIG_DIR = Path(__file__).resolve().parent
 DEFAULTS_FILE = CONFIG_DIR / "settings.toml"
 OPD_FILE = CONFIG_DIR / "opd.csv"
+WILAYAH_FILE = CONFIG_DIR / "wilayah.csv"
+DELINEATION_FILE = CONFIG_DIR / "ikn-delineation.csv"
 
 # Environment variable -> (section, key[, type]); they override the files.
 ENV_OVERRIDES = {
@@ -96,6 +98,21 @@ class Settings:
             return OPD_FILE
         p = Path(path)
         return p if p.is_absolute() else self.cwd / p
+
+    def _config_file(self, key: str, default: Path) -> Path:
+        path = self.get("general", key) or ""
+        if not path:
+            return default
+        p = Path(path)
+        return p if p.is_absolute() else self.cwd / p
+
+    @property
+    def wilayah_file(self) -> Path:
+        return self._config_file("wilayah_file", WILAYAH_FILE)
+
+    @property
+    def delineation_file(self) -> Path:
+        return self._config_file("ikn_delineation", DELINEATION_FILE)
 
     def paths(self, key: str) -> tuple[str, ...]:
         out = []

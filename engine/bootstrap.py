@@ -16,13 +16,14 @@ from engine.errors import ConfigurationError
 def handlers() -> tuple[list[Hook], dict[Hook, BatchHook]]:
     """The transition handlers, wired here and nowhere else: deadlines first (the notice shows
     what falls due next), then the notice to the outbox. Each is ``handler(conn, transitioned, ctx)``."""
-    from engine.lifecycle import deadlines, flags, notices
+    from engine.lifecycle import deadlines, flags, locations, notices
     from engine.lifecycle.created_deadlines import plan_created
 
-    # flags: what a rule raises without stopping the event (a field outside the lead OPD's
+    # locations first: the deadlines read the IKN status it derives from the agreement's units.
+    # flags last: what a rule raises without stopping the event (a field outside the lead OPD's
     # urusan at identify) becomes an incident.
-    return ([deadlines.after_transition, notices.after_transition, flags.after_transition],
-            {deadlines.after_transition: plan_created})
+    return ([locations.after_transition, deadlines.after_transition, notices.after_transition, flags.after_transition],
+            {locations.after_transition: locations.after_transitions, deadlines.after_transition: plan_created})
 
 
 def bootstrap(environ: Mapping[str, str] | None = None, *, check_schema: bool = True, with_hooks: bool = True) -> Context:

@@ -32,6 +32,7 @@ KINDS = (
     "kb_followup",
     "contract_due",
     "contribution_due",
+    "ikn_decision",
     "digest_opd",
     "digest_chair",
     "incident",

@@ -195,6 +195,11 @@ TERMINATE_REASONS = [
 ]
 
 
+def _keep(_drawn: str, topic: str) -> str:
+    """The KB's subject; the draw still happens so that the rest of the inventory stays as it was."""
+    return topic
+
+
 def days(n: int) -> timedelta:
     return timedelta(days=n)
 
@@ -237,6 +242,8 @@ class Generator:
         name, ptype, category, _fields, _w, ikn, _from, signatory = partner
         rnd = self.rnd
         topic = rnd.choice(FIELDS[fld][1])
+        if parent:
+            topic = parent["_topic"]  # a follow-up PKS keeps the subject of its KB
         opd = parent["lead_opd"] if parent else self.pick_opd(fld)
         if kind == "PKS":
             title = f"Perjanjian Kerja Sama antara {REGENCY} dan {name} tentang {topic}"
@@ -277,7 +284,7 @@ class Generator:
             "overlap_acknowledged": "",
             "signed_on": signed, "starts_on": signed, "ends_on": ends,
             "signatories": f"Bupati Kutai Kartanegara; {signatory}",
-            "parent": "",
+            "parent": "", "_topic": topic,
         }
         if kind == "PKS":
             by_head = rnd.random() < 0.6
@@ -342,6 +349,7 @@ class Generator:
             dates.remove(min(dates, key=lambda d: abs((d - when).days)))
             row = self.kerja_sama(when, kind, next(p for p in PARTNERS if p[0] == name), fld)
             row["title"] = title
+            row["_topic"] = title.split(" tentang ", 1)[1] if " tentang " in title else title
             if kind != "PKS":
                 kbs.append(row)
             self._finish(row, when)
@@ -376,12 +384,17 @@ class Generator:
             self._finish(row, signed)
         for spec in BMD[:n_bmd]:
             self._bmd(*spec)
+        from scripts.demo_wilayah import locate, villages_through_their_workflow  # issue 15
+
+        villages_through_their_workflow(self.rows)
         self.rows.sort(key=lambda r: (r["signed_on"], r["title"]))
         self._number()
         self._pipeline(kbs, pipeline)
+        locate(self.rows)
         for r in self.rows:
             r.pop("_child", None)
             r.pop("_parent_row", None)
+            r.pop("_topic", None)
         return self.rows
 
     def _finish(self, row: dict, signed: date) -> None:
@@ -391,7 +404,7 @@ class Generator:
     def _number(self) -> None:
         """Numbers in signing order per year; then each follow-up PKS names its KB."""
         for r in self.rows:
-            prefix = "BMD" if r["workflow"] == "pemanfaatan-bmd" else "KS"
+            prefix = {"pemanfaatan-bmd": "BMD", "kerja-sama-desa": "DESA"}.get(r["workflow"], "KS")
             r["id"] = self.number(prefix, r["signed_on"].year)
         for r in self.rows:
             child = r.get("_child")
@@ -445,7 +458,7 @@ class Generator:
             since = self.as_of - days(rnd.choice([9, 21, 40, 75, 130, 200]))
             row = {
                 "workflow": "kerja-sama", "id": self.number("KS", since.year if since.year >= 2024 else 2024),
-                "title": f"Perjanjian Kerja Sama tentang {rnd.choice(FIELDS[kb['field']][1])} (tindak lanjut {kb['id']})",
+                "title": f"Perjanjian Kerja Sama tentang {_keep(rnd.choice(FIELDS[kb['field']][1]), kb['_topic'])} (tindak lanjut {kb['id']})",
                 "partner": kb["partner"], "lead_opd": kb["lead_opd"], "parent": kb["id"], "document_kind": "PKS",
                 "category": kb["category"], "partner_type": partner[1], "plan_ref": kb["plan_ref"],
                 "state": state, "state_since": since,

@@ -54,17 +54,22 @@ def sqlite_file(url: str) -> Path:
 
 
 def migrate(env: dict[str, str]) -> None:
-    """What `tkksd init` does, in-process: the schema, the OPD directory, the first admin."""
+    """What `tkksd init` does, in-process: the schema, the OPD directory and its urusan, the
+    wilayah units, the first admin."""
     from engine.bootstrap import bootstrap
     from engine.lifecycle.services import ensure_first_admin
     from engine.store import db
     from engine.store.directory import sync_directory
+    from engine.store.urusan import load_urusan
+    from engine.store.wilayah import sync_wilayah
 
     ctx = bootstrap(env, check_schema=False, with_hooks=False)
     try:
         db.upgrade(ctx.engine)
         with db.write(ctx.engine) as conn:
             sync_directory(conn, ctx.settings.opd_file)
+            load_urusan(conn, ctx)
+            sync_wilayah(conn, ctx.settings.wilayah_file, ctx.settings.delineation_file)
             ensure_first_admin(conn, env["TKKSD_USER"], ctx.clock.now())
     finally:
         ctx.engine.dispose()

@@ -37,6 +37,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "graph": ("engine.cli.inventory_cmds", "graph", "Draw a workflow, or an agreement's path through it (svg/png/dot/mmd)."),
     "calendar": ("engine.cli.inventory_cmds", "calendar", "Pending deadlines as an iCalendar (.ics) file."),
     "evaluasi": ("engine.cli.evaluation_cmds", "evaluasi", "The Sekda's evaluation round: buka (open), status, tutup (close, with its report)."),
+    "wilayah": ("engine.cli.wilayah_cmds", "wilayah", "Kecamatan, kelurahan and desa with their IKN delineation status."),
+    "potensi": ("engine.cli.wilayah_cmds", "potensi", "The register of potential cooperation with IKN: add, list, show, status, promote, export."),
 }
 
 

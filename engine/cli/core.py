@@ -21,6 +21,7 @@ def init():
     from engine.store import db
     from engine.store.directory import sync_directory
     from engine.store.urusan import load_urusan
+    from engine.store.wilayah import sync_wilayah
     from engine.lifecycle.services import ensure_first_admin
 
     ctx = context(check_schema=False)
@@ -28,6 +29,7 @@ def init():
     with db.write(ctx.engine) as conn:
         added, updated = sync_directory(conn, ctx.settings.opd_file)
         urusan = load_urusan(conn, ctx)  # issue 16: each OPD's urusan
+        units_added, units_updated = sync_wilayah(conn, ctx.settings.wilayah_file, ctx.settings.delineation_file)
         login = actor()
         made_admin = ensure_first_admin(conn, login, ctx.clock.now())
     url = ctx.engine.url.render_as_string(hide_password=True)
@@ -41,6 +43,7 @@ def init():
     click.echo(f"OPD directory: {added} added, {updated} updated; {listed} OPD urusan listed.")
     if skipped:
         click.echo(f"OPD urusan of {', '.join(skipped)} skipped: not in the OPD directory.")
+    click.echo(f"Wilayah (kecamatan, kelurahan, desa): {units_added} added, {units_updated} updated.")
     if made_admin:
         click.echo(f"User '{login}' is the first admin.")
 

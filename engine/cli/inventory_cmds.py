@@ -128,13 +128,16 @@ def demo(as_json):
     ctx = context()
     result = import_file(ctx, DEMO_FILE, actor(), source="config/demo/inventory.csv", note_extra=DEMO_NOTE,
                          skip_conflicts=True)
+    from engine.inventory.potensi import load_file
+
+    potensi_added, _ = load_file(ctx, actor(), DEMO_FILE.with_name("potensi.csv"))  # OIKN's inventory
     if as_json:
-        emit_json({**result.as_dict(), "sample_data": True})
+        emit_json({**result.as_dict(), "sample_data": True, "potensi_added": potensi_added})
         return
     moved = f" ({len(result.conflicts)} moved on in tkksd since, left as they are)" if result.conflicts else ""
     click.echo(
         f"Demo inventory (SAMPLE DATA, not official records): {len(result.added)} agreement(s) added, "
-        f"{len(result.updated)} updated, {result.unchanged + len(result.conflicts)} already there{moved}."
+        f"{len(result.updated)} updated, {result.unchanged + len(result.conflicts)} already there{moved}; {potensi_added} potential cooperation with IKN added."
     )
     if result.added:
         click.echo("Try: tkksd list, tkksd report, tkksd due, tkksd graph KS-2022-0010 --output ks.svg")

@@ -40,6 +40,7 @@ from engine.lifecycle import kernel
 from engine.lifecycle.agreement import Agreement
 from engine.lifecycle.lifecycle_order import moves_backwards
 from engine.store.tables import agreements, history, id_counters, opds
+from engine.lifecycle import locations
 
 NUMBER_RE = re.compile(r"^([A-Z][A-Z0-9]{0,9})-(\d{4})-(\d{1,6})$")
 
@@ -190,6 +191,7 @@ class _Checker:
         self.rules: dict[str, tuple[list[tuple[str, str]], list[str]]] = {}
         self.col_types = {c.key: c.type for c in cols}
         self.field_maps: dict[str, dict[str, Any]] = {}
+        self.units = locations.load_units(conn)  # location and desa_parties are checked against them
 
     def defn(self, name: str | None, version: Any) -> WorkflowDefinition:
         if not name:
@@ -312,6 +314,9 @@ def check_row(chk: _Checker, number_row: int, raw: dict[str, Any], problems: lis
         v = values.get(key)
         if isinstance(v, date) and v > chk.today:
             bad(key, f"{key} {v.isoformat()} is in the future (today is {chk.today.isoformat()})")
+
+    for key, message in locations.row_problems(defn, values, chk.units):
+        bad(key, message)
 
     parent = raw.get("parent")
     if parent is not None:

@@ -142,6 +142,15 @@ def _plain(values: Mapping[str, Any]) -> dict[str, Any]:
     return {k: guards.to_plain(v) for k, v in values.items()}
 
 
+def rewrite_data(conn: Connection, t: "Transitioned") -> None:
+    """Store ``t.values`` again as the data of the agreement ``t`` just changed, inside the same
+    transaction: for a handler that normalises what was supplied (a location written as a name
+    becomes its code, the IKN status it implies is derived). The change's own version bump and
+    history row already cover it, so no second version is taken."""
+    conn.execute(agreements.update().where(agreements.c.id == t.agreement_id)
+                 .values(data=stored_data(t.definition, t.values)))
+
+
 def stored_data(defn: WorkflowDefinition, values: Mapping[str, Any]) -> dict[str, Any]:
     """The ``data`` column of an agreement with ``values``: everything but the core columns."""
     return _plain({k: v for k, v in values.items() if k not in defn.core_fields})

@@ -20,6 +20,7 @@ from sqlalchemy.engine import Connection
 from notifiers.addresses import one_line
 
 from engine.lifecycle.labels import choice_label
+from engine.lifecycle.locations import kecamatan_copies
 from engine.store.tables import agreements, incidents, opds, outbox
 
 SKIP_KINDS = frozenset({"import", "migrate"})  # bulk changes inform nobody by e-mail
@@ -225,6 +226,7 @@ def enqueue(conn: Connection, ctx, *, kind: str, agreement_id: int | None, to: S
         lead_opd = lead_opd or base["agreement"]["lead_opd"]["code"]
     to_people, cc_people = [], []
     recipient_opd = None
+    cc = [*cc, *kecamatan_copies(conn, agreement_id, transition)]  # the camat of a desa/kelurahan where it is located
     for group, people in ((to, to_people), (cc, cc_people)):
         for who in group:
             person, code, problem = resolve(conn, ctx, who, lead_opd, _seen=seen)

@@ -37,6 +37,7 @@ from engine.lifecycle.kernel import Transitioned
 from engine.lifecycle.machine import allowed_events
 from engine.store import db
 from engine.store.tables import agreements, history, opds, users
+from engine.lifecycle import territory
 
 log = logging.getLogger("tkksd.engine")
 
@@ -308,7 +309,7 @@ def events_for(ctx: Context, ref: str, actor_login: str) -> list[dict[str, Any]]
             possible = e.name in leaving
             missing = guards.missing_requirements(defn, e, values)
             problems = [] if (missing or not possible) else [p.message for p in guards.evaluate(defn, e, view)]
-            permitted = actor is not None and actor.may_fire(e, row.lead_opd)
+            permitted = actor is not None and (actor.may_fire(e, row.lead_opd) or territory.acts_as_lead(conn, actor, e.roles, row.id))
             entry = {
                 "event": e.name,
                 "label": e.label.get(ctx.lang),
@@ -435,7 +436,8 @@ def _admission(conn: Connection, read: _FireRead, defn: WorkflowDefinition, valu
     user's role, then the values supplied (``--note`` counting as the reason)."""
 
     def admit(e: Event) -> dict[str, Any]:
-        if not read.actor.may_fire(e, read.agreement.lead_opd):
+        if not (read.actor.may_fire(e, read.agreement.lead_opd)
+                or territory.acts_as_lead(conn, read.actor, e.roles, read.agreement.id)):
             who = " or ".join("the lead OPD" if r == "opd" else r for r in e.roles)
             raise PermissionDenied(f"User '{read.actor.login}' may not fire '{e.name}' on {read.agreement.number}; it needs {who}.")
         raw = dict(values or {})

@@ -191,6 +191,51 @@ heartbeats = sa.Table(
 )
 
 
+# ---- wilayah (issue 15): administrative units, where agreements are located, potential cooperation
+
+wilayah = sa.Table(
+    "wilayah",
+    metadata,
+    sa.Column("code", sa.String(20), primary_key=True),  # Kemendagri code, 64.02.13.2014
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("level", sa.String(20), nullable=False),  # kecamatan | kelurahan | desa
+    sa.Column("parent_code", sa.String(20), nullable=False),  # the kecamatan (64.02 for a kecamatan)
+    sa.Column("head_title", sa.String(200), nullable=False),  # Camat / Lurah / Kepala Desa <name>
+    sa.Column("head_email", sa.String(254), nullable=False),  # placeholder until a deployment's copy
+    sa.Column("ikn_status", sa.String(20), nullable=False),  # inside | cut | outside | to_confirm
+    sa.Column("ikn_source", sa.Text, nullable=False),  # where the status comes from, with its date
+    sa.Column("active", sa.Boolean, nullable=False, default=True),
+    sa.Index("ix_wilayah_parent", "parent_code"),
+)
+
+agreement_locations = sa.Table(
+    "agreement_locations",
+    metadata,
+    sa.Column("agreement_id", sa.Integer, sa.ForeignKey("agreements.id"), primary_key=True),
+    sa.Column("unit_code", sa.String(20), sa.ForeignKey("wilayah.code"), primary_key=True),
+    sa.Column("kecamatan_code", sa.String(20), nullable=False),  # the unit's kecamatan, for the kecamatan's users
+    sa.Index("ix_agreement_locations_kecamatan", "kecamatan_code"),
+)
+
+potensi = sa.Table(
+    "potensi",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("number", sa.String(40), nullable=False, unique=True),  # PI-2026-0001
+    sa.Column("field", sa.String(60), nullable=False),  # urusan (transport first)
+    sa.Column("description", sa.Text, nullable=False),
+    sa.Column("proposer", sa.String(40), nullable=False),  # an OPD code or a wilayah unit code
+    sa.Column("ikn_counterpart", sa.Text, nullable=False),  # the OIKN deputy/directorate
+    sa.Column("expected_form", sa.String(20), nullable=False),  # KB | PKS | BMD
+    sa.Column("status", sa.String(30), nullable=False),  # gagasan | dikaji | siap_diusulkan | diusulkan | ditolak
+    sa.Column("note", sa.Text, nullable=True),
+    sa.Column("agreement_id", sa.Integer, sa.ForeignKey("agreements.id"), nullable=True),
+    sa.Column("created_by", sa.String(64), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+
 _PENDING = "status = 'pending'"
 
 

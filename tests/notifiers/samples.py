@@ -76,7 +76,7 @@ def context(kind: str, lang: str = "id") -> dict[str, Any]:
             ],
         }
     elif kind in ("reminder", "escalation", "contract_due", "contribution_due", "dprd_wait", "kb_decision", "resync_due",
-                  "contribution_deadline"):
+                  "contribution_deadline", "ikn_decision"):
         extra = {
             "integrated_on": date(2025, 11, 28),
             "agreement": agreement(),

@@ -12,7 +12,7 @@ import engine.store.tables
 
 
 revision = '0004_evaluation'
-down_revision = '0001'
+down_revision = '0003_wilayah'
 branch_labels = None
 depends_on = None
 
