@@ -205,6 +205,10 @@ def write(data: dict[str, Any], path: str | Path) -> None:
     from engine.inventory import evaluation_report
 
     evaluation_report.xlsx_sheets(wb, data)
+    if "wilayah" in data:
+        from engine.inventory import wilayah_report
+
+        wilayah_report.add_sheets(wb, data["wilayah"])
     for sheet in wb.worksheets:
         print_setup(sheet)
     wb.save(path)

@@ -20,17 +20,12 @@ import sqlalchemy as sa
 from notifiers.formatting import tanggal, waktu
 
 from engine.store import db
-<<<<<<< HEAD
 from engine.context import Context
+from engine.inventory import evaluation_report, wilayah_report
 from engine.lifecycle.labels import DEADLINE_TEXT, deadline_what  # noqa: F401 - part of this module's names
-from engine.inventory import evaluation_report
 from engine.inventory import report_hanging, report_trends
 from engine.lifecycle.labels import CHOICE_LABELS, choice_label, choice_labels, report_text
 from engine.inventory.report_hanging import HANGING_RULES, KB_KINDS  # noqa: F401 - part of this module's names
-=======
-from engine.inventory import wilayah_report
-from engine.bootstrap import Context
->>>>>>> wilayah15
 from engine.store.tables import agreements, deadlines, history, opds
 
 OUTCOMES = ("continue", "upgrade", "revise", "terminate", "extend")
@@ -95,6 +90,7 @@ class Snapshot:
             self.imported_ids = set(conn.execute(
                 sa.select(history.c.agreement_id).where(history.c.seq == 1, history.c.kind == "import")
             ).scalars())
+            self.wilayah = wilayah_report.build(conn, self.lang, self.ctx.clock)
 
     def defn(self, workflow: str, version: int):
         key = (workflow, version)
@@ -233,206 +229,11 @@ def _trends(snap: Snapshot, hanging: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def build(ctx: Context, *, horizon_days: int = 90) -> dict[str, Any]:
-<<<<<<< HEAD
     """The report as plain data (JSON-ready); dates in ISO form, labels in the context's language."""
     snap = Snapshot(ctx, horizon_days)
     counts = _count_all(snap)
     hanging, due_soon = _hanging_and_due(snap)
     ikn_counter = counts["counters"]["ikn"]
-=======
-    now = ctx.clock.now()
-    today = ctx.clock.today()
-    until = now + timedelta(days=horizon_days)
-    with db.read(ctx.engine) as conn:
-        rows = conn.execute(sa.select(
-            agreements.c.id, agreements.c.number, agreements.c.title, agreements.c.partner, agreements.c.lead_opd,
-            agreements.c.workflow, agreements.c.workflow_version, agreements.c.lifecycle_state, agreements.c.data,
-            agreements.c.parent_id, agreements.c.state_entered_at,
-        ).order_by(agreements.c.id)).all()
-        opd_rows = {r.code: r for r in conn.execute(sa.select(opds.c.code, opds.c.name, opds.c.head_title))}
-        pending = conn.execute(
-            sa.select(deadlines.c.id, deadlines.c.agreement_id, deadlines.c.rule, deadlines.c.state, deadlines.c.due_at,
-                      deadlines.c.offset_days, deadlines.c.occurrence)
-            .where(deadlines.c.status == "pending", deadlines.c.due_at <= until)
-            .order_by(deadlines.c.due_at, deadlines.c.id)
-        ).all()
-        outcome_events = conn.execute(
-            sa.select(history.c.event, sa.func.count()).where(history.c.event.in_(OUTCOMES), history.c.kind != "import")
-            .group_by(history.c.event)
-        ).all()
-        # The demo loader notes "sample data" on every agreement it imports: the report says so.
-        sample = conn.execute(
-            sa.select(history.c.id).where(history.c.seq == 1, history.c.note.like("%sample data%")).limit(1)
-        ).first() is not None
-        imported_ids = set(conn.execute(
-            sa.select(history.c.agreement_id).where(history.c.seq == 1, history.c.kind == "import")
-        ).scalars())
-        wilayah_data = wilayah_report.build(conn, ctx.lang, ctx.clock)  # by kecamatan, IKN delineation, potensi
-
-    defns: dict[tuple[str, int], Any] = {}
-
-    def defn_of(workflow: str, version: int):
-        key = (workflow, version)
-        if key not in defns:
-            try:
-                defns[key] = ctx.registry.get(workflow, version)
-            except LookupError:
-                defns[key] = None
-        return defns[key]
-
-    def state_label(workflow: str, version: int, state: str) -> str:
-        d = defn_of(workflow, version)
-        return d.state(state).label.get(ctx.lang) if d is not None and d.has_state(state) else state
-
-    def is_final(r) -> bool:
-        d = defn_of(r.workflow, r.workflow_version)
-        return bool(d and d.has_state(r.lifecycle_state) and d.state(r.lifecycle_state).final)
-
-    by_id = {r.id: r for r in rows}
-    children: dict[int, int] = Counter(r.parent_id for r in rows if r.parent_id)
-
-    # ------------------------------------------------------------ counts
-    state_counter: Counter = Counter()
-    state_labels: dict[str, str] = {}
-    state_order: list[str] = []
-    for d in ctx.registry.all():
-        for s in d.states:
-            if s.name not in state_order:
-                state_order.append(s.name)
-                state_labels[s.name] = s.label.get(ctx.lang)
-    opd_counter: Counter = Counter()
-    opd_active: Counter = Counter()
-    cat_counter: Counter = Counter()
-    ptype_counter: Counter = Counter()
-    year_counter: Counter = Counter()
-    ikn_counter: Counter = Counter()
-    imported_outcomes: Counter = Counter()
-    workflow_counter: Counter = Counter()
-    active = 0
-    for r in rows:
-        data = r.data or {}
-        state_counter[r.lifecycle_state] += 1
-        state_labels.setdefault(r.lifecycle_state, r.lifecycle_state)
-        if r.lifecycle_state not in state_order:
-            state_order.append(r.lifecycle_state)
-        opd_counter[r.lead_opd] += 1
-        workflow_counter[r.workflow] += 1
-        if not is_final(r):
-            opd_active[r.lead_opd] += 1
-            active += 1
-        if r.workflow == "kerja-sama" or "category" in data:
-            cat_counter[data.get("category") or ""] += 1
-        else:
-            form = data.get("form") or ""
-            cat_counter[f"BMD:{form}"] += 1
-        ptype_counter[data.get("partner_type") or ""] += 1
-        signed = _date(data.get("signed_on"))
-        year_counter[str(signed.year) if signed else "belum"] += 1
-        if "ikn_relevance" in data or r.workflow == "kerja-sama":
-            ikn_counter[data.get("ikn_relevance") or ""] += 1
-        rec = data.get("evaluation_recommendation")
-        if rec and r.id in imported_ids:
-            imported_outcomes[rec] += 1
-
-    cat_labels = dict(CATEGORY_LABELS)
-    for k in cat_counter:
-        if k.startswith("BMD:"):
-            cat_labels[k] = "Pemanfaatan BMD" + (f": {BMD_FORM_LABELS.get(k[4:], k[4:])}" if k[4:] else "")
-    years = sorted(k for k in year_counter if k != "belum") + (["belum"] if "belum" in year_counter else [])
-
-    # ------------------------------------------------------------ hanging
-    settings = ctx.settings
-    sla = settings.deadline_days("sla") or {}
-    evaluation_days = int(settings.deadline_days("evaluation_days") or 365)
-    followup_days = int(settings.deadline_days("kb_followup_days") or 365)
-    hanging: dict[int, dict[str, Any]] = {}
-
-    def hang(r, kind: str, reason: str, since: date) -> None:
-        entry = hanging.get(r.id)
-        if entry is None:
-            o = opd_rows.get(r.lead_opd)
-            entry = hanging[r.id] = {
-                "id": r.number, "title": r.title, "partner": r.partner, "state": r.lifecycle_state,
-                "state_label": state_label(r.workflow, r.workflow_version, r.lifecycle_state),
-                "state_since": ctx.clock.local(r.state_entered_at).date().isoformat(),
-                "since": since.isoformat(), "days": (today - since).days,
-                "responsible": {"opd": r.lead_opd, "name": o.name if o else r.lead_opd, "head": o.head_title if o else ""},
-                "reasons": [], "kinds": [],
-            }
-        if kind in entry["kinds"]:
-            return
-        entry["kinds"].append(kind)
-        entry["reasons"].append(reason)
-        if since.isoformat() < entry["since"]:
-            entry["since"], entry["days"] = since.isoformat(), (today - since).days
-
-    due_soon = []
-    for dl in pending:
-        r = by_id.get(dl.agreement_id)
-        if r is None or is_final(r):
-            continue
-        d = defn_of(r.workflow, r.workflow_version)
-        due_day = ctx.clock.local(dl.due_at).date()
-        what = deadline_what(d, dl.rule, dl.state, dl.offset_days, ctx.lang)
-        if dl.due_at <= now:
-            if dl.rule not in HANGING_RULES:  # a warning or a payment reminder is not the agreement hanging
-                continue
-            kind = "step" if dl.rule in ("step_sla", "escalation") else dl.rule
-            hang(r, kind, f"{what}: terlewati sejak {due_day.isoformat()}", due_day)
-        else:
-            o = opd_rows.get(r.lead_opd)
-            due_soon.append({
-                "due_on": due_day.isoformat(), "days_left": (due_day - today).days, "id": r.number, "title": r.title,
-                "what": what, "rule": dl.rule, "state": r.lifecycle_state,
-                "responsible": {"opd": r.lead_opd, "name": o.name if o else r.lead_opd},
-            })
-
-    for r in rows:
-        if is_final(r):
-            continue
-        data = r.data or {}
-        since = ctx.clock.local(r.state_entered_at).date()
-        age = (today - since).days
-        limit = sla.get(r.lifecycle_state) if isinstance(sla, dict) else None
-        if limit is not None and age > int(limit):
-            hang(r, "step", f"Berada di tahap '{state_label(r.workflow, r.workflow_version, r.lifecycle_state)}' "
-                            f"{age} hari (batas {int(limit)} hari)", since + timedelta(days=int(limit)))
-        if r.lifecycle_state == "integrated" and age > evaluation_days:
-            hang(r, "periodic_evaluation", f"Evaluasi berkala terlambat: belum dievaluasi sejak {since.isoformat()}",
-                 since + timedelta(days=evaluation_days))
-        if (data.get("document_kind") in KB_KINDS and r.lifecycle_state in ("integrated", "under_evaluation")
-                and not children.get(r.id)):
-            signed = _date(data.get("signed_on")) or since
-            if (today - signed).days > followup_days:
-                hang(r, "kb_followup", f"KB/MoU belum ditindaklanjuti dengan PKS sejak ditandatangani {signed.isoformat()}",
-                     signed + timedelta(days=followup_days))
-        ends = _date(data.get("ends_on"))
-        if ends and ends < today and r.lifecycle_state in ("signed", "integrated", "under_evaluation"):
-            hang(r, "expiry", f"Masa berlaku berakhir {ends.isoformat()} tetapi belum ditutup", ends)
-    hanging_list = sorted(hanging.values(), key=lambda h: (h["since"], h["id"]))
-    for h in hanging_list:
-        h.pop("kinds", None)
-
-    # ------------------------------------------------------------ KB -> PKS follow-up
-    kbs = [r for r in rows if (r.data or {}).get("document_kind") in KB_KINDS and r.lifecycle_state in SIGNED_OR_LATER]
-    followed = [r for r in kbs if children.get(r.id)]
-    in_progress = sum(1 for r in followed if any(
-        c.parent_id == r.id and c.lifecycle_state not in SIGNED_OR_LATER for c in rows))
-    followup = {
-        "kb_total": len(kbs), "followed_up": len(followed),
-        "rate": round(len(followed) / len(kbs), 3) if kbs else None,
-        "with_pks_in_preparation": in_progress,
-        "not_followed_up": len(kbs) - len(followed),
-    }
-
-    outcomes_hist = {e: n for e, n in outcome_events}
-    evaluation = [
-        {"outcome": o, "label": OUTCOME_LABELS.get(o, o), "from_history": outcomes_hist.get(o, 0),
-         "recorded_at_import": imported_outcomes.get(o, 0), "total": outcomes_hist.get(o, 0) + imported_outcomes.get(o, 0)}
-        for o in list(OUTCOMES) + sorted(k for k in imported_outcomes if k not in OUTCOMES)
-    ]
-
->>>>>>> wilayah15
     ikn_total = sum(v for k, v in ikn_counter.items() if k)
     ikn_related = ikn_counter.get("direct", 0) + ikn_counter.get("indirect", 0)
     active = sum(counts["counters"]["opd_active"].values())
@@ -458,13 +259,9 @@ def build(ctx: Context, *, horizon_days: int = 90) -> dict[str, Any]:
             "related": ikn_related, "with_value": ikn_total,
             "share": round(ikn_related / ikn_total, 3) if ikn_total else None,
         },
-<<<<<<< HEAD
         "sample_data": snap.sample,
         **evaluation_report.sections(ctx),  # KB decisions, evaluations departing from the score
-=======
-        "sample_data": sample,
-        "wilayah": wilayah_data,
->>>>>>> wilayah15
+        "wilayah": snap.wilayah,  # by kecamatan, the IKN delineation, potential cooperation with IKN
     }
 
 
@@ -541,13 +338,8 @@ def render_text(data: dict[str, Any]) -> str:
     for d in data["due_soon"][:40]:
         out.append(f"  {day_text(d['due_on'], lang)}  {d['id']}  {d['responsible']['opd']}: {d['what']}")
     if len(data["due_soon"]) > 40:
-<<<<<<< HEAD
         out.append(f"  ... +{len(data['due_soon']) - 40}")
-    return "\n".join(out) + "\n"
-=======
-        out.append(f"  ... dan {len(data['due_soon']) - 40} lainnya")
     return "\n".join(out) + "\n" + (wilayah_report.render_text(data["wilayah"]) if "wilayah" in data else "")
->>>>>>> wilayah15
 
 
 # ------------------------------------------------------------------------- HTML, PDF, XLSX (own modules)
@@ -556,26 +348,7 @@ def render_text(data: dict[str, Any]) -> str:
 def render_html(data: dict[str, Any]) -> str:
     from engine.inventory.report_html import render
 
-<<<<<<< HEAD
-    return render(data)
-=======
-    env = Environment(loader=FileSystemLoader(str(Path(__file__).with_name("report_templates"))),
-                      autoescape=select_autoescape(enabled_extensions=("html", "html.j2"), default_for_string=True),
-                      trim_blocks=True, lstrip_blocks=True)
-    charts = {
-        "state": svg_bars(data["by_state"], title="Menurut status"),
-        "category": svg_bars(data["by_category"], title="Menurut kategori"),
-        "partner_type": svg_bars(data["by_partner_type"], title="Menurut jenis mitra"),
-        "year": svg_bars(data["by_year"], title="Menurut tahun penandatanganan"),
-        "opd": svg_bars(data["by_opd"][:15], title="Menurut OPD pengampu"),
-        "ikn": svg_bars(data["ikn"]["counts"], title="Keterkaitan dengan IKN"),
-        "evaluation": svg_bars([{"label": e["label"], "count": e["total"]} for e in data["evaluation"] if e["total"]],
-                               title="Hasil evaluasi"),
-        "followup": svg_share(data["followup"]["followed_up"], data["followup"]["kb_total"], label="Tindak lanjut KB menjadi PKS"),
-    }
-    html = env.get_template("report.html.j2").render(d=data, charts=charts, pct=_pct)
-    return wilayah_report.into_html(html, data.get("wilayah"))
->>>>>>> wilayah15
+    return wilayah_report.into_html(render(data), data.get("wilayah"))
 
 
 def write_pdf(data: dict[str, Any], path: str | Path) -> str:
@@ -587,49 +360,4 @@ def write_pdf(data: dict[str, Any], path: str | Path) -> str:
 def write_xlsx(data: dict[str, Any], path: str | Path) -> None:
     from engine.inventory.report_xlsx import write
 
-<<<<<<< HEAD
     write(data, path)
-=======
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "ringkasan"
-    bold = Font(bold=True)
-    t = data["totals"]
-    ws.append([data["title"], data["region"]])
-    ws["A1"].font = bold
-    ws.append(["Per tanggal", data["as_of"]])
-    for label, value in (("Jumlah kerja sama", t["agreements"]), ("Berjalan / dalam proses", t["active"]),
-                         ("Selesai", t["final"]), ("Menggantung", t["hanging"]),
-                         (f"Jatuh tempo {data['horizon_days']} hari", t["due_soon"]),
-                         ("KB/MoU", data["followup"]["kb_total"]), ("KB/MoU ditindaklanjuti PKS", data["followup"]["followed_up"]),
-                         ("Tingkat tindak lanjut", data["followup"]["rate"]), ("Terkait IKN", data["ikn"]["related"]),
-                         ("Porsi terkait IKN", data["ikn"]["share"])):
-        ws.append([label, value])
-    ws.column_dimensions["A"].width = 40
-    for name, key in (("status", "by_state"), ("kategori", "by_category"), ("jenis_mitra", "by_partner_type"),
-                      ("tahun", "by_year"), ("opd", "by_opd")):
-        s = wb.create_sheet(name)
-        s.append(["kode", "uraian", "jumlah"] + (["aktif"] if key == "by_opd" else []))
-        for i in data[key]:
-            s.append([i["key"], i["label"], i["count"]] + ([i["active"]] if key == "by_opd" else []))
-        s.column_dimensions["B"].width = 50
-    s = wb.create_sheet("evaluasi")
-    s.append(["hasil", "uraian", "dari riwayat", "tercatat saat impor", "jumlah"])
-    for e in data["evaluation"]:
-        s.append([e["outcome"], e["label"], e["from_history"], e["recorded_at_import"], e["total"]])
-    s = wb.create_sheet("menggantung")
-    s.append(["id", "judul", "status", "sejak", "hari", "OPD", "nama OPD", "alasan"])
-    for h in data["hanging"]:
-        s.append([h["id"], h["title"], h["state_label"], h["since"], h["days"], h["responsible"]["opd"],
-                  h["responsible"]["name"], "; ".join(h["reasons"])])
-    s = wb.create_sheet("jatuh_tempo")
-    s.append(["tanggal", "sisa hari", "id", "judul", "yang jatuh tempo", "OPD", "nama OPD"])
-    for d in data["due_soon"]:
-        s.append([d["due_on"], d["days_left"], d["id"], d["title"], d["what"], d["responsible"]["opd"], d["responsible"]["name"]])
-    if "wilayah" in data:
-        wilayah_report.add_sheets(wb, data["wilayah"])
-    for sheet in wb.worksheets[1:]:
-        for cell in sheet[1]:
-            cell.font = bold
-    wb.save(path)
->>>>>>> wilayah15
