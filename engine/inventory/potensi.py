@@ -13,7 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from engine.bootstrap import Context
+from engine.context import Context
 from engine.errors import InvalidInput, NotFound, PermissionDenied
 from engine.store import db
 from engine.store.tables import agreements, id_counters, opds, potensi, wilayah

@@ -16,7 +16,7 @@ from tests.helpers import KS_STEPS, sets, walk_cli
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def add(cli, title: str, opd: str = "DPU", **values: str) -> str:
+def add(cli, title: str, opd: str = "DKP", **values: str) -> str:
     return cli("add", "--title", title, "--partner", "Perumda Tirta Mahakam", "--opd", opd,
                *sets({"document_kind": "PKS", **values}), "--json").json()["id"]
 
