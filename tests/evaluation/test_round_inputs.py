@@ -11,7 +11,8 @@ def test_bad_input_and_filters(cli, ctx):
     a = add_service(ctx, title="KB Pangan")
     walk_service(ctx, a, "integrated")
     b = add_service(ctx, title="KB Jalan", opd="DPU")
-    walk_service(ctx, b, "integrated", sign={"signed_on": "2025-06-01", "ends_on": "2030-06-01"})
+    walk_service(ctx, b, "integrated", identify={"field": "public_works"},
+                 sign={"signed_on": "2025-06-01", "ends_on": "2030-06-01"})
     for args, code, words in (
         (("--due", "31-01-2027"), 2, "--due must be a date as YYYY-MM-DD"),
         (("--due", "2099-01-01", "--opd", "DISHUB"), 2, "No running agreement matches"),
