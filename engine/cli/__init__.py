@@ -36,6 +36,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "report": ("engine.cli.inventory_cmds", "report", "Inventory report: counts, hanging agreements, what falls due (text/html/json/xlsx)."),
     "graph": ("engine.cli.inventory_cmds", "graph", "Draw a workflow, or an agreement's path through it (svg/png/dot/mmd)."),
     "calendar": ("engine.cli.inventory_cmds", "calendar", "Pending deadlines as an iCalendar (.ics) file."),
+    "completion": ("engine.cli.completion", "completion", "Print the shell completion script (bash, zsh, fish)."),
 }
 
 
@@ -48,6 +49,17 @@ class LazyGroup(click.Group):
             return None
         module, attr, _ = COMMANDS[name]
         return getattr(importlib.import_module(module), attr)
+
+    def resolve_command(self, ctx, args):
+        """An unknown command is refused with the closest names (exit 2), not just "no such command"."""
+        name = args[0] if args else ""
+        if name and not name.startswith("-") and name not in COMMANDS:
+            import difflib
+
+            close = difflib.get_close_matches(name.lower(), list(COMMANDS), n=3, cutoff=0.6)
+            hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+            raise click.UsageError(f"No such command '{name}'.{hint} `tkksd --help` lists them.", ctx)
+        return super().resolve_command(ctx, args)
 
     def format_commands(self, ctx, formatter):
         rows = [(name, COMMANDS[name][2]) for name in sorted(COMMANDS)]
