@@ -168,9 +168,12 @@ def list_(state, opd_code, workflow, limit, as_json):
       tkksd list --opd DKP --state integrated
       tkksd list --json
     """
+    from engine.lifecycle.filters import check_filters
     from engine.lifecycle.services import list_agreements
 
-    rows = list_agreements(context(), state=state, opd=opd_code, workflow=workflow, limit=limit)
+    ctx = context()
+    check_filters(ctx, state=state, opd=opd_code, workflow=workflow)
+    rows = list_agreements(ctx, state=state, opd=opd_code, workflow=workflow, limit=limit)
     if as_json:
         emit_json(rows)
         return

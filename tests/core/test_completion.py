@@ -49,3 +49,15 @@ def test_a_misspelled_command_gets_a_suggestion_and_exit_2(cli):
     assert result.returncode == 2
     assert "Did you mean 'show'?" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_unknown_filter_values_are_refused_naming_the_valid_ones(cli):
+    state = cli("list", "--state", "integrate", check=False)
+    assert state.returncode == 2
+    assert "Unknown state 'integrate'. Did you mean 'integrated'" in state.stderr
+    opd = cli("list", "--opd", "NOPE", check=False)
+    assert opd.returncode == 2 and "Unknown OPD code 'NOPE'" in opd.stderr and "tkksd opd list" in opd.stderr
+    wf = cli("export", "x.csv", "--workflow", "kerja-sma", check=False)
+    assert wf.returncode == 2 and "Did you mean 'kerja-sama'?" in wf.stderr
+    assert not (cli.cwd / "x.csv").exists()
+    assert cli("list", "--state", "integrated", "--opd", "dkp").returncode == 0
