@@ -100,11 +100,13 @@ def opd_codes(_ctx: click.Context, _param: click.Parameter, incomplete: str) -> 
 @click.command()
 @click.argument("shell", type=click.Choice(SHELLS))
 def completion(shell: str) -> None:
-    """Print the shell completion script for SHELL.
+    """Print the shell completion script for SHELL: Tab then completes commands, agreement ids,
+    event names and OPD codes.
 
     \b
-    bash:  eval "$(tkksd completion bash)"    (in ~/.bashrc)
-    zsh:   eval "$(tkksd completion zsh)"     (in ~/.zshrc)
-    fish:  tkksd completion fish > ~/.config/fish/completions/tkksd.fish
+    Example:
+      eval "$(tkksd completion bash)"        # in ~/.bashrc
+      eval "$(tkksd completion zsh)"         # in ~/.zshrc
+      tkksd completion fish > ~/.config/fish/completions/tkksd.fish
     """
     click.echo(script_for(shell))
