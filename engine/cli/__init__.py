@@ -39,6 +39,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "evaluasi": ("engine.cli.evaluation_cmds", "evaluasi", "The Sekda's evaluation round: buka (open), status, tutup (close, with its report)."),
     "wilayah": ("engine.cli.wilayah_cmds", "wilayah", "Kecamatan, kelurahan and desa with their IKN delineation status."),
     "potensi": ("engine.cli.wilayah_cmds", "potensi", "The register of potential cooperation with IKN: add, list, show, status, promote, export."),
+    "completion": ("engine.cli.completion", "completion", "Print the shell completion script (bash, zsh, fish)."),
 }
 
 
@@ -51,6 +52,17 @@ class LazyGroup(click.Group):
             return None
         module, attr, _ = COMMANDS[name]
         return getattr(importlib.import_module(module), attr)
+
+    def resolve_command(self, ctx, args):
+        """An unknown command is refused with the closest names (exit 2), not just "no such command"."""
+        name = args[0] if args else ""
+        if name and not name.startswith("-") and name not in COMMANDS:
+            import difflib
+
+            close = difflib.get_close_matches(name.lower(), list(COMMANDS), n=3, cutoff=0.6)
+            hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+            raise click.UsageError(f"No such command '{name}'.{hint} `tkksd --help` lists them.", ctx)
+        return super().resolve_command(ctx, args)
 
     def format_commands(self, ctx, formatter):
         rows = [(name, COMMANDS[name][2]) for name in sorted(COMMANDS)]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from . import completion
 from .common import actor, context, emit_json, parse_sets, table
 
 
@@ -138,7 +139,7 @@ def opd_list(kind, as_json):
 @click.command()
 @click.option("--title", required=True, help="Title (judul/tentang).")
 @click.option("--partner", required=True, help="Partner's name.")
-@click.option("--opd", "opd_code", required=True, help="Lead OPD code (see `tkksd opd list`).")
+@click.option("--opd", "opd_code", required=True, shell_complete=completion.opd_codes, help="Lead OPD code (see `tkksd opd list`).")
 @click.option("--workflow", default="kerja-sama", show_default=True, help="Workflow name.")
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="A field value; repeat for several.")
 @click.option("--note", default=None, help="A note for the history.")
@@ -163,7 +164,7 @@ def add(title, partner, opd_code, workflow, sets, note, as_json):
 
 @click.command("list")
 @click.option("--state", default=None, help="Only agreements in this state.")
-@click.option("--opd", "opd_code", default=None, help="Only agreements led by this OPD.")
+@click.option("--opd", "opd_code", default=None, shell_complete=completion.opd_codes, help="Only agreements led by this OPD.")
 @click.option("--workflow", default=None, help="Only this workflow.")
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="At most this many.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
@@ -175,9 +176,12 @@ def list_(state, opd_code, workflow, limit, as_json):
       tkksd list --opd DKP --state integrated
       tkksd list --json
     """
+    from engine.lifecycle.filters import check_filters
     from engine.lifecycle.services import list_agreements
 
-    rows = list_agreements(context(), state=state, opd=opd_code, workflow=workflow, limit=limit)
+    ctx = context()
+    check_filters(ctx, state=state, opd=opd_code, workflow=workflow)
+    rows = list_agreements(ctx, state=state, opd=opd_code, workflow=workflow, limit=limit)
     if as_json:
         emit_json(rows)
         return
@@ -185,7 +189,7 @@ def list_(state, opd_code, workflow, limit, as_json):
 
 
 @click.command()
-@click.argument("ref")
+@click.argument("ref", shell_complete=completion.agreement_ids)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def show(ref, as_json):
     """Show one agreement by its id (KS-2024-0017).
@@ -214,7 +218,7 @@ def show(ref, as_json):
 
 
 @click.command()
-@click.argument("ref")
+@click.argument("ref", shell_complete=completion.agreement_ids)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def events(ref, as_json):
     """Every event of the agreement's workflow: possible now?, allowed for you?, what is missing.
@@ -242,8 +246,8 @@ def events(ref, as_json):
 
 
 @click.command()
-@click.argument("ref")
-@click.argument("event")
+@click.argument("ref", shell_complete=completion.agreement_ids)
+@click.argument("event", shell_complete=completion.event_names)
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="A value the event needs; repeat for several.")
 @click.option("--note", default=None, help="A note for the history (counts as the reason where one is required).")
 @click.option("--json", "as_json", is_flag=True, help="Print the agreement as JSON afterwards.")
@@ -268,7 +272,7 @@ def fire(ref, event, sets, note, as_json):
 
 
 @click.command()
-@click.argument("ref")
+@click.argument("ref", shell_complete=completion.agreement_ids)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def history(ref, as_json):
     """The history of an agreement, oldest first.

@@ -105,8 +105,11 @@ def export(file, workflow, opd, state):
       tkksd export dkp.csv --opd DKP
     """
     from engine.inventory.exporting import export_file
+    from engine.lifecycle.filters import check_filters
 
-    n = export_file(context(), file, workflow=workflow, opd=opd, state=state)
+    ctx = context()
+    check_filters(ctx, state=state, opd=opd, workflow=workflow)
+    n = export_file(ctx, file, workflow=workflow, opd=opd, state=state)
     click.echo(f"Exported {n} agreement(s) to {file}.")
 
 
