@@ -90,18 +90,23 @@ def template_env(folder: Path, url: str) -> dict[str, str]:
 class PgDatabases:
     """Template copies on PostgreSQL, made ahead in a background thread; drops in another."""
 
-    AHEAD = 2  # copies kept ready
+    AHEAD = 1  # copies kept ready
 
     def __init__(self, folder: Path):
         import psycopg
 
         self._psycopg = psycopg
         self._copier = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tkksd-test-pg-copy")
-        self._dropper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tkksd-test-pg-drop")
+        # Several at once: drops that wait together share one checkpoint.
+        self._dropper = ThreadPoolExecutor(max_workers=4, thread_name_prefix="tkksd-test-pg-drop")
         self._ahead: queue.SimpleQueue[Future] = queue.SimpleQueue()
+        self._folder = folder
+        self.template: str | None = None  # made at the first prepared(): empty() needs none
+
+    def _make_template(self) -> None:
         self.template = f"tkksd_tmpl_{uuid.uuid4().hex[:12]}"
         self._execute(f'CREATE DATABASE "{self.template}"')
-        migrate(template_env(folder, pg_url(self.template)))
+        migrate(template_env(self._folder, pg_url(self.template)))
         for _ in range(self.AHEAD):
             self._make_ahead()
 
@@ -119,6 +124,8 @@ class PgDatabases:
 
     def prepared(self) -> str:
         """The URL of a fresh copy of the template (the next one starts at once)."""
+        if self.template is None:
+            self._make_template()
         future = self._ahead.get()
         self._make_ahead()
         try:
@@ -155,7 +162,8 @@ class PgDatabases:
             except Exception:  # noqa: BLE001 - a copy that failed leaves nothing to drop
                 pass
         self._copier.shutdown(wait=True)
-        self._dropper.submit(self._execute, f'DROP DATABASE IF EXISTS "{self.template}" WITH (FORCE)')
+        if self.template is not None:
+            self._dropper.submit(self._execute, f'DROP DATABASE IF EXISTS "{self.template}" WITH (FORCE)')
         self._dropper.shutdown(wait=True)
 
 

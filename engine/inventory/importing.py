@@ -9,9 +9,12 @@ The rule (docs/import.md):
   been in that state since ``state_since`` (deadlines count from it). A row without an id gets a
   number, and is recognised on the next import by its workflow, title, partner and lead OPD.
 * A row whose agreement exists and whose values all equal the stored ones changes nothing.
-* A row that differs updates the agreement through ``apply_transition`` (event ``import``):
-  its own history row names what changed, and the hooks re-plan its deadlines.
-  A column absent from the sheet leaves the stored value alone; an empty cell clears it.
+* A row that differs updates the agreement through the kernel (event ``import``): its own
+  history row names what changed, and the handlers re-plan its deadlines. A column absent
+  from the sheet leaves the stored value alone; an empty cell clears it.
+* Nothing rewinds: a row that would move its agreement backwards in its lifecycle, or change
+  an agreement changed in tkksd since it was last imported, is a conflict naming it
+  (``ImportConflicts``, nothing written) unless the caller skips conflicts.
 * The id counters are raised past every imported number, so new agreements never collide.
 """
 

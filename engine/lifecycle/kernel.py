@@ -40,7 +40,8 @@ from engine.store.tables import agreements, history, id_counters
 log = logging.getLogger("tkksd.engine")
 
 __all__ = ["SYSTEM", "Agreement", "Change", "New", "Transitioned", "change", "change_many", "create", "create_many",
-           "decide", "fire_in", "link_parents", "read", "read_by_id"]
+           "decide", "decide_in_write", "fire_in", "handle", "link_parents", "next_number", "read", "read_by_id",
+           "stored_data"]
 
 
 @dataclass

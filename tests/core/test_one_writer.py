@@ -4,8 +4,8 @@ DELETE on the ``agreements`` and ``history`` tables.
 Checked twice: statically, by reading every engine module with ``ast`` (Core constructs on
 those tables, and SQL text naming them), and at run time, by a ``before_cursor_execute``
 listener that records which engine module issued each such statement during a workflow walk,
-an upgrade that opens a follow-up, a daemon sweep, an import (new and changed rows) and the
-demo inventory. The scanner is itself tested on a module that writes elsewhere.
+an upgrade that opens a follow-up, a daemon sweep, an import (new and changed rows), the
+demo inventory and a workflow migration. The scanner is itself tested on code that writes elsewhere.
 """
 
 from __future__ import annotations
@@ -108,7 +108,7 @@ class WriterLog:
         self.writers.setdefault(module, set()).add(SQL_WRITE.search(statement).group(0).lower())
 
 
-def test_every_write_at_run_time_comes_from_the_kernel(ctx, tmp_path):
+def test_every_write_at_run_time_comes_from_the_kernel(ctx, env, tmp_path):
     from engine.inventory.exporting import export_file
     from engine.inventory.importing import import_file
     from engine.lifecycle.services import create_agreement, fire
@@ -134,5 +134,26 @@ def test_every_write_at_run_time_comes_from_the_kernel(ctx, tmp_path):
         assert result.fired > 0
     finally:
         sa.event.remove(ctx.engine, "before_cursor_execute", writers)
+    _migrate_watched(env, tmp_path, writers)
     assert set(writers.writers) == {str(KERNEL.relative_to(ROOT))}, writers.writers
     assert {"insert into agreements", "update agreements", "insert into history"} <= writers.writers[str(KERNEL.relative_to(ROOT))]
+
+
+def _migrate_watched(env, tmp_path, writers: WriterLog) -> None:
+    """A workflow migration (kerja-sama v1 -> v2, one state renamed), watched by ``writers``."""
+    from engine.bootstrap import bootstrap
+    from engine.lifecycle.version_migration import migrate
+    from tests.bmd.conftest import write_settings
+    from tests.bmd.test_versions import write_v2
+
+    folder = tmp_path / "definitions"
+    folder.mkdir()
+    write_v2(folder)
+    with_v2 = bootstrap({**env, "TKKSD_CONFIG": str(write_settings(tmp_path / "tkksd-v2.toml", [folder]))})
+    sa.event.listen(with_v2.engine, "before_cursor_execute", writers)
+    try:
+        done = migrate(with_v2, "admin", "kerja-sama", 1, 2, {"synchronized": "harmonized"})
+        assert done["migrated"] and done["agreements"]
+    finally:
+        sa.event.remove(with_v2.engine, "before_cursor_execute", writers)
+        with_v2.engine.dispose()
