@@ -182,6 +182,15 @@ class WorkflowDefinition:
     def state(self, name: str) -> State:
         return self._index[0][name]
 
+    @cached_property
+    def _deadlines_by_state(self) -> dict[str, tuple[DeadlineRule, ...]]:
+        # Planned in every transition: the rules of each state are picked once per definition.
+        return {s.name: tuple(r for r in self.deadlines if s.name in r.states) for s in self.states}
+
+    def deadlines_in(self, state: str) -> tuple[DeadlineRule, ...]:
+        """The deadline rules that run while an agreement is in ``state``, in definition order."""
+        return self._deadlines_by_state.get(state, ())
+
     def event(self, name: str) -> Event:
         return self._index[1][name]
 

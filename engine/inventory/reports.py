@@ -19,6 +19,7 @@ import sqlalchemy as sa
 
 from engine.store import db
 from engine.bootstrap import Context
+from engine.lifecycle.hanging import find as find_hanging
 from engine.store.tables import agreements, deadlines, history, opds
 
 KB_KINDS = ("KB", "MoU", "NK")
@@ -38,9 +39,41 @@ PARTNER_TYPE_LABELS = {
 }
 IKN_LABELS = {"direct": "Langsung", "indirect": "Tidak langsung", "none": "Tidak terkait", "": "(belum diisi)"}
 BMD_FORM_LABELS = {"sewa": "Sewa", "pinjam_pakai": "Pinjam pakai", "ksp": "KSP", "bgs_bsg": "BGS/BSG", "kspi": "KSPI", "ketupi": "KETUPI"}
-# Overdue deadlines of these rules mean the agreement is stuck (DESIGN.md §3: "no agreement left hanging").
-HANGING_RULES = frozenset({"step_sla", "escalation", "periodic_evaluation", "kb_followup", "expiry", "contract_due"})
 SIGNED_OR_LATER = ("signed", "integrated", "under_evaluation", "expired", "terminated", "ended", "closed")
+
+
+def _hanging_entry(ctx, h, opd_rows, defn, today: date) -> dict[str, Any]:
+    """A hanging agreement as the report lists it, each reason in a sentence."""
+    from engine.lifecycle.hanging import NO_DEADLINE
+
+    label = defn.state(h.state).label.get(ctx.lang) if defn is not None and defn.has_state(h.state) else h.state
+    reasons = []
+    for r in h.reasons:
+        if r.kind == NO_DEADLINE:
+            reasons.append(f"Tahap '{label}' tanpa tenggat yang menunggu: tidak ada yang akan menggerakkannya")
+            continue
+        what = deadline_what(defn, r.kind, r.state, 0, ctx.lang)
+        opened_by = _opened_by(defn, h.state)
+        reasons.append((f"{opened_by}: " if opened_by else "") + f"{what}: terlewati sejak {r.due_on.isoformat()}"
+                       + (f" (lebih dari {r.grace_days} hari)" if r.grace_days else ""))
+    o = opd_rows.get(h.lead_opd)
+    since = h.since
+    return {
+        "id": h.number, "title": h.title, "partner": h.partner, "state": h.state, "state_label": label,
+        "state_since": h.state_since.isoformat(), "since": since.isoformat(), "days": (today - since).days,
+        "responsible": {"opd": h.lead_opd, "name": o.name if o else h.lead_opd, "head": o.head_title if o else ""},
+        "reasons": reasons,
+    }
+
+
+def _opened_by(defn, state: str) -> str | None:
+    """What a timed event that opens ``state`` is called (an evaluation step is "Evaluasi berkala")."""
+    if defn is None:
+        return None
+    for rule in defn.deadlines:
+        if rule.action == "fire" and defn.has_event(rule.event or "") and defn.event(rule.event).dest == state:
+            return deadline_what(defn, rule.name, state)
+    return None
 
 
 def deadline_what(defn, rule: str, state: str, offset_days: int = 0, lang: str = "id") -> str:
@@ -109,6 +142,7 @@ def build(ctx: Context, *, horizon_days: int = 90) -> dict[str, Any]:
         imported_ids = set(conn.execute(
             sa.select(history.c.agreement_id).where(history.c.seq == 1, history.c.kind == "import")
         ).scalars())
+        hanging_found = find_hanging(conn, ctx, now)
 
     defns: dict[tuple[str, int], Any] = {}
 
@@ -182,30 +216,10 @@ def build(ctx: Context, *, horizon_days: int = 90) -> dict[str, Any]:
     years = sorted(k for k in year_counter if k != "belum") + (["belum"] if "belum" in year_counter else [])
 
     # ------------------------------------------------------------ hanging
+    # The one definition (engine.lifecycle.hanging), shared with doctor, the digests and status.
     settings = ctx.settings
-    sla = settings.deadline_days("sla") or {}
-    evaluation_days = int(settings.deadline_days("evaluation_days") or 365)
-    followup_days = int(settings.deadline_days("kb_followup_days") or 365)
-    hanging: dict[int, dict[str, Any]] = {}
-
-    def hang(r, kind: str, reason: str, since: date) -> None:
-        entry = hanging.get(r.id)
-        if entry is None:
-            o = opd_rows.get(r.lead_opd)
-            entry = hanging[r.id] = {
-                "id": r.number, "title": r.title, "partner": r.partner, "state": r.lifecycle_state,
-                "state_label": state_label(r.workflow, r.workflow_version, r.lifecycle_state),
-                "state_since": ctx.clock.local(r.state_entered_at).date().isoformat(),
-                "since": since.isoformat(), "days": (today - since).days,
-                "responsible": {"opd": r.lead_opd, "name": o.name if o else r.lead_opd, "head": o.head_title if o else ""},
-                "reasons": [], "kinds": [],
-            }
-        if kind in entry["kinds"]:
-            return
-        entry["kinds"].append(kind)
-        entry["reasons"].append(reason)
-        if since.isoformat() < entry["since"]:
-            entry["since"], entry["days"] = since.isoformat(), (today - since).days
+    hanging_list = [_hanging_entry(ctx, h, opd_rows, defn_of(h.workflow, h.workflow_version), today)
+                    for h in sorted(hanging_found, key=lambda h: (h.since, h.number))]
 
     due_soon = []
     for dl in pending:
@@ -215,44 +229,13 @@ def build(ctx: Context, *, horizon_days: int = 90) -> dict[str, Any]:
         d = defn_of(r.workflow, r.workflow_version)
         due_day = ctx.clock.local(dl.due_at).date()
         what = deadline_what(d, dl.rule, dl.state, dl.offset_days, ctx.lang)
-        if dl.due_at <= now:
-            if dl.rule not in HANGING_RULES:  # a warning or a payment reminder is not the agreement hanging
-                continue
-            kind = "step" if dl.rule in ("step_sla", "escalation") else dl.rule
-            hang(r, kind, f"{what}: terlewati sejak {due_day.isoformat()}", due_day)
-        else:
+        if dl.due_at > now:
             o = opd_rows.get(r.lead_opd)
             due_soon.append({
                 "due_on": due_day.isoformat(), "days_left": (due_day - today).days, "id": r.number, "title": r.title,
                 "what": what, "rule": dl.rule, "state": r.lifecycle_state,
                 "responsible": {"opd": r.lead_opd, "name": o.name if o else r.lead_opd},
             })
-
-    for r in rows:
-        if is_final(r):
-            continue
-        data = r.data or {}
-        since = ctx.clock.local(r.state_entered_at).date()
-        age = (today - since).days
-        limit = sla.get(r.lifecycle_state) if isinstance(sla, dict) else None
-        if limit is not None and age > int(limit):
-            hang(r, "step", f"Berada di tahap '{state_label(r.workflow, r.workflow_version, r.lifecycle_state)}' "
-                            f"{age} hari (batas {int(limit)} hari)", since + timedelta(days=int(limit)))
-        if r.lifecycle_state == "integrated" and age > evaluation_days:
-            hang(r, "periodic_evaluation", f"Evaluasi berkala terlambat: belum dievaluasi sejak {since.isoformat()}",
-                 since + timedelta(days=evaluation_days))
-        if (data.get("document_kind") in KB_KINDS and r.lifecycle_state in ("integrated", "under_evaluation")
-                and not children.get(r.id)):
-            signed = _date(data.get("signed_on")) or since
-            if (today - signed).days > followup_days:
-                hang(r, "kb_followup", f"KB/MoU belum ditindaklanjuti dengan PKS sejak ditandatangani {signed.isoformat()}",
-                     signed + timedelta(days=followup_days))
-        ends = _date(data.get("ends_on"))
-        if ends and ends < today and r.lifecycle_state in ("signed", "integrated", "under_evaluation"):
-            hang(r, "expiry", f"Masa berlaku berakhir {ends.isoformat()} tetapi belum ditutup", ends)
-    hanging_list = sorted(hanging.values(), key=lambda h: (h["since"], h["id"]))
-    for h in hanging_list:
-        h.pop("kinds", None)
 
     # ------------------------------------------------------------ KB -> PKS follow-up
     kbs = [r for r in rows if (r.data or {}).get("document_kind") in KB_KINDS and r.lifecycle_state in SIGNED_OR_LATER]

@@ -121,7 +121,7 @@ def monthly(ctx, now: datetime) -> int:
         labelled.update(counts)
         stuck = [
             {"agreement": {"id": h["agreement"], "title": h["title"]}, "what": h["state"], "due_at": first}
-            for h in hanging(conn, ctx)
+            for h in hanging(conn, ctx, now)
         ]
         recent = conn.execute(
             sa.select(incidents.c.message, incidents.c.created_at, outbox.c.message_id, outbox.c.to_addrs)
@@ -134,6 +134,7 @@ def monthly(ctx, now: datetime) -> int:
             "due": [_item(i) for i in found if not i["overdue"]][:MAX_ITEMS],
             "overdue": [_item(i) for i in found if i["overdue"]][:MAX_ITEMS],
             "hanging": stuck[:MAX_ITEMS],
+            "hanging_total": len(stuck),  # the same count as `tkksd doctor`, `report` and `status`
             "incidents": [{"message_id": r.message_id or "-", "recipient": ", ".join(r.to_addrs or []) or "-",
                            "error": r.message, "at": r.created_at} for r in recent],
         }
