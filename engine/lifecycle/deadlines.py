@@ -242,7 +242,7 @@ def reconcile(conn: Connection, ctx, *, agreement_id: int, defn: WorkflowDefinit
     if not defn.has_state(state) or defn.state(state).final:
         n = cancel_pending(conn, agreement_id, None, now, reason)
         return {"planned": 0, "kept": 0, "cancelled": n}
-    if entered_at == now and all(p.rule.anchor == "entered" for p in defn.deadlines_in(state)):
+    if entered_at == now and all(r.anchor == "entered" for r in defn.deadlines_in(state)):
         # The state was entered just now and wants only deadlines counted from that: no row
         # written before can be one of them, so nothing is kept and the rows need no reading.
         wanted = plan(defn, state, values, entered_at, ctx.clock, ctx.settings, now)

@@ -81,7 +81,8 @@ def check(ctx, now: datetime | None = None) -> dict[str, Any]:
     with db.read(ctx.engine) as conn:
         hangs = hanging(conn, ctx, now)
         for h in hangs:
-            problem("hanging", h["agreement"], _hanging_message(h))
+            # "hanging": nothing will move it (repairable); "hanging_overdue": people must act.
+            problem("hanging" if h["repairable"] else "hanging_overdue", h["agreement"], _hanging_message(h))
         no_deadline = {h["agreement"] for h in hangs if h["repairable"]}
         for m in missing(conn, ctx, now):
             if m["agreement"] not in no_deadline:  # already said: it has none at all
