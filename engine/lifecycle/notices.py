@@ -1,6 +1,8 @@
-"""Notices into the outbox: rendered when the change that causes them commits, in its transaction.
+"""Notices into the outbox: recorded in the transaction of the change that causes them.
 
-The outbox therefore holds exactly what will be sent. Each row has a dedupe key derived from
+Each outbox row holds the notice's kind, its recipients and a snapshot of the values the mail
+will show (``engine.lifecycle.snapshot``); the drain renders it (``engine.mail.rendering``),
+so a transition pays for no template. Each row has a dedupe key derived from
 its cause (a history row, or a deadline and its repetition) and a Message-ID derived from that
 key, so a retried cause never enqueues twice and a resent message is recognisable.
 Recipients come from the OPD directory; an OPD without a usable address becomes an incident,
@@ -19,7 +21,7 @@ from sqlalchemy.engine import Connection
 
 from notifiers.addresses import one_line
 
-from engine.store import hot
+from engine.lifecycle import snapshot
 from engine.store.tables import agreements, incidents, opds, outbox
 
 SKIP_KINDS = frozenset({"import", "migrate"})  # bulk changes inform nobody by e-mail
@@ -34,6 +36,11 @@ def _renderer(template_dirs: tuple[str, ...], language: str):
 
 def renderer(ctx):
     return _renderer(ctx.settings.paths("template_dirs"), ctx.lang)
+
+
+def renderer_for(ctx, language: str):
+    """The renderer of ``language`` (a snapshot is rendered in the language it was recorded in)."""
+    return _renderer(ctx.settings.paths("template_dirs"), language)
 
 
 def message_id_for(dedupe_key: str, domain: str) -> str:
@@ -201,8 +208,9 @@ def record_incident(conn: Connection, ctx, *, kind: str, message: str, agreement
 def enqueue(conn: Connection, ctx, *, kind: str, agreement_id: int | None, to: Sequence[str], cc: Sequence[str] = (),
             dedupe_key: str, context: Mapping[str, Any] | None = None, lead_opd: str | None = None,
             transition=None) -> int | None:
-    """Render ``kind`` and write one outbox row; returns its id, or None when ``dedupe_key`` was
-    already enqueued or nobody could be addressed (an incident says why).
+    """Record ``kind`` as one outbox row with the snapshot of its values (the drain renders
+    it); returns its id, or None when ``dedupe_key`` was already enqueued or nobody could be
+    addressed (an incident says why).
 
     ``to``/``cc`` are recipient roles: lead_opd_head, secretariat, chair, or opd:<CODE>.
     ``context`` adds the template's own values to the common ones (agreement, recipient, contact).
@@ -241,16 +249,16 @@ def enqueue(conn: Connection, ctx, *, kind: str, agreement_id: int | None, to: S
         if not cc_people:
             return None
         to_people, cc_people = cc_people[:1], cc_people[1:]
-    rendered = renderer(ctx).render(kind, {**base, "recipient": to_people[0], **(context or {})})
+    snap = snapshot.encode({**base, "recipient": to_people[0], **(context or {})})
     now = ctx.clock.now()
     values = dict(
         dedupe_key=dedupe_key, kind=kind, agreement_id=agreement_id, recipient_opd=recipient_opd,
         to_addrs=[p["email"] for p in to_people], cc_addrs=[p["email"] for p in cc_people],
-        subject=rendered.subject, text_body=rendered.text, html_body=rendered.html,
+        subject="", text_body="", html_body="", snapshot=snap,  # rendered by the drain
         message_id=message_id_for(dedupe_key, ctx.settings.get("mail", "domain", "tkksd.localdomain")),
         status="pending", attempts=0, next_attempt_at=now, created_at=now,
     )
-    returned = hot.execute(conn, _insert_outbox(conn.dialect.name), values).returned
+    returned = conn.execute(_insert_outbox(conn.dialect.name), values).first()
     return returned[0] if returned else None
 
 

@@ -19,7 +19,7 @@ from engine.errors import DatabaseNotReady
 
 # The newest migration; `tkksd init` brings a database to it, every other command checks it.
 # (tests/test_migrations.py keeps it equal to Alembic's head.)
-SCHEMA_REVISION = "0001"
+SCHEMA_REVISION = "0002_outbox_snapshot"
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
 
