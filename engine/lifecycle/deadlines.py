@@ -75,15 +75,7 @@ def local_day_start(clock, day: date) -> datetime:
     return clock.start_of_day(day)
 
 
-def repeat_due(clock, rule: DeadlineRule, base_due: datetime, occurrence: int) -> datetime:
-    """When occurrence ``occurrence`` of a repeating rule falls due (local-day arithmetic)."""
-    if not occurrence or not rule.repeat_days:
-        return base_due
-    day = clock.local(base_due).date() + timedelta(days=rule.repeat_days * occurrence)
-    return local_day_start(clock, day)
-
-
-def _as_date(value: Any) -> date | None:
+def as_date(value: Any) -> date | None:
     if isinstance(value, datetime):
         return value.date()
     if isinstance(value, date):
@@ -114,7 +106,7 @@ def plan(defn: WorkflowDefinition, state: str, values: Mapping[str, Any], entere
         if rule.anchor == "entered":
             anchor = entered_day
         else:
-            anchor = _as_date(values.get(rule.anchor.split(":", 1)[1]))
+            anchor = as_date(values.get(rule.anchor.split(":", 1)[1]))
             if anchor is None:
                 continue
         planned = [Planned(rule, d, local_day_start(clock, anchor + timedelta(days=d))) for d in rule_days(rule, state, settings)]

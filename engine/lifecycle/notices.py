@@ -22,6 +22,7 @@ from sqlalchemy.engine import Connection
 from notifiers.addresses import one_line
 
 from engine.lifecycle import snapshot
+from engine.lifecycle.timing import step_days
 from engine.store.tables import agreements, incidents, opds, outbox
 
 SKIP_KINDS = frozenset({"import", "migrate"})  # bulk changes inform nobody by e-mail
@@ -303,8 +304,9 @@ def after_transition(conn: Connection, t, ctx) -> None:
         "at": t.at,
         "note": t.note,
         "next_events": _next_events(t),
-        # When the new step should be done: the state's SLA (evaluation_opened shows it).
-        "due_at": t.at + timedelta(days=int((ctx.settings.deadline_days("sla") or {}).get(t.to_state, 30))),
+        # When the new step should be done: its step deadline in the definition
+        # ([timing] step_rule, days overridden by the settings); evaluation_opened shows it.
+        "due_at": t.at + timedelta(days=step_days(defn, t.to_state, ctx.settings) or 30),
         "ends_on": t.values.get("ends_on"),
     }
     enqueue(

@@ -7,25 +7,12 @@ deadline falls due for an agreement as it stands: the answers the catch-up sweep
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any, Mapping
 
 from workflows.spec import DeadlineRule, WorkflowDefinition
 
-from engine.lifecycle.deadlines import rule_days, rule_of
-
-
-def as_date(value: Any) -> date | None:
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    if isinstance(value, str):
-        try:
-            return date.fromisoformat(value[:10])
-        except ValueError:
-            return None
-    return None
+from engine.lifecycle.deadlines import as_date, rule_days, rule_of
 
 
 def ends_on(defn: WorkflowDefinition, values: Mapping[str, Any]) -> date | None:

@@ -77,7 +77,10 @@ def test_outage_of_400_days_fires_each_missed_deadline_once_and_folds(cli, ctx, 
     again = once(day(400)).stdout
     assert "fired 0, notified 0" in again
     assert len(outbox_rows(ctx)) == before
-    assert cli("doctor", now=day(400)).returncode == 0
+    # Nothing is missing or inconsistent; the three proposals, 386 days over their step's
+    # deadline with nobody acting, are hanging by the one definition (issue 12.2).
+    problems = cli("doctor", "--json", now=day(400), check=False).json()["problems"]
+    assert sorted((p["kind"], p["agreement"]) for p in problems) == [("hanging_overdue", r) for r in sorted(proposed)]
 
 
 def test_fold_horizon_is_configurable(cli, ctx, tmp_path):
