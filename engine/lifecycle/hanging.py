@@ -4,8 +4,8 @@ An agreement that is not in a final state hangs when
 
 * nothing will move it: it has no pending deadline (``no_deadline``); or
 * a deadline rule that carries ``grace_days`` applies to it as it stands and is more than
-  ``grace_days`` past: a step far over its deadline (``step_sla``, 14 days: when escalation
-  to the chair starts), a KB/MoU past its follow-up deadline without a decision
+  ``grace_days`` past: a step far over its deadline (``step_sla``, 30 days: escalated to the
+  chair for two weeks by then), a KB/MoU past its follow-up deadline without a decision
   (``kb_followup``, 0 days; not once it has a follow-up agreement, ``skip_if_children``).
 
 The deadlines are computed from the definition and the agreement (its state, the day it
