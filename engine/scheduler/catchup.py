@@ -48,36 +48,55 @@ class Premise:
 # --------------------------------------------------------------------------- ordering
 
 
-def order(conn: Connection, ctx, ids: Sequence[int]) -> list[int]:
-    """``ids`` (due order) with each agreement's ending event moved before its other items;
-    the positions each agreement holds in the batch, and every other order, are kept."""
-    if len(ids) < 2:
-        return list(ids)
+def order(conn: Connection, ctx, ids: Sequence[int], now: datetime) -> list[int]:
+    """``ids`` (due order) with each agreement's due ending event taken first, where that
+    agreement first appears, even when its row was not among the batch (it falls due later
+    than the warnings before it); every other order is kept. The added rows belong to
+    agreements the batch already holds (locked on PostgreSQL, under the write lock on SQLite)."""
+    if not ids:
+        return []
+    batch = conn.execute(
+        sa.select(deadlines.c.id, deadlines.c.agreement_id).where(deadlines.c.id.in_(list(ids)))).all()
+    agreement_of = {r.id: r.agreement_id for r in batch}
+    endings = _due_endings(conn, ctx, set(agreement_of.values()), now)
+    out: list[int] = []
+    seen_agreements: set[int] = set()
+    taken: set[int] = set()
+    for deadline_id in ids:
+        agreement_id = agreement_of.get(deadline_id)
+        if agreement_id is not None and agreement_id not in seen_agreements:
+            seen_agreements.add(agreement_id)
+            for ending_id in endings.get(agreement_id, ()):
+                out.append(ending_id)
+                taken.add(ending_id)
+        if deadline_id not in taken:
+            out.append(deadline_id)
+            taken.add(deadline_id)
+    return out
+
+
+def _due_endings(conn: Connection, ctx, agreement_ids: set[int], now: datetime) -> dict[int, list[int]]:
+    """The pending, due ending-event rows of these agreements, by agreement."""
+    if not agreement_ids:
+        return {}
     rows = conn.execute(
         sa.select(deadlines.c.id, deadlines.c.agreement_id, deadlines.c.rule, agreements.c.workflow,
                   agreements.c.workflow_version)
         .select_from(deadlines.join(agreements, agreements.c.id == deadlines.c.agreement_id))
-        .where(deadlines.c.id.in_(list(ids)))
+        .where(deadlines.c.agreement_id.in_(sorted(agreement_ids)), PENDING_SQL, deadlines.c.due_at <= now,
+               deadlines.c.action == "fire",
+               # not one put aside after a failure (claim() skips those too)
+               sa.or_(deadlines.c.claimed_until.is_(None), deadlines.c.claimed_until <= now))
+        .order_by(deadlines.c.due_at, deadlines.c.id)
     ).all()
-    info = {r.id: r for r in rows}
-    positions: dict[int, list[int]] = {}
-    for i, deadline_id in enumerate(ids):
-        r = info.get(deadline_id)
-        if r is not None:
-            positions.setdefault(r.agreement_id, []).append(i)
-    out = list(ids)
-    for places in positions.values():
-        if len(places) < 2:
-            continue
-        items = [ids[i] for i in places]
-        first = info[items[0]]
+    out: dict[int, list[int]] = {}
+    for r in rows:
         try:
-            ending = timing.ending_rules(ctx.registry.get(first.workflow, first.workflow_version))
+            ending = timing.ending_rules(ctx.registry.get(r.workflow, r.workflow_version))
         except LookupError:
             continue
-        items.sort(key=lambda d: info[d].rule not in ending)  # stable: due order otherwise
-        for i, deadline_id in zip(places, items):
-            out[i] = deadline_id
+        if r.rule in ending:
+            out.setdefault(r.agreement_id, []).append(r.id)
     return out
 
 

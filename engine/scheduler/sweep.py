@@ -309,7 +309,7 @@ def sweep_batch(conn: Connection, ctx, *, now: datetime, daemon_id: str, limit: 
                 stop: threading.Event | None = None, keep_actions: bool = False,
                 on_action: Callable[[dict[str, Any]], None] | None = _log_action) -> int:
     """Claim and act on one batch inside ``conn``'s transaction; returns how many rows were claimed."""
-    ids = catchup.order(conn, ctx, claim(conn, now, limit))
+    ids = catchup.order(conn, ctx, claim(conn, now, limit), now)
     lease = timedelta(seconds=_settings_int(ctx, "lease_seconds", 300))
     for deadline_id in ids:
         if stop is not None and stop.is_set():
