@@ -113,12 +113,14 @@ def status(as_json):
 
 
 @click.command()
-@click.option("--fix", is_flag=True, help="Plan the deadlines of hanging agreements again (and cancel those of final ones).")
+@click.option("--fix", is_flag=True, help="Plan again, from the definition, the deadlines an agreement lacks (and cancel those of "
+                                          "final ones); says what only a person can repair.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def doctor(fix, as_json):
     """Check that no agreement is left hanging, and other inconsistencies; non-zero exit on a problem.
 
-    Problems: a non-final agreement without a pending deadline, a state or workflow version
+    Problems: a hanging agreement (no pending deadline, or a step or KB/MoU follow-up overdue
+    beyond its grace), a deadline the definition plans that is missing, a state or workflow version
     the definitions do not have, pending deadlines on a final agreement or of another state,
     outbox messages stuck. Warnings (exit 0): overdue deadlines with no daemon running,
     failed messages, open incidents. The history chain is `tkksd audit verify`'s job.
