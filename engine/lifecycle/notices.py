@@ -22,7 +22,7 @@ from sqlalchemy.engine import Connection
 from notifiers.addresses import one_line
 
 from engine.lifecycle import snapshot
-from engine.lifecycle.timing import step_days
+from engine.lifecycle.timing import ends_on as ends_of, step_days
 from engine.store.tables import agreements, incidents, opds, outbox
 
 SKIP_KINDS = frozenset({"import", "migrate"})  # bulk changes inform nobody by e-mail
@@ -131,14 +131,8 @@ def _agreement_context(ctx, defn, number: str, title: str, partner: str, workflo
         state_label = defn.state(state).label.get(ctx.lang) if defn.has_state(state) else state
     else:
         workflow_label, state_label = workflow, state
-    ends_on = data.get("ends_on")
-    if isinstance(ends_on, str):
-        from datetime import date
-
-        try:
-            ends_on = date.fromisoformat(ends_on)
-        except ValueError:
-            ends_on = None
+    # The date that ends the agreement is the definition's ([timing] ends_field), not a name here.
+    ends_on = ends_of(defn, data) if defn is not None else None
     return {
         "id": number,
         # Titles and names are one-line values: a line break typed into one must not make a
@@ -307,7 +301,7 @@ def after_transition(conn: Connection, t, ctx) -> None:
         # When the new step should be done: its step deadline in the definition
         # ([timing] step_rule, days overridden by the settings); evaluation_opened shows it.
         "due_at": t.at + timedelta(days=step_days(defn, t.to_state, ctx.settings) or 30),
-        "ends_on": t.values.get("ends_on"),
+        "ends_on": ends_of(defn, t.values),
     }
     enqueue(
         conn, ctx, kind=kind, agreement_id=t.agreement_id, to=["lead_opd_head"], cc=["secretariat"],
