@@ -30,6 +30,7 @@ KINDS = (
     "expiry_warning",
     "expired",
     "kb_followup",
+    "kb_followup_overdue",
     "contract_due",
     "contribution_due",
     "ikn_decision",

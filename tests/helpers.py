@@ -56,3 +56,19 @@ def add_service(ctx, title: str = "KB Ketahanan Pangan IKN", partner: str = "Oto
 
     values.setdefault("document_kind", "KB")
     return create_agreement(ctx, actor, title=title, partner=partner, opd=opd, values=values)["id"]
+
+
+def with_text(ctx, rows) -> list:
+    """Outbox rows with ``subject``/``text_body``/``html_body`` as the mail will read: rows the
+    drain has not rendered yet hold only their snapshot, rendered here the way the drain does."""
+    from types import SimpleNamespace
+
+    from engine.mail.rendering import text_of
+
+    out = []
+    for r in rows:
+        values = dict(r._mapping)
+        t = text_of(ctx, r)
+        values.update(subject=t.subject, text_body=t.text, html_body=t.html)
+        out.append(SimpleNamespace(**values))
+    return out

@@ -69,9 +69,13 @@ def _use_installation(python: Path, tkksd: Path, tmp_path: Path, prefix: Path) -
     assert shown.returncode == 0, shown.stderr
     a = json.loads(shown.stdout)
     assert (a["state"], a["state_label"], a["workflow"]) == ("proposed", "Usulan", "kerja-sama")
-    # The creation notice was rendered from the shipped templates into the outbox.
+    # The creation notice renders from the shipped templates (the outbox records a snapshot;
+    # `outbox list` renders a row the drain has not rendered yet, as the drain would).
     with sqlite3.connect(tmp_path / "var" / "tkksd.db") as conn:
-        subjects = [r[0] for r in conn.execute("SELECT subject FROM outbox")]
+        assert [r[0] for r in conn.execute("SELECT count(*) FROM outbox WHERE snapshot IS NOT NULL")] == [1]
+    listed = run("outbox", "list", "--json")
+    assert listed.returncode == 0, listed.stderr
+    subjects = [r["subject"] for r in json.loads(listed.stdout)]
     assert subjects and all(subjects)
     return where
 

@@ -179,6 +179,11 @@ def check(defn: WorkflowDefinition, known_workflows: Mapping[str, WorkflowDefini
     if not final:
         fail("it has no final state")
 
+    t = defn.timing
+    if t.ends_field is not None and (t.ends_field not in fields or fields[t.ends_field].type != "date"):
+        fail(f"[timing] ends_field '{t.ends_field}' is not a date field")
+    if t.step_rule is not None and t.step_rule not in {x.name for x in defn.deadlines}:
+        fail(f"[timing] step_rule '{t.step_rule}' is not a deadline rule")
     for d in defn.deadlines:
         where = f"deadline '{d.name}'"
         if d.action not in DEADLINE_ACTIONS:
@@ -197,7 +202,13 @@ def check(defn: WorkflowDefinition, known_workflows: Mapping[str, WorkflowDefini
                 fail(f"{where} fires event '{d.event}', which the role 'system' may not fire")
         if d.action == "notify" and not d.template:
             fail(f"{where} notifies but names no template")
-        for r in d.notify + d.cc:
+        if d.counts_from is not None and d.counts_from not in {x.name for x in defn.deadlines}:
+            fail(f"{where} counts from unknown deadline '{d.counts_from}'")
+        if d.overdue_template and not (d.overdue_notify or d.notify):
+            fail(f"{where} has an overdue_template but nobody to notify")
+        if d.skip_if_ending and not (defn.timing.ends_field and defn.timing.step_rule):
+            fail(f"{where} is skip_if_ending but [timing] names no ends_field and step_rule")
+        for r in d.notify + d.cc + d.overdue_notify + d.overdue_cc:
             if r not in RECIPIENTS:
                 fail(f"{where} notifies unknown recipient '{r}' (known: {', '.join(sorted(RECIPIENTS))})")
         if d.anchor.startswith("yearly:"):

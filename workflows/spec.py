@@ -99,6 +99,19 @@ class DeadlineRule:
     values override ``days`` (per state for a table). ``repeat_days`` makes it fall due again
     every so many days until the agreement leaves the states. ``action`` is ``notify`` (a
     message from ``template`` to ``notify``/``cc``) or ``fire`` (``event`` fired by the system).
+
+    Time-keeping (what a late deadline still means):
+
+    * ``counts_from``: the rule whose due date is the real deadline this one is about; an
+      escalation counts its delay from the step's deadline, not from its own repetition.
+    * ``grace_days``: the agreement is *hanging* once this rule's deadline is more than
+      ``grace_days`` past while it is still in the rule's states (a step far over its time, a
+      KB/MoU past its follow-up deadline without a decision).
+    * ``overdue_template`` / ``overdue_notify`` / ``overdue_cc``: a notice sent after its own
+      deadline has passed (a catch-up) asks for nothing "by" a past date: it is sent as this
+      escalation instead, saying how late it is.
+    * ``skip_if_ending``: a ``fire`` that opens a step is not fired for an agreement that ends
+      (``[timing] ends_field``) before that step's deadline would fall due.
     """
 
     name: str
@@ -115,6 +128,22 @@ class DeadlineRule:
     cc: tuple[str, ...] = ()
     when: Mapping[str, Any] | None = None
     skip_if_children: bool = False
+    counts_from: str | None = None
+    grace_days: int | None = None
+    overdue_template: str | None = None
+    overdue_notify: tuple[str, ...] = ()
+    overdue_cc: tuple[str, ...] = ()
+    skip_if_ending: bool = False
+
+
+@dataclass(frozen=True)
+class Timing:
+    """What the definition's time-keeping relies on (``[timing]``): ``ends_field`` is the date
+    value that ends an agreement (its expiry), ``step_rule`` the deadline rule that is each
+    step's deadline (evaluation reports, reminders)."""
+
+    ends_field: str | None = None
+    step_rule: str | None = None
 
 
 @dataclass(frozen=True)
@@ -132,6 +161,7 @@ class WorkflowDefinition:
     core_fields: tuple[str, ...] = ("title", "partner", "lead_opd")
     settings: Mapping[str, Any] = field(default_factory=dict)  # definition-level defaults (limits)
     source: str = "<memory>"
+    timing: Timing = Timing()
 
     @property
     def key(self) -> str:
@@ -151,6 +181,15 @@ class WorkflowDefinition:
 
     def state(self, name: str) -> State:
         return self._index[0][name]
+
+    @cached_property
+    def _deadlines_by_state(self) -> dict[str, tuple[DeadlineRule, ...]]:
+        # Planned in every transition: the rules of each state are picked once per definition.
+        return {s.name: tuple(r for r in self.deadlines if s.name in r.states) for s in self.states}
+
+    def deadlines_in(self, state: str) -> tuple[DeadlineRule, ...]:
+        """The deadline rules that run while an agreement is in ``state``, in definition order."""
+        return self._deadlines_by_state.get(state, ())
 
     def event(self, name: str) -> Event:
         return self._index[1][name]
@@ -220,7 +259,8 @@ def parse(data: Mapping[str, Any], source: str = "<memory>") -> WorkflowDefiniti
     """Build a definition from plain data; shape errors raise WorkflowDefinitionError."""
     _only(
         data,
-        {"name", "version", "label", "id_prefix", "initial", "states", "events", "fields", "deadlines", "note_field", "settings"},
+        {"name", "version", "label", "id_prefix", "initial", "states", "events", "fields", "deadlines", "note_field", "settings",
+         "timing"},
         "the definition",
         source,
     )
@@ -307,7 +347,8 @@ def parse(data: Mapping[str, Any], source: str = "<memory>") -> WorkflowDefiniti
         _only(
             raw,
             {"name", "states", "action", "anchor", "days", "extra_days", "setting", "repeat_days", "event",
-             "template", "notify", "cc", "when", "skip_if_children"},
+             "template", "notify", "cc", "when", "skip_if_children", "counts_from", "grace_days",
+             "overdue_template", "overdue_notify", "overdue_cc", "skip_if_ending"},
             where,
             source,
         )
@@ -332,8 +373,15 @@ def parse(data: Mapping[str, Any], source: str = "<memory>") -> WorkflowDefiniti
                 _strs(raw.get("cc", []), f"{where} cc", source),
                 raw.get("when"),
                 bool(raw.get("skip_if_children", False)),
+                raw.get("counts_from"),
+                None if raw.get("grace_days") is None else int(raw["grace_days"]),
+                raw.get("overdue_template"),
+                _strs(raw.get("overdue_notify", []), f"{where} overdue_notify", source),
+                _strs(raw.get("overdue_cc", []), f"{where} overdue_cc", source),
+                bool(raw.get("skip_if_ending", False)),
             )
         )
+    timing = _timing(data.get("timing", {}), source)
 
     return WorkflowDefinition(
         name=name,
@@ -348,4 +396,12 @@ def parse(data: Mapping[str, Any], source: str = "<memory>") -> WorkflowDefiniti
         note_field=data.get("note_field"),
         settings=dict(data.get("settings", {})),
         source=source,
+        timing=timing,
     )
+
+
+def _timing(raw: Any, source: str) -> Timing:
+    if not isinstance(raw, Mapping):
+        raise WorkflowDefinitionError(source, "'timing' must be a table")
+    _only(raw, {"ends_field", "step_rule"}, "[timing]", source)
+    return Timing(raw.get("ends_field"), raw.get("step_rule"))

@@ -83,6 +83,7 @@ def status(as_json):
     from engine.store import db
     from engine.scheduler.daemon import status as beats
     from engine.lifecycle.deadlines import PENDING_SQL
+    from engine.lifecycle.hanging import count as count_hanging
     from engine.store.tables import deadlines, outbox
 
     ctx = context()
@@ -92,8 +93,10 @@ def status(as_json):
         due = conn.execute(sa.select(sa.func.count()).select_from(deadlines).where(PENDING_SQL, deadlines.c.due_at <= now)).scalar_one()
         nxt = conn.execute(sa.select(sa.func.min(deadlines.c.due_at)).where(PENDING_SQL, deadlines.c.due_at > now)).scalar()
         mail = dict(conn.execute(sa.select(outbox.c.status, sa.func.count()).group_by(outbox.c.status)).all())
+        hanging = count_hanging(conn, ctx, now)
     out = {"now": now.isoformat(), "daemons": beats(ctx), "deadlines": {"pending": pending, "due_now": due,
-           "next_due_at": nxt.isoformat() if hasattr(nxt, "isoformat") else nxt}, "outbox": mail}
+           "next_due_at": nxt.isoformat() if hasattr(nxt, "isoformat") else nxt}, "outbox": mail,
+           "hanging": hanging}
     if as_json:
         emit_json(out)
         return
@@ -106,15 +109,18 @@ def status(as_json):
                    f"counts {counts}; errors {b['errors']}" + (f" (last: {b['last_error']})" if b["last_error"] else ""))
     click.echo(f"deadlines: {pending} pending, {due} due now, next {out['deadlines']['next_due_at'] or '-'}")
     click.echo("outbox: " + (", ".join(f"{k} {v}" for k, v in sorted(mail.items())) or "empty"))
+    click.echo(f"hanging: {hanging} agreement(s)" + (" (`tkksd doctor` names them)" if hanging else ""))
 
 
 @click.command()
-@click.option("--fix", is_flag=True, help="Plan the deadlines of hanging agreements again (and cancel those of final ones).")
+@click.option("--fix", is_flag=True, help="Plan again, from the definition, the deadlines an agreement lacks (and cancel those of "
+                                          "final ones); says what only a person can repair.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def doctor(fix, as_json):
     """Check that no agreement is left hanging, and other inconsistencies; non-zero exit on a problem.
 
-    Problems: a non-final agreement without a pending deadline, a state or workflow version
+    Problems: a hanging agreement (no pending deadline, or a step or KB/MoU follow-up overdue
+    beyond its grace), a deadline the definition plans that is missing, a state or workflow version
     the definitions do not have, pending deadlines on a final agreement or of another state,
     outbox messages stuck. Warnings (exit 0): overdue deadlines with no daemon running,
     failed messages, open incidents. The history chain is `tkksd audit verify`'s job.

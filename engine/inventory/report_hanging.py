@@ -1,111 +1,78 @@
 """Which agreements hang and what falls due soon, for the report.
 
-An agreement hangs when a deadline of a hanging rule has passed (from the ``deadlines`` table)
-or, computed from the agreement itself so the report is right where no deadline was planned,
-when a step is held longer than its SLA, an integrated agreement is not evaluated in time, a
-KB/MoU has no PKS long after signing, or an end date passed without the agreement being closed.
+Hanging has one meaning, ``engine.lifecycle.hanging.find`` (shared with `tkksd doctor`, the
+chair's digest and `tkksd status`); this module only writes each reason as a sentence in the
+report's language. What falls due soon comes from the pending deadline rows.
 """
 
 from __future__ import annotations
 
-from datetime import date, timedelta
-from typing import Any, Callable
+from datetime import date
+from typing import Any, Callable, Iterable
 
 from notifiers.formatting import tanggal
 
-HANGING_RULES = frozenset({"step_sla", "escalation", "periodic_evaluation", "kb_followup", "expiry", "contract_due"})
+from engine.lifecycle.hanging import EVALUATION_ROUND, NO_DEADLINE
+from engine.lifecycle.labels import deadline_what
+
 KB_KINDS = ("KB", "MoU", "NK")
 
 REASONS = {
     "id": {
+        "no_deadline": "Tahap '{state}' tanpa tenggat yang menunggu: tidak ada yang akan menggerakkannya",
         "overdue": "{what}: terlewati sejak {day}",
-        "step": "Berada di tahap '{state}' {age} hari (batas {limit} hari)",
-        "evaluation": "Evaluasi berkala terlambat: belum dievaluasi sejak {day}",
-        "kb": "KB/MoU belum ditindaklanjuti dengan PKS sejak ditandatangani {day}",
-        "expiry": "Masa berlaku berakhir {day} tetapi belum ditutup",
+        "grace": " (lebih dari {days} hari)",
+        "round": "Evaluasi dalam putaran evaluasi belum disampaikan (batas {day})",
     },
     "en": {
+        "no_deadline": "Step '{state}' has no pending deadline: nothing will move it",
         "overdue": "{what}: missed since {day}",
-        "step": "In step '{state}' for {age} days (limit {limit} days)",
-        "evaluation": "Periodic evaluation overdue: not evaluated since {day}",
-        "kb": "KB/MoU not followed by a PKS since it was signed on {day}",
-        "expiry": "Term ended on {day} but the agreement is not closed",
+        "grace": " (by more than {days} days)",
+        "round": "The evaluation asked for by the evaluation round is not in (due {day})",
     },
 }
 
 
-class HangingList:
-    """Collects the reasons each agreement hangs; one entry per agreement, its earliest date kept."""
-
-    def __init__(self, today: date, lang: str, describe: Callable[[Any, date], dict[str, Any]]):
-        self.today, self.lang, self.describe = today, lang, describe
-        self.entries: dict[int, dict[str, Any]] = {}
-
-    def add(self, row, kind: str, reason: str, since: date) -> None:
-        entry = self.entries.get(row.id)
-        if entry is None:
-            entry = self.entries[row.id] = {**self.describe(row, since), "reasons": [], "kinds": []}
-        if kind in entry["kinds"]:
-            return
-        entry["kinds"].append(kind)
-        entry["reasons"].append(reason)
-        if since.isoformat() < entry["since"]:
-            entry["since"], entry["days"] = since.isoformat(), (self.today - since).days
-
-    def sorted(self) -> list[dict[str, Any]]:
-        out = sorted(self.entries.values(), key=lambda h: (h["since"], h["id"]))
-        for h in out:
-            h.pop("kinds", None)
-        return out
+def _sentence(defn, reason, state_label: str, lang: str) -> str:
+    text = REASONS["en" if lang == "en" else "id"]
+    if reason.kind == NO_DEADLINE:
+        return text["no_deadline"].format(state=state_label)
+    if reason.kind == EVALUATION_ROUND:
+        return text["round"].format(day=tanggal(reason.due_on, lang))
+    what = deadline_what(defn, reason.kind, reason.state, 0, lang)
+    return (text["overdue"].format(what=what, day=tanggal(reason.due_on, lang))
+            + (text["grace"].format(days=reason.grace_days) if reason.grace_days else ""))
 
 
-def from_deadlines(snap, hanging: HangingList, what_of: Callable, opd_name: Callable[[str], str]) -> list[dict[str, Any]]:
-    """Missed deadlines of a hanging rule go to ``hanging``; the pending ones ahead are returned (due soon)."""
-    ctx, lang = snap.ctx, hanging.lang
-    due_soon = []
+def entries(snap, found: Iterable[Any]) -> list[dict[str, Any]]:
+    """The hanging agreements ``found`` as the report lists them, oldest first."""
+    out = []
+    for h in sorted(found, key=lambda h: (h.since, h.number)):
+        defn = snap.defn(h.workflow, h.workflow_version)
+        label = defn.state(h.state).label.get(snap.lang) if defn is not None and defn.has_state(h.state) else h.state
+        o = snap.opds.get(h.lead_opd)
+        out.append({
+            "id": h.number, "title": h.title, "partner": h.partner, "state": h.state, "state_label": label,
+            "state_since": h.state_since.isoformat(), "since": h.since.isoformat(), "days": (snap.today - h.since).days,
+            "responsible": {"opd": h.lead_opd, "name": o.name if o else h.lead_opd, "head": o.head_title if o else ""},
+            "reasons": [_sentence(defn, r, label, snap.lang) for r in h.reasons],
+            "kinds": [r.kind for r in h.reasons],
+        })
+    return out
+
+
+def due_soon(snap, what_of: Callable, opd_name: Callable[[str], str]) -> list[dict[str, Any]]:
+    """The pending deadlines ahead (not yet due) of agreements still running."""
+    ctx = snap.ctx
+    out = []
     for dl in snap.pending:
         r = snap.by_id.get(dl.agreement_id)
-        if r is None or snap.is_final(r):
+        if r is None or snap.is_final(r) or dl.due_at <= snap.now:
             continue
-        due_day = ctx.clock.local(dl.due_at).date()
-        what = what_of(r, dl)
-        if dl.due_at <= snap.now:
-            if dl.rule not in HANGING_RULES:  # a warning or a payment reminder is not the agreement hanging
-                continue
-            kind = "step" if dl.rule in ("step_sla", "escalation") else dl.rule
-            hanging.add(r, kind, REASONS[lang]["overdue"].format(what=what, day=tanggal(due_day, lang)), due_day)
-        else:
-            due_soon.append({
-                "due_on": due_day.isoformat(), "days_left": (due_day - snap.today).days, "id": r.number, "title": r.title,
-                "what": what, "rule": dl.rule, "state": r.lifecycle_state,
-                "responsible": {"opd": r.lead_opd, "name": opd_name(r.lead_opd)},
-            })
-    return sorted(due_soon, key=lambda d: (d["due_on"], d["id"]))
-
-
-def from_agreements(snap, hanging: HangingList, limits: dict[str, int]) -> None:
-    """Hanging found from the agreements themselves: SLA, evaluation, KB follow-up, end of term."""
-    lang, today = hanging.lang, snap.today
-    text = REASONS[lang]
-    for r in snap.rows:
-        if snap.is_final(r):
-            continue
-        data = r.data or {}
-        since = snap.ctx.clock.local(r.state_entered_at).date()
-        age = (today - since).days
-        limit = limits["sla"].get(r.lifecycle_state) if isinstance(limits["sla"], dict) else None
-        if limit is not None and age > int(limit):
-            hanging.add(r, "step", text["step"].format(state=snap.state_label(r), age=age, limit=int(limit)),
-                        since + timedelta(days=int(limit)))
-        if r.lifecycle_state == "integrated" and age > limits["evaluation"]:
-            hanging.add(r, "periodic_evaluation", text["evaluation"].format(day=tanggal(since, lang)),
-                        since + timedelta(days=limits["evaluation"]))
-        if (data.get("document_kind") in KB_KINDS and r.lifecycle_state in ("integrated", "under_evaluation")
-                and not snap.children.get(r.id)):
-            signed = snap.date_of(data.get("signed_on")) or since
-            if (today - signed).days > limits["followup"]:
-                hanging.add(r, "kb_followup", text["kb"].format(day=tanggal(signed, lang)),
-                            signed + timedelta(days=limits["followup"]))
-        ends = snap.date_of(data.get("ends_on"))
-        if ends and ends < today and r.lifecycle_state in ("signed", "integrated", "under_evaluation"):
-            hanging.add(r, "expiry", text["expiry"].format(day=tanggal(ends, lang)), ends)
+        due_day: date = ctx.clock.local(dl.due_at).date()
+        out.append({
+            "due_on": due_day.isoformat(), "days_left": (due_day - snap.today).days, "id": r.number, "title": r.title,
+            "what": what_of(r, dl), "rule": dl.rule, "state": r.lifecycle_state,
+            "responsible": {"opd": r.lead_opd, "name": opd_name(r.lead_opd)},
+        })
+    return sorted(out, key=lambda d: (d["due_on"], d["id"]))

@@ -25,7 +25,8 @@ from engine.inventory import evaluation_report, wilayah_report
 from engine.lifecycle.labels import DEADLINE_TEXT, deadline_what  # noqa: F401 - part of this module's names
 from engine.inventory import report_hanging, report_trends
 from engine.lifecycle.labels import CHOICE_LABELS, choice_label, choice_labels, report_text
-from engine.inventory.report_hanging import HANGING_RULES, KB_KINDS  # noqa: F401 - part of this module's names
+from engine.inventory.report_hanging import KB_KINDS  # noqa: F401 - part of this module's names
+from engine.lifecycle.hanging import find as find_hanging
 from engine.store.tables import agreements, deadlines, history, opds
 
 OUTCOMES = ("continue", "upgrade", "revise", "terminate", "extend")
@@ -91,6 +92,9 @@ class Snapshot:
                 sa.select(history.c.agreement_id).where(history.c.seq == 1, history.c.kind == "import")
             ).scalars())
             self.wilayah = wilayah_report.build(conn, self.lang, self.ctx.clock)
+            # The one meaning of "hanging" (engine.lifecycle.hanging), shared with doctor, the
+            # digests and status.
+            self.hanging = find_hanging(conn, self.ctx, self.now)
 
     def defn(self, workflow: str, version: int):
         key = (workflow, version)
@@ -172,26 +176,10 @@ def _count_all(snap: Snapshot) -> dict[str, Any]:
 
 
 def _hanging_and_due(snap: Snapshot) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    settings = snap.ctx.settings
-    limits = {"sla": settings.deadline_days("sla") or {},
-              "evaluation": int(settings.deadline_days("evaluation_days") or 365),
-              "followup": int(settings.deadline_days("kb_followup_days") or 365)}
-
-    def describe(r, since: date) -> dict[str, Any]:
-        o = snap.opds.get(r.lead_opd)
-        return {"id": r.number, "title": r.title, "partner": r.partner, "state": r.lifecycle_state,
-                "state_label": snap.state_label(r),
-                "state_since": snap.ctx.clock.local(r.state_entered_at).date().isoformat(),
-                "since": since.isoformat(), "days": (snap.today - since).days,
-                "responsible": {"opd": r.lead_opd, "name": o.name if o else r.lead_opd, "head": o.head_title if o else ""}}
-
     def what_of(r, dl) -> str:
         return deadline_what(snap.defn(r.workflow, r.workflow_version), dl.rule, dl.state, dl.offset_days, snap.lang)
 
-    hanging = report_hanging.HangingList(snap.today, snap.lang, describe)
-    due_soon = report_hanging.from_deadlines(snap, hanging, what_of, snap.opd_name)
-    report_hanging.from_agreements(snap, hanging, limits)
-    return hanging.sorted(), due_soon
+    return report_hanging.entries(snap, snap.hanging), report_hanging.due_soon(snap, what_of, snap.opd_name)
 
 
 def _followup(snap: Snapshot) -> dict[str, Any]:

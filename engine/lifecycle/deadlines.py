@@ -75,15 +75,7 @@ def local_day_start(clock, day: date) -> datetime:
     return clock.start_of_day(day)
 
 
-def repeat_due(clock, rule: DeadlineRule, base_due: datetime, occurrence: int) -> datetime:
-    """When occurrence ``occurrence`` of a repeating rule falls due (local-day arithmetic)."""
-    if not occurrence or not rule.repeat_days:
-        return base_due
-    day = clock.local(base_due).date() + timedelta(days=rule.repeat_days * occurrence)
-    return local_day_start(clock, day)
-
-
-def _as_date(value: Any) -> date | None:
+def as_date(value: Any) -> date | None:
     if isinstance(value, datetime):
         return value.date()
     if isinstance(value, date):
@@ -108,25 +100,25 @@ def plan(defn: WorkflowDefinition, state: str, values: Mapping[str, Any], entere
         return []
     out: list[Planned] = []
     entered_day = clock.local(entered_at).date()
-    for rule in defn.deadlines:
-        if state not in rule.states or not holds(rule.when, values):
+    for rule in defn.deadlines_in(state):
+        if rule.when is not None and not holds(rule.when, values):
             continue
         if rule.anchor == "entered":
             anchor = entered_day
-        elif rule.anchor.startswith("plan_period:"):  # issue 16: the cited plan period's end
+        elif rule.anchor.startswith("plan_period:"):  # the end of the plan period the field cites
             from engine.lifecycle.plan_periods import period_end
 
             anchor = period_end(settings, values.get(rule.anchor.split(":", 1)[1]))
             if anchor is None:
                 continue
-        elif rule.anchor.startswith("yearly:"):  # issue 16: a day of the year after the field's year
+        elif rule.anchor.startswith("yearly:"):  # a day of the year, in the years after the field's
             from engine.lifecycle.plan_periods import next_yearly
 
-            anchor = next_yearly(rule.anchor, _as_date(values.get(rule.anchor.split(":", 2)[2])))
+            anchor = next_yearly(rule.anchor, as_date(values.get(rule.anchor.split(":", 2)[2])))
             if anchor is None:
                 continue
         else:
-            anchor = _as_date(values.get(rule.anchor.split(":", 1)[1]))
+            anchor = as_date(values.get(rule.anchor.split(":", 1)[1]))
             if anchor is None:
                 continue
         planned = [Planned(rule, d, local_day_start(clock, anchor + timedelta(days=d))) for d in rule_days(rule, state, settings)]
@@ -169,6 +161,7 @@ def _statements() -> dict[str, Any]:
 def _insert(conn: Connection, agreement_id: int, state: str, items: Sequence[Planned], now: datetime) -> None:
     if not items:
         return
+    # One statement for all of them (executemany).
     conn.execute(
         _statements()["insert"],
         [
@@ -190,20 +183,35 @@ def cancel_pending(conn: Connection, agreement_id: int, ids: Iterable[int] | Non
     return conn.execute(_statements()["cancel_one"], [{**params, "deadline_id": i} for i in ids]).rowcount
 
 
-def reconcile(conn: Connection, ctx, *, agreement_id: int, defn: WorkflowDefinition, state: str,
-              values: Mapping[str, Any], entered_at: datetime, now: datetime, reason: str) -> dict[str, int]:
-    """Bring the agreement's pending deadlines to what ``state`` wants; returns counts."""
+@dataclass
+class Diff:
+    """What an agreement's deadline rows lack and hold against what its state wants."""
+
+    keep: set[int]
+    restate: list[int]
+    new: list[Planned]
+    cancel: list[int]  # pending rows not wanted
+
+
+def _spent(row, defn: WorkflowDefinition, state: str) -> bool:
+    """A fired timed event whose effect is gone: it moved the agreement on, yet the agreement
+    is back in a state where the rule runs (an import or the demo rewound it)."""
+    if row.status != "fired":
+        return False
+    rule = rule_of(defn, row.rule)
+    if rule is None or rule.action != "fire" or not defn.has_event(rule.event or ""):
+        return False
+    return defn.event(rule.event).dest != state
+
+
+def diff(conn: Connection, ctx, *, agreement_id: int, defn: WorkflowDefinition, state: str,
+         values: Mapping[str, Any], entered_at: datetime, now: datetime, revive_fired: bool = False) -> Diff:
+    """Compare the agreement's rows with ``plan``. ``revive_fired`` (`tkksd doctor --fix`)
+    counts a fired timed event whose effect is gone as not there, so it is planned again."""
     wanted = plan(defn, state, values, entered_at, ctx.clock, ctx.settings, now)
-    if not wanted:
-        n = cancel_pending(conn, agreement_id, None, now, reason)
-        return {"planned": 0, "kept": 0, "cancelled": n}
-    if entered_at == now and all(p.rule.anchor == "entered" for p in wanted):
-        # The state was entered just now and wants only deadlines counted from that: no row
-        # written before can be one of them, so nothing is kept and the rows need no reading.
-        n = cancel_pending(conn, agreement_id, None, now, reason)
-        _insert(conn, agreement_id, state, wanted, now)
-        return {"planned": len(wanted), "kept": 0, "cancelled": n}
     rows = conn.execute(_statements()["live"], {"agreement_id": agreement_id}).all()
+    if revive_fired:
+        rows = [r for r in rows if not _spent(r, defn, state)]
     keep: set[int] = set()
     restate: list[int] = []
     new: list[Planned] = []
@@ -227,14 +235,32 @@ def reconcile(conn: Connection, ctx, *, agreement_id: int, defn: WorkflowDefinit
                 keep.add(r.id)
                 if r.state != state:
                     restate.append(r.id)
-    pending_ids = [r.id for r in rows if r.status == PENDING and r.id not in keep]
-    # Nothing kept: every pending row goes, which one statement without an id list says
-    # (an expanding IN costs a statement rendering per call).
-    cancelled = cancel_pending(conn, agreement_id, None if (pending_ids and not keep) else pending_ids, now, reason)
-    if restate:
+    cancel = [r.id for r in rows if r.status == PENDING and r.id not in keep]
+    return Diff(keep, restate, new, cancel)
+
+
+def reconcile(conn: Connection, ctx, *, agreement_id: int, defn: WorkflowDefinition, state: str,
+              values: Mapping[str, Any], entered_at: datetime, now: datetime, reason: str,
+              revive_fired: bool = False) -> dict[str, int]:
+    """Bring the agreement's pending deadlines to what ``state`` wants; returns counts."""
+    if not defn.has_state(state) or defn.state(state).final:
+        n = cancel_pending(conn, agreement_id, None, now, reason)
+        return {"planned": 0, "kept": 0, "cancelled": n}
+    if entered_at == now and all(r.anchor == "entered" for r in defn.deadlines_in(state)):
+        # The state was entered just now and wants only deadlines counted from that: no row
+        # written before can be one of them, so nothing is kept and the rows need no reading.
+        wanted = plan(defn, state, values, entered_at, ctx.clock, ctx.settings, now)
+        n = cancel_pending(conn, agreement_id, None, now, reason)
+        _insert(conn, agreement_id, state, wanted, now)
+        return {"planned": len(wanted), "kept": 0, "cancelled": n}
+    d = diff(conn, ctx, agreement_id=agreement_id, defn=defn, state=state, values=values, entered_at=entered_at,
+             now=now, revive_fired=revive_fired)
+    # Nothing kept: every pending row goes, which one statement without an id list says.
+    cancelled = cancel_pending(conn, agreement_id, None if (d.cancel and not d.keep) else d.cancel, now, reason)
+    if d.restate:
         conn.execute(_statements()["restate"], {"of_agreement": agreement_id, "new_state": state})
-    _insert(conn, agreement_id, state, new, now)
-    return {"planned": len(new), "kept": len(keep), "cancelled": cancelled}
+    _insert(conn, agreement_id, state, d.new, now)
+    return {"planned": len(d.new), "kept": len(d.keep), "cancelled": cancelled}
 
 
 def after_transition(conn: Connection, t, ctx) -> None:
@@ -246,7 +272,8 @@ def after_transition(conn: Connection, t, ctx) -> None:
     )
 
 
-def replan(conn: Connection, ctx, agreement_id: int, *, reason: str = "replanned") -> dict[str, int]:
+def replan(conn: Connection, ctx, agreement_id: int, *, reason: str = "replanned",
+           revive_fired: bool = False) -> dict[str, int]:
     """Reconcile one agreement from its stored row (after an import changed ``state_entered_at``,
     or to repair what `tkksd doctor` reports)."""
     from engine.lifecycle.services import typed_values
@@ -255,7 +282,7 @@ def replan(conn: Connection, ctx, agreement_id: int, *, reason: str = "replanned
     defn = ctx.registry.get(row.workflow, row.workflow_version)
     return reconcile(
         conn, ctx, agreement_id=row.id, defn=defn, state=row.lifecycle_state, values=typed_values(defn, row),
-        entered_at=row.state_entered_at, now=ctx.clock.now(), reason=reason,
+        entered_at=row.state_entered_at, now=ctx.clock.now(), reason=reason, revive_fired=revive_fired,
     )
 
 

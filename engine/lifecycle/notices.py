@@ -1,6 +1,8 @@
-"""Notices into the outbox: rendered when the change that causes them commits, in its transaction.
+"""Notices into the outbox: recorded in the transaction of the change that causes them.
 
-The outbox therefore holds exactly what will be sent. Each row has a dedupe key derived from
+Each outbox row holds the notice's kind, its recipients and a snapshot of the values the mail
+will show (``engine.lifecycle.snapshot``); the drain renders it (``engine.mail.rendering``),
+so a transition pays for no template. Each row has a dedupe key derived from
 its cause (a history row, or a deadline and its repetition) and a Message-ID derived from that
 key, so a retried cause never enqueues twice and a resent message is recognisable.
 Recipients come from the OPD directory; an OPD without a usable address becomes an incident,
@@ -21,6 +23,8 @@ from notifiers.addresses import one_line
 
 from engine.lifecycle.labels import choice_label
 from engine.lifecycle.locations import kecamatan_copies
+from engine.lifecycle import snapshot
+from engine.lifecycle.timing import ends_on as ends_of, step_days
 from engine.store.tables import agreements, incidents, opds, outbox
 
 SKIP_KINDS = frozenset({"import", "migrate"})  # bulk changes inform nobody by e-mail
@@ -35,6 +39,11 @@ def _renderer(template_dirs: tuple[str, ...], language: str):
 
 def renderer(ctx):
     return _renderer(ctx.settings.paths("template_dirs"), ctx.lang)
+
+
+def renderer_for(ctx, language: str):
+    """The renderer of ``language`` (a snapshot is rendered in the language it was recorded in)."""
+    return _renderer(ctx.settings.paths("template_dirs"), language)
 
 
 def message_id_for(dedupe_key: str, domain: str) -> str:
@@ -125,14 +134,8 @@ def _agreement_context(ctx, defn, number: str, title: str, partner: str, workflo
         state_label = defn.state(state).label.get(ctx.lang) if defn.has_state(state) else state
     else:
         workflow_label, state_label = workflow, state
-    ends_on = data.get("ends_on")
-    if isinstance(ends_on, str):
-        from datetime import date
-
-        try:
-            ends_on = date.fromisoformat(ends_on)
-        except ValueError:
-            ends_on = None
+    # The date that ends the agreement is the definition's ([timing] ends_field), not a name here.
+    ends_on = ends_of(defn, data) if defn is not None else None
     return {
         "id": number,
         # Titles and names are one-line values: a line break typed into one must not make a
@@ -203,8 +206,9 @@ def record_incident(conn: Connection, ctx, *, kind: str, message: str, agreement
 def enqueue(conn: Connection, ctx, *, kind: str, agreement_id: int | None, to: Sequence[str], cc: Sequence[str] = (),
             dedupe_key: str, context: Mapping[str, Any] | None = None, lead_opd: str | None = None,
             transition=None) -> int | None:
-    """Render ``kind`` and write one outbox row; returns its id, or None when ``dedupe_key`` was
-    already enqueued or nobody could be addressed (an incident says why).
+    """Record ``kind`` as one outbox row with the snapshot of its values (the drain renders
+    it); returns its id, or None when ``dedupe_key`` was already enqueued or nobody could be
+    addressed (an incident says why).
 
     ``to``/``cc`` are recipient roles: lead_opd_head, secretariat, chair, or opd:<CODE>.
     ``context`` adds the template's own values to the common ones (agreement, recipient, contact).
@@ -244,12 +248,12 @@ def enqueue(conn: Connection, ctx, *, kind: str, agreement_id: int | None, to: S
         if not cc_people:
             return None
         to_people, cc_people = cc_people[:1], cc_people[1:]
-    rendered = renderer(ctx).render(kind, {**base, "recipient": to_people[0], **(context or {})})
+    snap = snapshot.encode({**base, "recipient": to_people[0], **(context or {})})
     now = ctx.clock.now()
     values = dict(
         dedupe_key=dedupe_key, kind=kind, agreement_id=agreement_id, recipient_opd=recipient_opd,
         to_addrs=[p["email"] for p in to_people], cc_addrs=[p["email"] for p in cc_people],
-        subject=rendered.subject, text_body=rendered.text, html_body=rendered.html,
+        subject="", text_body="", html_body="", snapshot=snap,  # rendered by the drain
         message_id=message_id_for(dedupe_key, ctx.settings.get("mail", "domain", "tkksd.localdomain")),
         status="pending", attempts=0, next_attempt_at=now, created_at=now,
     )
@@ -311,9 +315,10 @@ def after_transition(conn: Connection, t, ctx) -> None:
         "at": t.at,
         "note": t.note,
         "next_events": _next_events(t),
-        # When the new step should be done: the state's SLA (evaluation_opened shows it).
-        "due_at": t.at + timedelta(days=int((ctx.settings.deadline_days("sla") or {}).get(t.to_state, 30))),
-        "ends_on": t.values.get("ends_on"),
+        # When the new step should be done: its step deadline in the definition
+        # ([timing] step_rule, days overridden by the settings); evaluation_opened shows it.
+        "due_at": t.at + timedelta(days=step_days(defn, t.to_state, ctx.settings) or 30),
+        "ends_on": ends_of(defn, t.values),
     }
     enqueue(
         conn, ctx, kind=kind, agreement_id=t.agreement_id, to=["lead_opd_head"], cc=["secretariat"],

@@ -127,6 +127,7 @@ def _template_dirs(settings) -> list[Path]:
 def missing_templates(defn: WorkflowDefinition, settings) -> list[str]:
     """Notice kinds the definition names that lack a template file in some language."""
     kinds = {d.template for d in defn.deadlines if d.action == "notify" and d.template}
+    kinds |= {d.overdue_template for d in defn.deadlines if d.overdue_template}
     kinds |= {e.notice for e in defn.events if e.notice}
     dirs = _template_dirs(settings)
     problems = []

@@ -151,7 +151,39 @@ def _claim_in(conn: Connection, ctx, daemon_id: str, limit: int) -> list[Any]:
         outbox.update().where(outbox.c.id.in_(ids)).values(claimed_by=daemon_id, claimed_until=now + lease)
         .returning(*outbox.c)
     ).all()
-    return sorted(leased, key=lambda r: r.id)
+    return _rendered(conn, ctx, sorted(leased, key=lambda r: r.id))
+
+
+def _rendered(conn: Connection, ctx, rows: list[Any]) -> list[Any]:
+    """Render the claimed rows that hold only their snapshot, and store the text with the
+    claim, so what is sent (and retried) stays readable. A row whose template fails cannot
+    be built: it fails at once, with an incident."""
+    from engine.mail.rendering import needs_rendering, render
+
+    todo = [r for r in rows if needs_rendering(r)]
+    if not todo:
+        return rows
+    texts, broken = [], set()
+    for r in todo:
+        try:
+            t = render(ctx, r.kind, r.snapshot)
+        except Exception as exc:  # noqa: BLE001 - a template error fails this message, not the drain
+            error = f"The message cannot be built: {type(exc).__name__}: {str(exc).strip() or 'no detail'}"[:500]
+            conn.execute(outbox.update().where(outbox.c.id == r.id).values(
+                status="failed", last_error=error, claimed_by=None, claimed_until=None))
+            raise_incident(conn, ctx, r, error=error, attempts=r.attempts)
+            broken.add(r.id)
+            continue
+        texts.append({"row_id": r.id, "subject": t.subject, "text_body": t.text, "html_body": t.html})
+    if texts:
+        conn.execute(_store_text(), texts)  # one statement for the batch (executemany)
+    ids = [r.id for r in rows if r.id not in broken]
+    return conn.execute(sa.select(outbox).where(outbox.c.id.in_(ids)).order_by(outbox.c.id)).all() if ids else []
+
+
+def _store_text():
+    return outbox.update().where(outbox.c.id == sa.bindparam("row_id")).values(
+        subject=sa.bindparam("subject"), text_body=sa.bindparam("text_body"), html_body=sa.bindparam("html_body"))
 
 
 # ------------------------------------------------------------------------- deliver
@@ -235,7 +267,7 @@ def _retry_rows_for(conn: Connection, ctx, row, recipients: Sequence[str], attem
             dedupe_key=f"outbox:{row.id}:recipients:{attempts}",
             kind=row.kind, agreement_id=row.agreement_id, recipient_opd=row.recipient_opd,
             to_addrs=list(recipients), cc_addrs=[], subject=row.subject, text_body=row.text_body,
-            html_body=row.html_body, message_id=row.message_id, status="pending", attempts=attempts,
+            html_body=row.html_body, snapshot=row.snapshot, message_id=row.message_id, status="pending", attempts=attempts,
             next_attempt_at=ctx.clock.now(), created_at=row.created_at,
             last_error="Refused for now by the server while other recipients took it.",
         )
@@ -428,7 +460,19 @@ def _session(transport):
 # ------------------------------------------------------------------------- reading and operator actions
 
 
-def _row_dict(row, number: str | None = None, full: bool = False) -> dict[str, Any]:
+def _text(ctx, row):
+    """The row's mail text (rendered from its snapshot if the drain has not yet)."""
+    from engine.mail.rendering import Text, text_of
+
+    try:
+        return text_of(ctx, row)
+    except Exception as exc:  # noqa: BLE001 - showing a broken row must not fail the command
+        why = f"(cannot be rendered: {type(exc).__name__}: {str(exc).strip()})"
+        return Text(why, why, why)
+
+
+def _row_dict(row, number: str | None = None, full: bool = False, ctx=None) -> dict[str, Any]:
+    text = _text(ctx, row) if ctx is not None else None
     out = {
         "id": row.id,
         "status": row.status,
@@ -436,7 +480,7 @@ def _row_dict(row, number: str | None = None, full: bool = False) -> dict[str, A
         "agreement": number,
         "to": list(row.to_addrs or ()),
         "cc": list(row.cc_addrs or ()),
-        "subject": row.subject,
+        "subject": text.subject if text else row.subject,
         "message_id": row.message_id,
         "attempts": row.attempts,
         "created_at": row.created_at.isoformat(),
@@ -452,8 +496,8 @@ def _row_dict(row, number: str | None = None, full: bool = False) -> dict[str, A
             "claimed_by": row.claimed_by,
             "claimed_until": row.claimed_until.isoformat() if row.claimed_until else None,
             "retried_at": row.retried_at.isoformat() if getattr(row, "retried_at", None) else None,
-            "text_body": row.text_body,
-            "html_body": row.html_body,
+            "text_body": text.text if text else row.text_body,
+            "html_body": text.html if text else row.html_body,
         })
     return out
 
@@ -473,7 +517,7 @@ def list_rows(ctx, *, status: str | None = None, limit: int = 200) -> list[dict[
             raise InvalidInput(f"Unknown outbox status '{status}'; use one of {', '.join(STATUSES)} or all.")
         q = q.where(outbox.c.status == status)
     with db.read(ctx.engine) as conn:
-        return [_row_dict(r, r.number) for r in conn.execute(q)]
+        return [_row_dict(r, r.number, ctx=ctx) for r in conn.execute(q)]
 
 
 def counts(ctx) -> dict[str, int]:
@@ -497,7 +541,7 @@ def show_row(ctx, outbox_id: int) -> dict[str, Any]:
         found = conn.execute(
             sa.select(incidents).where(incidents.c.outbox_id == outbox_id).order_by(incidents.c.id)
         ).all()
-    out = _row_dict(row, row.number, full=True)
+    out = _row_dict(row, row.number, full=True, ctx=ctx)
     out["incidents"] = [
         {"id": i.id, "kind": i.kind, "message": i.message, "created_at": i.created_at.isoformat(),
          "resolved_at": i.resolved_at.isoformat() if i.resolved_at else None}

@@ -140,6 +140,12 @@ class Daemon:
         if not self.stop.is_set():
             self.rounds()
 
+    def sweep_then_digests(self) -> dict[str, int]:
+        """A digest tells what is due *after* this pass's sweep: an expiry the daemon fires in
+        the same minute must not be listed as overdue (scheduled digests sweep first)."""
+        self.sweep_and_rounds()
+        return self.digests()
+
     # ------------------------------------------------------------------ heartbeat
 
     def beat(self, *, stopped: bool = False) -> None:
@@ -203,7 +209,7 @@ class Daemon:
 
         self._install_signals()
         self.beat()
-        scheduler = build_scheduler(self.ctx.settings, Jobs(self.sweep_and_rounds, self.drain, self.digests))
+        scheduler = build_scheduler(self.ctx.settings, Jobs(self.sweep_and_rounds, self.drain, self.sweep_then_digests))
         logging.getLogger("apscheduler").setLevel(logging.WARNING)
         scheduler.start()
         log.info("daemon %s started (pid %d): sweep every %ss, drain every %ss", self.daemon_id, os.getpid(),

@@ -139,7 +139,7 @@ def monthly(ctx, now: datetime) -> int:
                 if s.name in counts:
                     labelled[s.label.get(ctx.lang)] = counts.pop(s.name)
         labelled.update(counts)
-        found_hanging = hanging(conn, ctx)
+        found_hanging = hanging(conn, ctx, now)
         # The lead OPD of each, so the chair's digest groups them like the deadlines.
         lead = {r.number: {"opd": r.lead_opd, "name": r.name or r.lead_opd} for r in conn.execute(
             sa.select(agreements.c.number, agreements.c.lead_opd, opds.c.name)
@@ -163,6 +163,7 @@ def monthly(ctx, now: datetime) -> int:
             "due": [_item(i, ctx.lang) for i in found if not i["overdue"]][:MAX_ITEMS],
             "overdue": [_item(i, ctx.lang) for i in found if i["overdue"]][:MAX_ITEMS],
             "hanging": stuck[:MAX_ITEMS],
+            "hanging_total": len(stuck),  # the same count as `tkksd doctor`, `report` and `status`
             "incidents": [{"message_id": r.message_id or "-", "recipient": ", ".join(r.to_addrs or []) or "-",
                            "error": r.message, "at": r.created_at} for r in recent],
         }

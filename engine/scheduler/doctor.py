@@ -1,7 +1,10 @@
 """`tkksd doctor`: the consistency checks that keep "no agreement left hanging" true.
 
 Problems (the command exits non-zero, naming each agreement):
-* a non-final agreement without a pending deadline (hanging);
+* a hanging agreement (``engine.lifecycle.hanging``): no pending deadline (``--fix`` plans
+  them again), or a step or a KB/MoU follow-up overdue beyond its grace (a person must act;
+  ``--fix`` says it cannot);
+* a non-final agreement lacking a deadline its definition plans (``--fix`` plans it);
 * an agreement whose workflow version is not installed, or whose state is not in it;
 * pending deadlines on a final agreement;
 * pending deadlines that belong to another state than the agreement's;
@@ -28,18 +31,41 @@ def _final_states(ctx) -> dict[tuple[str, int], set[str]]:
     return {(d.name, d.version): set(d.final_states()) for d in ctx.registry.all()}
 
 
-def hanging(conn: Connection, ctx) -> list[dict[str, Any]]:
-    """Non-final agreements with no pending deadline."""
-    finals = _final_states(ctx)
-    has_pending = sa.exists().where(deadlines.c.agreement_id == agreements.c.id, PENDING_SQL)
+def hanging(conn: Connection, ctx, now: datetime | None = None) -> list[dict[str, Any]]:
+    """Hanging agreements (``engine.lifecycle.hanging``: the one definition), as plain dicts."""
+    from engine.lifecycle import hanging as hanging_
+
+    return [{"agreement": h.number, "title": h.title, "state": h.state, "since": h.since,
+             "repairable": any(r.kind == hanging_.NO_DEADLINE for r in h.reasons), "description": h.describe()}
+            for h in hanging_.find(conn, ctx, now)]
+
+
+def _hanging_message(h: dict[str, Any]) -> str:
+    if h["repairable"]:
+        return (f"{h['agreement']} is in state '{h['state']}' with no pending deadline (left hanging); "
+                "`tkksd doctor --fix` plans its deadlines again")
+    return (f"{h['agreement']} is hanging: {h['description']}; a person must decide "
+            f"(`tkksd events {h['agreement']}`), `tkksd doctor --fix` cannot")
+
+
+def missing(conn: Connection, ctx, now: datetime) -> list[dict[str, Any]]:
+    """Non-final agreements that lack deadlines their definition plans (a row deleted by hand,
+    a timed event whose effect an import undid); `--fix` plans them again."""
+    from engine.lifecycle.deadlines import diff
+    from engine.lifecycle.services import typed_values
+
     out = []
-    q = sa.select(agreements.c.number, agreements.c.title, agreements.c.workflow, agreements.c.workflow_version,
-                  agreements.c.lifecycle_state).where(~has_pending).order_by(agreements.c.id)
-    for r in conn.execute(q):
-        final = finals.get((r.workflow, r.workflow_version))
-        if final is not None and r.lifecycle_state in final:
+    for r in conn.execute(sa.select(agreements).order_by(agreements.c.id)):
+        try:
+            defn = ctx.registry.get(r.workflow, r.workflow_version)
+        except LookupError:
             continue
-        out.append({"agreement": r.number, "title": r.title, "state": r.lifecycle_state})
+        if not defn.has_state(r.lifecycle_state) or defn.state(r.lifecycle_state).final:
+            continue
+        d = diff(conn, ctx, agreement_id=r.id, defn=defn, state=r.lifecycle_state, values=typed_values(defn, r),
+                 entered_at=r.state_entered_at, now=now, revive_fired=True)
+        if d.new:
+            out.append({"id": r.id, "agreement": r.number, "rules": sorted({p.rule.name for p in d.new})})
     return out
 
 
@@ -53,10 +79,16 @@ def check(ctx, now: datetime | None = None) -> dict[str, Any]:
 
     defs = {(d.name, d.version): d for d in ctx.registry.all()}
     with db.read(ctx.engine) as conn:
-        for h in hanging(conn, ctx):
-            problem("hanging", h["agreement"],
-                    f"{h['agreement']} is in state '{h['state']}' with no pending deadline (left hanging); "
-                    "`tkksd doctor --fix` plans its deadlines again")
+        hangs = hanging(conn, ctx, now)
+        for h in hangs:
+            # "hanging": nothing will move it (repairable); "hanging_overdue": people must act.
+            problem("hanging" if h["repairable"] else "hanging_overdue", h["agreement"], _hanging_message(h))
+        no_deadline = {h["agreement"] for h in hangs if h["repairable"]}
+        for m in missing(conn, ctx, now):
+            if m["agreement"] not in no_deadline:  # already said: it has none at all
+                problem("missing_deadline", m["agreement"],
+                        f"{m['agreement']} lacks its {', '.join(m['rules'])} deadline(s); "
+                        "`tkksd doctor --fix` plans them again")
         for r in conn.execute(sa.select(agreements.c.number, agreements.c.workflow, agreements.c.workflow_version,
                                         agreements.c.lifecycle_state).order_by(agreements.c.id)):
             d = defs.get((r.workflow, r.workflow_version))
@@ -115,12 +147,16 @@ def check(ctx, now: datetime | None = None) -> dict[str, Any]:
 
 
 def fix(ctx) -> list[str]:
-    """Plan the deadlines of hanging agreements and cancel those of final ones again."""
+    """Plan again, from the definition, the deadlines of agreements without one or lacking
+    some (including an expiry or evaluation already fired whose effect was undone), and cancel
+    those of final ones. What only a person can repair (an overdue step) is left to `check`."""
     from engine.lifecycle.deadlines import replan
 
     fixed = []
+    now = ctx.clock.now()
     with db.write(ctx.engine) as conn:
-        numbers = [h["agreement"] for h in hanging(conn, ctx)]
+        numbers = [h["agreement"] for h in hanging(conn, ctx, now) if h["repairable"]]
+        numbers += [m["agreement"] for m in missing(conn, ctx, now)]
         rows = conn.execute(sa.select(agreements.c.id, agreements.c.number).where(agreements.c.number.in_(numbers))).all()
         finals = _final_states(ctx)
         stale = conn.execute(
@@ -134,7 +170,7 @@ def fix(ctx) -> list[str]:
                 targets[r.id] = r.number
         for agreement_id, number in sorted(targets.items()):
             try:
-                replan(conn, ctx, agreement_id, reason="tkksd doctor --fix")
+                replan(conn, ctx, agreement_id, reason="tkksd doctor --fix", revive_fired=True)
             except LookupError:
                 continue
             fixed.append(number)

@@ -57,13 +57,16 @@ def simulate(ctx, until: datetime, *, max_actions: int = 20_000) -> dict[str, An
                     break
             rows = conn.execute(
                 sa.select(outbox.c.id, outbox.c.kind, outbox.c.to_addrs, outbox.c.cc_addrs, outbox.c.subject,
-                          outbox.c.created_at, agreements.c.number)
+                          outbox.c.snapshot, outbox.c.created_at, agreements.c.number)
                 .select_from(outbox.join(agreements, agreements.c.id == outbox.c.agreement_id, isouter=True))
                 .where(outbox.c.id > first_outbox).order_by(outbox.c.id)
             ).all()
+            from engine.mail.rendering import render
+
             for r in rows:
                 notices.append({"at": r.created_at.isoformat(), "kind": r.kind, "agreement": r.number,
-                                "to": list(r.to_addrs or []), "cc": list(r.cc_addrs or []), "subject": r.subject})
+                                "to": list(r.to_addrs or []), "cc": list(r.cc_addrs or []),
+                                "subject": r.subject or render(ctx, r.kind, r.snapshot).subject})
         finally:
             trans.rollback()
     by_outbox = {}

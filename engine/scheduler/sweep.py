@@ -43,8 +43,9 @@ from sqlalchemy.engine import Connection
 
 from engine.lifecycle.agreement import SYSTEM
 from engine.store import db
+from engine.scheduler import catchup
 from engine.lifecycle.deadlines import PENDING, PENDING_SQL, local_day_start, rule_of
-from engine.store.tables import agreements, deadlines, opds
+from engine.store.tables import agreements, deadlines
 
 log = logging.getLogger("tkksd.sweep")
 
@@ -182,28 +183,9 @@ def _fire(conn: Connection, ctx, row, agr, defn, rule, now: datetime, daemon_id:
     return {"event": event, "to_state": t.to_state}
 
 
-def _notice_context(conn: Connection, ctx, row, agr, defn, *, due_at: datetime, level: int, folded: int) -> dict[str, Any]:
-    values = agr.typed_values(defn)
-    today = ctx.clock.today()
-    ends_on = values.get("ends_on")
-    opd = conn.execute(sa.select(opds.c.code, opds.c.name).where(opds.c.code == agr.lead_opd)).first()
-    state = row.state
-    label = defn.state(state).label.get(ctx.lang) if defn.has_state(state) else state
-    return {
-        "step": {"name": state, "label": label},
-        "due_at": due_at,
-        "overdue_days": (today - ctx.clock.local(due_at).date()).days,
-        "level": level,
-        "responsible": {"code": agr.lead_opd, "name": opd.name if opd else agr.lead_opd},
-        "folded": folded,
-        "ends_on": ends_on,
-        "days_left": (ends_on - today).days if ends_on is not None and hasattr(ends_on, "year") else None,
-        "integrated_on": ctx.clock.local(agr.state_entered_at).date(),
-    }
-
-
 def _notify(conn: Connection, ctx, row, agr, defn, rule, now: datetime, daemon_id: str) -> dict[str, Any]:
     from engine.lifecycle.notices import enqueue
+    from engine.lifecycle.services import typed_values
 
     if rule.skip_if_children and conn.execute(
         sa.select(agreements.c.id).where(agreements.c.parent_id == agr.id).limit(1)
@@ -228,20 +210,27 @@ def _notify(conn: Connection, ctx, row, agr, defn, rule, now: datetime, daemon_i
             due_at = _shift(ctx, due_at, rule.repeat_days)
             occurrence += 1
             folded += 1
-    context = _notice_context(conn, ctx, row, agr, defn, due_at=due_at, level=occurrence + 1, folded=folded)
+    said = catchup.notice(conn, ctx, row, agr, defn, rule, typed_values(defn, agr), due_at=due_at,
+                          level=occurrence + 1, folded=folded)
     outbox_id = enqueue(
-        conn, ctx, kind=rule.template, agreement_id=agr.id, to=list(rule.notify), cc=list(rule.cc),
-        dedupe_key=f"deadline:{row.id}:{occurrence}", context=context, lead_opd=agr.lead_opd,
+        conn, ctx, kind=said.kind, agreement_id=agr.id, to=said.to, cc=said.cc,
+        dedupe_key=f"deadline:{row.id}:{occurrence}", context=said.context, lead_opd=agr.lead_opd,
     )
-    note = f"notified {rule.template} to {', '.join(rule.notify)}" + (f" (folded {folded})" if folded else "")
+    note = f"notified {said.kind} to {', '.join(said.to)}" + (f" (folded {folded})" if folded else "")
     _mark(conn, [row.id], status="fired", now=now, daemon_id=daemon_id, result=note)
     if siblings:
         _mark(conn, [s.id for s in siblings], status="fired", now=now, daemon_id=daemon_id,
               result=f"folded into the notice of deadline {row.id}")
     if rule.repeat_days:
         _add_row(conn, row, due_at=_shift(ctx, due_at, rule.repeat_days), occurrence=occurrence + 1, now=now)
-    return {"template": rule.template, "to": list(rule.notify), "cc": list(rule.cc), "folded": folded,
+    return {"template": said.kind, "to": said.to, "cc": said.cc, "folded": folded,
             "outbox_id": outbox_id, "level": occurrence + 1, "due_at": due_at}
+
+
+def _typed(defn, agr):
+    from engine.lifecycle.services import typed_values
+
+    return typed_values(defn, agr)
 
 
 def act(conn: Connection, ctx, row, now: datetime, daemon_id: str) -> dict[str, Any]:
@@ -261,14 +250,23 @@ def act(conn: Connection, ctx, row, now: datetime, daemon_id: str) -> dict[str, 
         rule = rule_of(defn, row.rule)
         if rule is None:
             raise _Outcome("skipped", f"rule '{row.rule}' is no longer in {defn.key}")
+        values = _typed(defn, agr)
+        moot = catchup.premise(ctx, row, agr, defn, rule, values, now)
+        if moot is not None:
+            raise _Outcome(moot.status, moot.reason)
         if row.action == "fire":
-            done = _fire(conn, ctx, row, agr, defn, rule, now, daemon_id)
-            return {**base, "outcome": "fired", **done}
+            with conn.begin_nested():  # the folds stand only if the ending event fires
+                folded = catchup.fold_before_ending(conn, row, agr, defn, rule, values, now, daemon_id)
+                done = _fire(conn, ctx, row, agr, defn, rule, now, daemon_id)
+            return {**base, "outcome": "fired", "folded": folded, **done}
         done = _notify(conn, ctx, row, agr, defn, rule, now, daemon_id)
         return {**base, "outcome": "notified", **done}
     except _Outcome as out:
         status = "skipped"
         reason = out.reason
+        if out.status == catchup.FOLDED:  # recorded, not mailed
+            _mark(conn, [row.id], status="fired", now=now, daemon_id=daemon_id, result=f"{catchup.FOLDED}: {reason}")
+            return {**base, "outcome": "folded", "reason": reason}
         if out.status == "refused":
             # The guard said no: keep the agreement under a deadline and look again later.
             days = _settings_int(ctx, "retry_refused_days", 7)
@@ -288,6 +286,8 @@ def _log_action(a: dict[str, Any]) -> None:
     elif a["outcome"] == "notified":
         log.info("deadline %s %s %s: notice %s to %s%s", a["deadline"], a["agreement"], a["rule"], a["template"],
                  ",".join(a["to"]), f" (folded {a['folded']})" if a["folded"] else "")
+    elif a["outcome"] == "folded":
+        log.info("deadline %s %s %s: folded (%s)", a["deadline"], a["agreement"], a["rule"], a["reason"])
     else:
         log.info("deadline %s %s %s: skipped (%s)", a["deadline"], a["agreement"], a["rule"], a["reason"])
 
@@ -296,7 +296,7 @@ def sweep_batch(conn: Connection, ctx, *, now: datetime, daemon_id: str, limit: 
                 stop: threading.Event | None = None, keep_actions: bool = False,
                 on_action: Callable[[dict[str, Any]], None] | None = _log_action) -> int:
     """Claim and act on one batch inside ``conn``'s transaction; returns how many rows were claimed."""
-    ids = claim(conn, now, limit)
+    ids = catchup.order(conn, ctx, claim(conn, now, limit), now)
     lease = timedelta(seconds=_settings_int(ctx, "lease_seconds", 300))
     for deadline_id in ids:
         if stop is not None and stop.is_set():
@@ -318,11 +318,13 @@ def sweep_batch(conn: Connection, ctx, *, now: datetime, daemon_id: str, limit: 
                 claimed_by=daemon_id, claimed_until=now + lease, result=f"error: {text}"[:500]))
             continue
         outcome = action["outcome"]
+        result.folded += action.get("folded") or 0
         if outcome == "fired":
             result.fired += 1
         elif outcome == "notified":
             result.notified += 1
-            result.folded += action.get("folded", 0) if action.get("folded") else 0
+        elif outcome == "folded":
+            result.folded += 1
         else:
             result.skipped += 1
         if keep_actions:

@@ -145,9 +145,12 @@ outbox = sa.Table(
     sa.Column("recipient_opd", sa.String(40), nullable=True),
     sa.Column("to_addrs", sa.JSON, nullable=False),
     sa.Column("cc_addrs", sa.JSON, nullable=False),
+    # Written by the drain when it renders the row from ``snapshot`` ('' until then).
     sa.Column("subject", sa.Text, nullable=False),
     sa.Column("text_body", sa.Text, nullable=False),
     sa.Column("html_body", sa.Text, nullable=False),
+    # The values the mail shows, recorded with the change that caused it (JSON; dates tagged).
+    sa.Column("snapshot", sa.JSON, nullable=True),
     sa.Column("message_id", sa.String(200), nullable=False),
     sa.Column("status", sa.String(20), nullable=False),  # pending | sent | failed | held
     sa.Column("attempts", sa.Integer, nullable=False, default=0),

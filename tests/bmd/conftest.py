@@ -67,8 +67,10 @@ def outbox_kinds(ctx, number: str, kind: str) -> list:
 
     q = (sa.select(outbox).join(agreements, agreements.c.id == outbox.c.agreement_id)
          .where(agreements.c.number == number, outbox.c.kind == kind).order_by(outbox.c.id))
+    from tests.helpers import with_text
+
     with ctx.engine.connect() as conn:
-        return conn.execute(q).all()
+        return with_text(ctx, conn.execute(q).all())
 
 
 def deadline_rows(ctx, number: str, **where) -> list:

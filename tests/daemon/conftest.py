@@ -45,8 +45,10 @@ def outbox_rows(ctx, number: str | None = None, kind: str | None = None) -> list
         q = q.where(agreements.c.number == number)
     if kind:
         q = q.where(outbox.c.kind == kind)
+    from tests.helpers import with_text
+
     with ctx.engine.connect() as conn:
-        return conn.execute(q.order_by(outbox.c.id)).all()
+        return with_text(ctx, conn.execute(q.order_by(outbox.c.id)).all())
 
 
 def history_rows(ctx, number: str) -> list:

@@ -95,6 +95,9 @@ def context(kind: str, lang: str = "id") -> dict[str, Any]:
         extra = {"agreement": agreement(state_label="Berakhir"), "ends_on": date(2026, 11, 28)}
     elif kind == "kb_followup":
         extra = {"agreement": agreement(), "integrated_on": date(2025, 11, 28), "due_at": due}
+    elif kind == "kb_followup_overdue":
+        extra = {"agreement": agreement(), "integrated_on": date(2024, 11, 28), "due_at": due, "overdue_days": 9,
+                 "folded": 0}
     elif kind == "digest_opd":
         extra = {
             "period": {"start": date(2026, 11, 23), "end": date(2026, 11, 29)},

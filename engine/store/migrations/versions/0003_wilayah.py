@@ -9,7 +9,7 @@ import engine.store.tables
 
 
 revision = '0003_wilayah'
-down_revision = '0001'
+down_revision = '0002_outbox_snapshot'
 branch_labels = None
 depends_on = None
 
