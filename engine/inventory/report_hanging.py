@@ -22,13 +22,13 @@ REASONS = {
         "no_deadline": "Tahap '{state}' tanpa tenggat yang menunggu: tidak ada yang akan menggerakkannya",
         "overdue": "{what}: terlewati sejak {day}",
         "grace": " (lebih dari {days} hari)",
-        "round": "Evaluasi dalam putaran evaluasi belum disampaikan (batas {day})",
+        "round": "Evaluasi {round} belum disampaikan (batas {day})",
     },
     "en": {
         "no_deadline": "Step '{state}' has no pending deadline: nothing will move it",
         "overdue": "{what}: missed since {day}",
         "grace": " (by more than {days} days)",
-        "round": "The evaluation asked for by the evaluation round is not in (due {day})",
+        "round": "Evaluation {round} not submitted (due {day})",
     },
 }
 
@@ -38,7 +38,7 @@ def _sentence(defn, reason, state_label: str, lang: str) -> str:
     if reason.kind == NO_DEADLINE:
         return text["no_deadline"].format(state=state_label)
     if reason.kind == EVALUATION_ROUND:
-        return text["round"].format(day=tanggal(reason.due_on, lang))
+        return text["round"].format(round=reason.ref, day=tanggal(reason.due_on, lang))
     what = deadline_what(defn, reason.kind, reason.state, 0, lang)
     return (text["overdue"].format(what=what, day=tanggal(reason.due_on, lang))
             + (text["grace"].format(days=reason.grace_days) if reason.grace_days else ""))

@@ -37,12 +37,13 @@ class Reason:
     state: str
     due_on: date | None = None  # the rule's deadline (None for NO_DEADLINE)
     grace_days: int = 0
+    ref: str | None = None  # what the reason is about, where a rule does not say it (the round's number)
 
     def describe(self) -> str:
         if self.kind == NO_DEADLINE:
             return f"in state '{self.state}' with no pending deadline"
         if self.kind == EVALUATION_ROUND:
-            return f"the evaluation round's due date {self.due_on.isoformat()} passed"
+            return f"evaluation round {self.ref}: its due date {self.due_on.isoformat()} passed"
         return f"'{self.kind}' deadline {self.due_on.isoformat()} passed by more than {self.grace_days} day(s)"
 
 
@@ -70,7 +71,7 @@ class Hanging:
 
 
 def _reasons(ctx, defn, row, has_pending: bool, has_children: bool, today: date,
-             round_due: date | None = None) -> list[Reason]:
+             round_due: tuple[str, date] | None = None) -> list[Reason]:
     from engine.lifecycle.services import typed_values
 
     state = row.lifecycle_state
@@ -78,8 +79,8 @@ def _reasons(ctx, defn, row, has_pending: bool, has_children: bool, today: date,
     if round_due is not None and state == "under_evaluation":
         # An evaluation the Sekda's round asked for is due by the round's date, not the step's
         # own time limit: it hangs once that date has passed.
-        if today > round_due:
-            out.append(Reason(EVALUATION_ROUND, state, round_due, 0))
+        if today > round_due[1]:
+            out.append(Reason(EVALUATION_ROUND, state, round_due[1], 0, round_due[0]))
         return out
     values = None
     entered_day = ctx.clock.local(row.state_entered_at).date()
@@ -120,13 +121,13 @@ def find(conn: Connection, ctx, now: datetime | None = None) -> list[Hanging]:
     return out
 
 
-def _open_round_due_dates(conn: Connection) -> dict[int, date]:
-    """Agreement id -> the due date of the open evaluation round it is in."""
+def _open_round_due_dates(conn: Connection) -> dict[int, tuple[str, date]]:
+    """Agreement id -> (number, due date) of the open evaluation round it is in."""
     from engine.store.evaluation_tables import evaluation_round_items as items, evaluation_rounds as rounds
 
-    rows = conn.execute(sa.select(items.c.agreement_id, rounds.c.due_on)
+    rows = conn.execute(sa.select(items.c.agreement_id, rounds.c.number, rounds.c.due_on)
                         .join(rounds, rounds.c.id == items.c.round_id).where(rounds.c.status == "open"))
-    return {r.agreement_id: r.due_on for r in rows}
+    return {r.agreement_id: (r.number, r.due_on) for r in rows}
 
 
 def count(conn: Connection, ctx, now: datetime | None = None) -> int:

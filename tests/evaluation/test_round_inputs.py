@@ -47,4 +47,4 @@ def test_the_inventory_report_reads_the_rounds_due_date(cli, ctx):
     assert a not in [h["id"] for h in within["hanging"]]
     after = build(ctx_at(ctx, "2026-06-01T09:00"))
     [entry] = [h for h in after["hanging"] if h["id"] == a]
-    assert "Evaluasi EV-2026-01 belum disampaikan (batas 2026-05-29)" in entry["reasons"]
+    assert "Evaluasi EV-2026-01 belum disampaikan (batas 29 Mei 2026)" in entry["reasons"]
