@@ -40,8 +40,22 @@ def _sentence(defn, reason, state_label: str, lang: str) -> str:
     if reason.kind == EVALUATION_ROUND:
         return text["round"].format(round=reason.ref, day=tanggal(reason.due_on, lang))
     what = deadline_what(defn, reason.kind, reason.state, 0, lang)
+    opened_by = _opened_by(defn, reason.state, lang)
+    if opened_by:
+        what = f"{opened_by}: {what}"
     return (text["overdue"].format(what=what, day=tanggal(reason.due_on, lang))
             + (text["grace"].format(days=reason.grace_days) if reason.grace_days else ""))
+
+
+def _opened_by(defn, state: str, lang: str) -> str | None:
+    """What the timed event that opens ``state`` is called: an evaluation step reads
+    "Evaluasi berkala: batas waktu tahap 'Dievaluasi' ...", not just the step."""
+    if defn is None:
+        return None
+    for rule in defn.deadlines:
+        if rule.action == "fire" and defn.has_event(rule.event or "") and defn.event(rule.event).dest == state:
+            return deadline_what(defn, rule.name, state, 0, lang)
+    return None
 
 
 def entries(snap, found: Iterable[Any]) -> list[dict[str, Any]]:
