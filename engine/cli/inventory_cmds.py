@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from engine.outputs import atomic_output
+
 from .common import actor, context, emit_json
 
 DEMO_FILE = Path(__file__).resolve().parents[2] / "config" / "demo" / "inventory.csv"
@@ -43,7 +45,8 @@ def import_(file, dry_run, template, as_json):
 
     ctx = context()
     if template:
-        keys = write_template(ctx, template)
+        with atomic_output(ctx.settings, template) as tmp:
+            keys = write_template(ctx, tmp)
         if as_json:
             emit_json({"template": template, "columns": keys})
         else:
@@ -93,7 +96,9 @@ def export(file, workflow, opd, state):
     """
     from engine.inventory.exporting import export_file
 
-    n = export_file(context(), file, workflow=workflow, opd=opd, state=state)
+    ctx = context()
+    with atomic_output(ctx.settings, file) as tmp:
+        n = export_file(ctx, tmp, workflow=workflow, opd=opd, state=state)
     click.echo(f"Exported {n} agreement(s) to {file}.")
 
 
@@ -150,12 +155,14 @@ def report(fmt, output, days):
     ctx = context()
     data = reports.build(ctx, horizon_days=days)
     if fmt == "xlsx":
-        reports.write_xlsx(data, output)
+        with atomic_output(ctx.settings, output) as tmp:
+            reports.write_xlsx(data, tmp)
         click.echo(f"Wrote the report to {output}.")
         return
     text = {"text": reports.render_text, "html": reports.render_html, "json": reports.render_json}[fmt](data)
     if output:
-        Path(output).write_text(text, encoding="utf-8")
+        with atomic_output(ctx.settings, output) as tmp:
+            tmp.write_text(text, encoding="utf-8")
         click.echo(f"Wrote the report to {output}.")
     else:
         click.echo(text, nl=not text.endswith("\n"))
@@ -180,8 +187,10 @@ def graph(ref, workflow, version, output):
     """
     from engine.inventory import graphs
 
-    path = graphs.draw(context(), output, ref=ref, workflow=workflow, version=version)
-    click.echo(f"Wrote {path}.")
+    ctx = context()
+    with atomic_output(ctx.settings, output) as tmp:
+        graphs.draw(ctx, tmp, ref=ref, workflow=workflow, version=version)
+    click.echo(f"Wrote {output}.")
 
 
 @click.command()
@@ -198,5 +207,7 @@ def calendar(opd, output, days):
     """
     from engine.inventory import calendars
 
-    n = calendars.write(context(), output, opd=opd, days=days)
+    ctx = context()
+    with atomic_output(ctx.settings, output) as tmp:
+        n = calendars.write(ctx, tmp, opd=opd, days=days)
     click.echo(f"Wrote {n} deadline(s) to {output}.")
