@@ -92,6 +92,9 @@ def check_target(target: Path, files: Iterable[Path], folders: Iterable[Path]) -
             raise OutputRefused(f"Refusing to write {target}: it is inside the Maildir {folder}; choose another folder.")
     if target.is_dir():
         raise OutputRefused(f"{target} is a folder; give a file name.")
+    if target.exists() and not target.is_file():
+        # A device (/dev/full), a FIFO or a socket: renaming onto it would replace it.
+        raise OutputRefused(f"Refusing to write {target}: it is not a regular file.")
     parent = target.parent
     if not parent.is_dir():
         raise OutputRefused(f"The folder {parent} does not exist; create it first or choose another.")

