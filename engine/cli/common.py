@@ -30,6 +30,14 @@ def report_failure(exc: BaseException) -> int:
         import traceback
 
         traceback.print_exception(exc)
+    if isinstance(exc, OSError) and not type(exc).__module__.startswith("sqlalchemy"):
+        # A file or folder the user named (or its disk): bad input, said plainly.
+        where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+        click.echo(f"Error: {where}{exc.strerror or exc}; nothing was changed.", err=True)
+        return 2
+    if isinstance(exc, UnicodeError):
+        click.echo("Error: an argument or a value is not valid UTF-8 text; nothing was changed.", err=True)
+        return 2
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     module = type(exc).__module__.split(".")[0]
     if module == "sqlalchemy":
@@ -39,6 +47,17 @@ def report_failure(exc: BaseException) -> int:
         return 10
     click.echo(f"Error: unexpected {type(exc).__name__}: {text} (set TKKSD_DEBUG=1 for details).", err=True)
     return 1
+
+
+def undecodable_argument(argv: list[str]) -> str | None:
+    """The first argument that was not valid UTF-8 on the command line (Python keeps such bytes
+    as lone surrogates), shown with the bad bytes escaped; None when all are fine."""
+    for arg in argv:
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            return arg.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return None
 
 
 def context(check_schema: bool = True):

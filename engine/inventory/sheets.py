@@ -172,29 +172,73 @@ def read(path: str | Path) -> Sheet:
     raise InvalidInput(f"'{path.name}' is neither a .csv nor a .xlsx file.")
 
 
-def _read_csv(path: Path) -> Sheet:
+# Excel's limit of characters in a cell; a longer cell cannot come from a spreadsheet and is
+# refused as soon as it is met, before the rest of the file is read.
+CELL_LIMIT = 32_767
+
+
+def _too_long(path: Path, number: int) -> InvalidInput:
+    return InvalidInput(f"'{path.name}' row {number}: a cell is longer than {CELL_LIMIT:,} characters "
+                        "(the most a spreadsheet cell holds); nothing was imported.")
+
+
+def _csv_lines(path: Path):
+    """The file's lines, read as they are needed (never the whole file at once)."""
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        fh = open(path, encoding="utf-8-sig", newline="")
+    except OSError as exc:
+        raise InvalidInput(f"Cannot read '{path}': {exc.strerror or exc}.") from None
+    return fh
+
+
+def _read_csv(path: Path) -> Sheet:
+    import itertools
+
+    fh = _csv_lines(path)
+    try:
+        return _parse_csv(path, fh, itertools)
     except UnicodeDecodeError:
         raise InvalidInput(f"'{path.name}' is not UTF-8 text; save the CSV as UTF-8.") from None
-    lines = text.splitlines(keepends=True)
+    finally:
+        fh.close()
+
+
+def _parse_csv(path: Path, fh, itertools) -> Sheet:
     skipped = 0
+    head: list[str] = []
     # Leading lines that start with '#' are comments (the demo inventory says it is sample data there).
-    while skipped < len(lines) and lines[skipped].lstrip().startswith("#"):
-        skipped += 1
-    sample = "".join(lines[skipped: skipped + 5])
-    delimiter = ";" if sample.count(";") > sample.count(",") else ","  # Excel in an Indonesian locale writes ';'
-    reader = csv.reader(io.StringIO("".join(lines[skipped:])), delimiter=delimiter)
-    header: list[str] | None = None
-    rows: list[tuple[int, list[Any]]] = []
-    for i, cells in enumerate(reader):
-        number = skipped + i + 1
-        if header is None:
-            header = [c.strip() for c in cells]
+    for line in fh:
+        if len(line) > 8 * CELL_LIMIT:
+            raise _too_long(path, skipped + 1)
+        if line.lstrip().startswith("#") and not head:
+            skipped += 1
             continue
-        values = [restore_csv(_clean_cell(c)) for c in cells]
-        if any(v is not None for v in values):
-            rows.append((number, values))
+        head.append(line)
+        if len(head) == 5:
+            break
+    sample = "".join(head)
+    delimiter = ";" if sample.count(";") > sample.count(",") else ","  # Excel in an Indonesian locale writes ';'
+    previous_limit = csv.field_size_limit(CELL_LIMIT)
+    try:
+        reader = csv.reader(itertools.chain(head, fh), delimiter=delimiter)
+        header: list[str] | None = None
+        rows: list[tuple[int, list[Any]]] = []
+        number = skipped
+        try:
+            for cells in reader:
+                number = skipped + reader.line_num
+                if header is None:
+                    header = [c.strip() for c in cells]
+                    continue
+                values = [restore_csv(_clean_cell(c)) for c in cells]
+                if any(v is not None for v in values):
+                    rows.append((number, values))
+        except csv.Error as exc:
+            if "field larger than field limit" in str(exc):
+                raise _too_long(path, skipped + reader.line_num) from None
+            raise InvalidInput(f"'{path.name}' row {skipped + reader.line_num}: not valid CSV ({exc}).") from None
+    finally:
+        csv.field_size_limit(previous_limit)
     if header is None:
         raise InvalidInput(f"'{path.name}' is empty: it has no header row.")
     return Sheet(str(path), header, rows)

@@ -50,6 +50,9 @@ def _sqlite_setup(engine: Engine) -> None:
 
 
 def make_engine(url: str, **kwargs) -> Engine:
+    from engine.store.database_url import backend_of
+
+    backend_of(url)  # a URL tkksd cannot use is a configuration error, before any driver loads
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1] if "///" in url else ""
         if path and path != ":memory:":
