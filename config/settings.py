@@ -68,8 +68,10 @@ class Settings:
 
     @property
     def home(self) -> Path:
-        home = Path(self.get("general", "home", "var"))
-        return home if home.is_absolute() else self.cwd / home
+        # The rule (deployment folder, else the user's data folder) lives with the store.
+        from engine.store.home import resolve_home
+
+        return resolve_home(self.get("general", "home", "") or "", self.cwd)
 
     @property
     def database_url(self) -> str:
@@ -86,8 +88,13 @@ class Settings:
 
     @property
     def maildir(self) -> Path:
+        from engine.store.home import is_system_mail_spool
+
         path = Path(self.get("mail", "maildir", "mail"))
-        return path if path.is_absolute() else self.home / path
+        path = path if path.is_absolute() else self.home / path
+        if is_system_mail_spool(path):
+            raise SettingsError(f"the Maildir would be {path}, the system's mail spool; set TKKSD_HOME or mail.maildir elsewhere")
+        return path
 
     @property
     def opd_file(self) -> Path:

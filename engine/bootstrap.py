@@ -57,6 +57,7 @@ def bootstrap(environ: Mapping[str, str] | None = None, *, check_schema: bool = 
     try:
         settings = load(environ)
         registry = load_registry(settings.paths("workflow_dirs"))
+        settings.maildir  # noqa: B018 - refuses the system's mail spool before anything runs
     except (SettingsError, WorkflowDefinitionError) as exc:
         raise ConfigurationError(str(exc)) from None
     clock = from_environment(settings.timezone, environ)

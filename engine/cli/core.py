@@ -18,12 +18,21 @@ def init():
       tkksd init
       TKKSD_DATABASE_URL=postgresql://tkksd@127.0.0.1/tkksd tkksd init
     """
-    from engine.store import db
+    from engine.store import db, home
     from engine.store.directory import sync_directory
     from engine.lifecycle.services import ensure_first_admin
 
     ctx = context(check_schema=False)
+    db_file = db.sqlite_path(ctx.engine)
+    group = ctx.settings.get("access", "group") or None
+    chosen_home = not ctx.settings.get("general", "home")  # by the rule, not configured
+    if db_file is not None:
+        home.sqlite_folder_ready(db_file, ctx.settings.home, parents=chosen_home)
+        if db_file.parent.resolve() == ctx.settings.home.resolve():
+            home.prepare_home(ctx.settings.home, parents=chosen_home)
     before, after = db.upgrade(ctx.engine)
+    if db_file is not None:
+        home.secure_sqlite_files(db_file, group)
     with db.write(ctx.engine) as conn:
         added, updated = sync_directory(conn, ctx.settings.opd_file)
         login = actor()
@@ -35,6 +44,7 @@ def init():
         click.echo(f"Upgraded the database at {url} from schema {before} to {after}.")
     else:
         click.echo(f"The database at {url} is up to date (schema {after}).")
+    click.echo(home.where(ctx.settings))
     click.echo(f"OPD directory: {added} added, {updated} updated.")
     if made_admin:
         click.echo(f"User '{login}' is the first admin.")

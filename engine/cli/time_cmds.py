@@ -55,8 +55,14 @@ def daemon(once, daemon_id, log_level, as_json):
     """
     from engine.scheduler.daemon import Daemon, summary_line
 
+    import logging
+
+    from engine.store.home import where
+
     _configure_daemon_logging(log_level)
-    d = Daemon(context(), daemon_id)
+    ctx = context()
+    logging.getLogger("tkksd.daemon").info("%s", where(ctx.settings))  # the first line: where it all goes
+    d = Daemon(ctx, daemon_id)
     if once:
         out = d.run_once()
         if as_json:
@@ -97,6 +103,9 @@ def status(as_json):
     if as_json:
         emit_json(out)
         return
+    from engine.store.home import where
+
+    click.echo(where(ctx.settings))
     if not out["daemons"]:
         click.echo("No daemon has run yet (`tkksd daemon`).")
     for b in out["daemons"]:

@@ -54,9 +54,7 @@ def make_engine(url: str, **kwargs) -> Engine:
 
     backend_of(url)  # a URL tkksd cannot use is a configuration error, before any driver loads
     if url.startswith("sqlite"):
-        path = url.split("///", 1)[-1] if "///" in url else ""
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        # No folder and no file is made here: only `tkksd init` (upgrade) creates the database.
         engine = sa.create_engine(url, **kwargs)
         _sqlite_setup(engine)
         return engine
@@ -121,7 +119,19 @@ def current_revision(conn: Connection) -> str | None:
         return None
 
 
+def sqlite_path(engine: Engine) -> Path | None:
+    """The database file of a SQLite engine (None: another backend, or in memory)."""
+    if engine.dialect.name != "sqlite":
+        return None
+    name = engine.url.database
+    return Path(name) if name and name != ":memory:" and not name.startswith("file:") else None
+
+
 def check_schema(engine: Engine) -> None:
+    path = sqlite_path(engine)
+    if path is not None and not path.exists():
+        # Connecting would create an empty file: a read must leave nothing behind.
+        raise DatabaseNotReady(f"There is no tkksd database at {path}; run `tkksd init` first.")
     with engine.connect() as conn:
         revision = current_revision(conn)
         conn.rollback()
@@ -136,6 +146,9 @@ def upgrade(engine: Engine) -> tuple[str | None, str]:
     from alembic import command
     from alembic.config import Config
 
+    path = sqlite_path(engine)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)  # `tkksd init` checks the folder before
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     with engine.connect() as conn:
