@@ -60,13 +60,34 @@ def undecodable_argument(argv: list[str]) -> str | None:
     return None
 
 
-def context(check_schema: bool = True):
-    from engine.bootstrap import bootstrap
+# The identity this command runs as, established by ``context()`` (engine.access).
+_SESSION: dict[str, Any] = {}
 
-    return bootstrap(check_schema=check_schema)
+
+def context(check_schema: bool = True, access: str = "read", what: str = ""):
+    """The engine's context, once the caller is identified and allowed ``access`` (see
+    engine.access: none, init, read, operate)."""
+    from engine import access as rules
+    from engine.bootstrap import bootstrap
+    from engine.store.db import sqlite_path
+
+    ctx = bootstrap(check_schema=check_schema)
+    path = sqlite_path(ctx.engine)
+    if path is not None and not path.exists():
+        # Nothing to read the users from, and connecting would create the file.
+        _SESSION["identity"] = rules.first_identity(None)
+    else:
+        _SESSION["identity"] = rules.establish(ctx, access, what=what)
+    return ctx
+
+
+def identity():
+    return _SESSION["identity"]
 
 
 def actor() -> str:
+    if "identity" in _SESSION:
+        return _SESSION["identity"].login
     from engine.lifecycle.services import current_login
 
     return current_login()

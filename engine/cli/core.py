@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .common import actor, context, emit_json, parse_sets, table
+from .common import actor, context, emit_json, identity, parse_sets, table
 
 
 @click.command()
@@ -22,7 +22,7 @@ def init():
     from engine.store.directory import sync_directory
     from engine.lifecycle.services import ensure_first_admin
 
-    ctx = context(check_schema=False)
+    ctx = context(check_schema=False, access="init")
     db_file = db.sqlite_path(ctx.engine)
     group = ctx.settings.get("access", "group") or None
     chosen_home = not ctx.settings.get("general", "home")  # by the rule, not configured
@@ -35,7 +35,8 @@ def init():
         home.secure_sqlite_files(db_file, group)
     with db.write(ctx.engine) as conn:
         added, updated = sync_directory(conn, ctx.settings.opd_file)
-        login = actor()
+        me = identity()
+        login = me.login
         made_admin = ensure_first_admin(conn, login, ctx.clock.now())
     url = ctx.engine.url.render_as_string(hide_password=True)
     if before is None:

@@ -60,7 +60,7 @@ def daemon(once, daemon_id, log_level, as_json):
     from engine.store.home import where
 
     _configure_daemon_logging(log_level)
-    ctx = context()
+    ctx = context(access="operate", what="run the daemon")
     logging.getLogger("tkksd.daemon").info("%s", where(ctx.settings))  # the first line: where it all goes
     d = Daemon(ctx, daemon_id)
     if once:
@@ -135,7 +135,7 @@ def doctor(fix, as_json):
     """
     from engine.scheduler.doctor import check, fix as repair
 
-    ctx = context()
+    ctx = context(access="operate" if fix else "read", what="run `tkksd doctor --fix`")
     fixed = repair(ctx) if fix else []
     report = check(ctx)
     report["fixed"] = fixed

@@ -131,7 +131,8 @@ def check_schema(engine: Engine) -> None:
     path = sqlite_path(engine)
     if path is not None and not path.exists():
         # Connecting would create an empty file: a read must leave nothing behind.
-        raise DatabaseNotReady(f"There is no tkksd database at {path}; run `tkksd init` first.")
+        raise DatabaseNotReady(f"There is no file {path} yet, so the database at "
+                               f"{engine.url.render_as_string(hide_password=True)} has no tkksd schema yet; run `tkksd init` first.")
     with engine.connect() as conn:
         revision = current_revision(conn)
         conn.rollback()

@@ -39,7 +39,7 @@ def test_from_the_root_or_an_empty_folder_the_data_goes_to_the_users_data_folder
 
     before = files_under(tmp_path)
     read = run(cwd, env, "list")
-    assert read.returncode == 7 and f"There is no tkksd database at {expected / 'tkksd.db'}" in read.stderr
+    assert read.returncode == 7 and f"There is no file {expected / 'tkksd.db'} yet" in read.stderr
     assert files_under(tmp_path) == before  # a read-only command created nothing
     assert not Path("/var/tkksd.db").exists()
 
