@@ -128,3 +128,31 @@ def table(rows: list[dict[str, Any]], columns: list[tuple[str, str]]) -> None:
             text = str(r.get(key, "") if r.get(key) is not None else "")
             cells.append((text[: w - 1] + "…" if len(text) > w else text).ljust(w))
         click.echo("  ".join(cells).rstrip())
+
+
+def opd_filter(ctx, requested: str | None) -> str | None:
+    """The OPD filter a listing must use: the caller's own OPD when reading is limited to it
+    (``access.read_all = false``), which a request for another OPD cannot widen."""
+    from engine.access import visible_opd
+    from engine.errors import PermissionDenied
+
+    own = visible_opd(ctx, identity())
+    if own is None:
+        return requested
+    if requested and requested.upper() != own:
+        raise PermissionDenied(f"User '{identity().login}' reads only the agreements of {own}, not {requested.upper()}.")
+    return own
+
+
+def check_visible(ctx, ref: str, lead_opd: str | None = None) -> None:
+    """Refuse an agreement the caller may not read (only when reading is limited to one's OPD)."""
+    from engine.access import check_agreement_visible, visible_opd
+
+    if visible_opd(ctx, identity()) is None:
+        return
+    if lead_opd is None:
+        from engine.lifecycle.services import show
+
+        a = show(ctx, ref)
+        ref, lead_opd = a["id"], a["lead_opd"]
+    check_agreement_visible(ctx, identity(), lead_opd, ref)

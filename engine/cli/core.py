@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .common import actor, context, emit_json, identity, parse_sets, table
+from .common import actor, check_visible, context, emit_json, identity, opd_filter, parse_sets, table
 
 
 @click.command()
@@ -29,7 +29,7 @@ def init():
     if db_file is not None:
         home.sqlite_folder_ready(db_file, ctx.settings.home, parents=chosen_home)
         if db_file.parent.resolve() == ctx.settings.home.resolve():
-            home.prepare_home(ctx.settings.home, parents=chosen_home)
+            home.prepare_home(ctx.settings.home, parents=chosen_home, group=group)
     before, after = db.upgrade(ctx.engine)
     if db_file is not None:
         home.secure_sqlite_files(db_file, group)
@@ -180,7 +180,8 @@ def list_(state, opd_code, workflow, limit, as_json):
     """
     from engine.lifecycle.services import list_agreements
 
-    rows = list_agreements(context(), state=state, opd=opd_code, workflow=workflow, limit=limit)
+    ctx = context()
+    rows = list_agreements(ctx, state=state, opd=opd_filter(ctx, opd_code), workflow=workflow, limit=limit)
     if as_json:
         emit_json(rows)
         return
@@ -199,7 +200,9 @@ def show(ref, as_json):
     """
     from engine.lifecycle.services import show as show_
 
-    a = show_(context(), ref)
+    ctx = context()
+    a = show_(ctx, ref)
+    check_visible(ctx, a["id"], a["lead_opd"])
     if as_json:
         emit_json(a)
         return
@@ -228,7 +231,9 @@ def events(ref, as_json):
     """
     from engine.lifecycle.services import events_for
 
-    rows = events_for(context(), ref, actor())
+    ctx = context()
+    check_visible(ctx, ref)
+    rows = events_for(ctx, ref, actor())
     if as_json:
         emit_json(rows)
         return
@@ -282,7 +287,9 @@ def history(ref, as_json):
     """
     from engine.lifecycle.services import history_of
 
-    rows = history_of(context(), ref)
+    ctx = context()
+    check_visible(ctx, ref)
+    rows = history_of(ctx, ref)
     if as_json:
         emit_json([{k: r[k] for k in ("seq", "event", "from", "to", "actor", "at", "note", "kind")} for r in rows])
         return

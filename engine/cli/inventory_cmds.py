@@ -8,7 +8,7 @@ import click
 
 from engine.outputs import atomic_output
 
-from .common import actor, context, emit_json
+from .common import actor, context, emit_json, opd_filter
 
 DEMO_FILE = Path(__file__).resolve().parents[2] / "config" / "demo" / "inventory.csv"
 DEMO_NOTE = "demo inventory (sample data)"
@@ -98,7 +98,7 @@ def export(file, workflow, opd, state):
 
     ctx = context()
     with atomic_output(ctx.settings, file) as tmp:
-        n = export_file(ctx, tmp, workflow=workflow, opd=opd, state=state)
+        n = export_file(ctx, tmp, workflow=workflow, opd=opd_filter(ctx, opd), state=state)
     click.echo(f"Exported {n} agreement(s) to {file}.")
 
 
@@ -153,6 +153,11 @@ def report(fmt, output, days):
     if fmt == "xlsx" and not output:
         raise InvalidInput("The xlsx report needs --output FILE.xlsx.")
     ctx = context()
+    if opd_filter(ctx, None) is not None:
+        from engine.errors import PermissionDenied
+
+        raise PermissionDenied("The inventory report covers every OPD, and reading is limited to your own OPD "
+                               "(access.read_all = false); use `tkksd list` or `tkksd export --opd`.")
     data = reports.build(ctx, horizon_days=days)
     if fmt == "xlsx":
         with atomic_output(ctx.settings, output) as tmp:
@@ -209,5 +214,5 @@ def calendar(opd, output, days):
 
     ctx = context()
     with atomic_output(ctx.settings, output) as tmp:
-        n = calendars.write(ctx, tmp, opd=opd, days=days)
+        n = calendars.write(ctx, tmp, opd=opd_filter(ctx, opd), days=days)
     click.echo(f"Wrote {n} deadline(s) to {output}.")

@@ -166,5 +166,9 @@ def mail_test(address):
     """
     from engine.mail.transport import send_test
 
-    result = send_test(context(check_schema=False, access="none"), address)
+    from engine.store.home import private_umask
+
+    ctx = context(check_schema=False, access="none")
+    private_umask(ctx.settings.get("access", "group") or None)
+    result = send_test(ctx, address)
     click.echo(f"Sent a test message to {address} through {result['where']} (Message-ID {result['message_id']}).")

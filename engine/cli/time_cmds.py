@@ -6,7 +6,7 @@ import re
 
 import click
 
-from .common import context, emit_json, table
+from .common import context, emit_json, opd_filter, table
 
 
 def parse_within(text: str):
@@ -62,6 +62,12 @@ def daemon(once, daemon_id, log_level, as_json):
     _configure_daemon_logging(log_level)
     ctx = context(access="operate", what="run the daemon")
     logging.getLogger("tkksd.daemon").info("%s", where(ctx.settings))  # the first line: where it all goes
+    from engine.mail.maildir_tmp import clean_stale_tmp
+    from engine.store.home import private_umask
+
+    private_umask(ctx.settings.get("access", "group") or None)
+    if ctx.settings.get("mail", "transport", "maildir") == "maildir":
+        clean_stale_tmp(ctx.settings.maildir)
     d = Daemon(ctx, daemon_id)
     if once:
         out = d.run_once()
@@ -182,7 +188,7 @@ def due(within, opd_code, overdue, as_json):
     ctx = context()
     now = ctx.clock.now()
     with db.read(ctx.engine) as conn:
-        rows = items(conn, ctx, now=now, until=now + span, opd=opd_code, overdue_only=overdue)
+        rows = items(conn, ctx, now=now, until=now + span, opd=opd_filter(ctx, opd_code), overdue_only=overdue)
     if as_json:
         emit_json(rows)
         return

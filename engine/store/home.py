@@ -58,7 +58,7 @@ def is_system_mail_spool(path: Path) -> bool:
     return any(resolved == spool.resolve() or spool.resolve() in resolved.parents for spool in SYSTEM_MAIL_SPOOLS)
 
 
-def prepare_home(home: Path, *, parents: bool = False) -> bool:
+def prepare_home(home: Path, *, parents: bool = False, group: str | None = None) -> bool:
     """Create the home folder (private to its owner) with its marker; True when it was made.
     A configured home is made only at its last level (a typo must not build a tree); the
     user's data folder is made with its parents."""
@@ -72,6 +72,11 @@ def prepare_home(home: Path, *, parents: bool = False) -> bool:
     if not home.exists():
         home.mkdir(mode=0o700)
         made = True
+    if group:
+        import shutil
+
+        shutil.chown(home, group=group)
+        os.chmod(home, 0o750)
     marker = home / MARKER
     if not marker.exists():
         marker.write_text("This folder holds tkksd's data (made by `tkksd init`).\n", encoding="utf-8")
@@ -123,3 +128,9 @@ def secure_sqlite_files(db_file: Path, group: str | None = None) -> None:
     they hold every agreement and the bodies of the mail in the outbox."""
     for suffix in ("", "-wal", "-shm"):
         private_file(Path(str(db_file) + suffix), group)
+
+
+def private_umask(group: str | None = None) -> None:
+    """Files this process creates from now on (Maildir messages, SQLite's -wal/-shm) are the
+    owner's only (0600), or the owner's and the configured group's (0640)."""
+    os.umask(0o027 if group else 0o077)
