@@ -115,6 +115,15 @@ class Settings:
         return self.section("deadlines").get(setting)
 
 
+def _check_timezone(name: str) -> None:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SettingsError(f"general.timezone (TKKSD_TIMEZONE) '{name}' is not a time zone; Kukar's is Asia/Makassar") from None
+
+
 def load(environ: Mapping[str, str] | None = None, path: str | Path | None = None, cwd: Path | None = None) -> Settings:
     """Defaults, then ``path`` (or $TKKSD_CONFIG, or ./tkksd.toml when present), then the environment."""
     environ = os.environ if environ is None else environ
@@ -146,4 +155,5 @@ def load(environ: Mapping[str, str] | None = None, path: str | Path | None = Non
                 raise SettingsError(f"cannot read the SMTP password file {pw_file}: {exc.strerror}") from None
     if data.get("general", {}).get("language") not in ("id", "en"):
         raise SettingsError("general.language must be 'id' or 'en'")
+    _check_timezone(data.get("general", {}).get("timezone") or "Asia/Makassar")
     return Settings(data, secrets, cwd)

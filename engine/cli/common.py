@@ -35,6 +35,10 @@ def report_failure(exc: BaseException) -> int:
         where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
         click.echo(f"Error: {where}{exc.strerror or exc}; nothing was changed.", err=True)
         return 2
+    if isinstance(exc, OverflowError):
+        # A number or a date the user gave, too far out for a date or a count (--days 10**20).
+        click.echo(f"Error: a number or a date given is out of range ({exc}); nothing was changed.", err=True)
+        return 2
     if isinstance(exc, UnicodeError):
         click.echo("Error: an argument or a value is not valid UTF-8 text; nothing was changed.", err=True)
         return 2
