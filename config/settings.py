@@ -27,6 +27,7 @@ ENV_OVERRIDES = {
     "TKKSD_SMTP_PORT": ("smtp", "port"),
     "TKKSD_SMTP_SECURITY": ("smtp", "security"),
     "TKKSD_SMTP_USERNAME": ("smtp", "username"),
+    "TKKSD_SMTP_CAFILE": ("smtp", "cafile"),
 }
 
 

@@ -171,7 +171,7 @@ def require(ident: Identity, level: str, *, empty: bool = False, what: str = "")
     if level == "operate":
         if ident.may_operate():
             return
-        raise PermissionDenied(f"Only the secretariat, an admin or the service account may {what or 'do this'}; '{ident.login}' is none of them.")
+        raise PermissionDenied(f"Only the secretariat or an admin (or the service account) may {what or 'do this'}; '{ident.login}' is none of them.")
     raise ValueError(f"unknown access level {level!r}")
 
 

@@ -68,6 +68,10 @@ def daemon(once, daemon_id, log_level, as_json):
     private_umask(ctx.settings.get("access", "group") or None)
     if ctx.settings.get("mail", "transport", "maildir") == "maildir":
         clean_stale_tmp(ctx.settings.maildir)
+    else:
+        from engine.mail.preflight import check_mail_login
+
+        check_mail_login(ctx)  # a refused login: exit 9 now, not a failed login every tick
     d = Daemon(ctx, daemon_id)
     if once:
         out = d.run_once()

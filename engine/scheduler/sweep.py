@@ -44,6 +44,7 @@ from sqlalchemy.engine import Connection
 from workflows import guards
 
 from engine.store import db
+from engine.scheduler.identity import daemon_signature
 from engine.lifecycle.deadlines import PENDING, PENDING_SQL, local_day_start, rule_of
 from engine.store.tables import agreements, deadlines, opds
 
@@ -189,7 +190,8 @@ def _fire(conn: Connection, ctx, row, agr, defn, rule, now: datetime, daemon_id:
     # Marked first: the hooks below reconcile pending rows, and this one is done.
     _mark(conn, [row.id], status="fired", now=now, daemon_id=daemon_id, result=f"fired {event}")
     t = apply_transition(conn, ctx, agr, defn, event=event, to_state=dest, actor=SYSTEM,
-                         note=f"tenggat {rule.name}", supplied={}, kind="system", stored=stored, at=now)
+                         note=f"tenggat {rule.name} ({daemon_signature(daemon_id)})", supplied={}, kind="system",
+                         stored=stored, at=now)
     if e.creates is not None:
         t.extra["created"] = _create_follow_up(conn, ctx, defn, e, agr, t.values, SYSTEM, now)
     for hook in ctx.hooks:

@@ -176,3 +176,16 @@ def test_a_coordinators_database_role_cannot_fire_as_another_user(pg_database, t
         with psycopg.connect(admin_dsn, autocommit=True) as conn:
             for role in (rina, sari):
                 conn.execute(f'DROP ROLE IF EXISTS "{role}"')
+
+
+def test_timed_events_carry_the_daemons_host_and_process(cli, ctx):
+    import socket
+
+    from tests.helpers import add_service, walk_service
+
+    ref = add_service(ctx)
+    walk_service(ctx, ref, "integrated", sign={"signed_on": "2026-01-15", "ends_on": "2027-01-15"})
+    cli("daemon", "--once", now="2027-02-01T09:00", check=False)
+    rows = [h for h in cli("history", ref, "--json").json() if h["kind"] == "system"]
+    assert rows and all(h["actor"] == "system" for h in rows)
+    assert all(f"on {socket.gethostname()} pid " in h["note"] for h in rows), rows
