@@ -126,13 +126,14 @@ def claim(ctx, *, daemon_id: str, limit: int = 100) -> list[Any]:
 
 def _claim_in(conn: Connection, ctx, daemon_id: str, limit: int) -> list[Any]:
     now = ctx.clock.now()
+    real = ctx.clock.lease_now()  # leases lapse in real time, whatever TKKSD_NOW says
     lease = Policy.from_settings(ctx.settings).lease
     due = (
         sa.select(outbox.c.id)
         .where(
             outbox.c.status == "pending",
             outbox.c.next_attempt_at <= now,
-            sa.or_(outbox.c.claimed_until.is_(None), outbox.c.claimed_until < now),
+            sa.or_(outbox.c.claimed_until.is_(None), outbox.c.claimed_until < real),
         )
         .order_by(outbox.c.next_attempt_at, outbox.c.id)
         .limit(limit)
@@ -143,7 +144,7 @@ def _claim_in(conn: Connection, ctx, daemon_id: str, limit: int) -> list[Any]:
     if not ids:
         return []
     leased = conn.execute(
-        outbox.update().where(outbox.c.id.in_(ids)).values(claimed_by=daemon_id, claimed_until=now + lease)
+        outbox.update().where(outbox.c.id.in_(ids)).values(claimed_by=daemon_id, claimed_until=real + lease)
         .returning(*outbox.c)
     ).all()
     return sorted(leased, key=lambda r: r.id)

@@ -130,3 +130,20 @@ def test_the_test_message_has_reply_to(cli, env):
     text = path.read_text()
     assert "Reply-To: kerjasama@opd.kukar.example" in text
     assert path.stat().st_mode & 0o777 == 0o600
+
+
+def test_outbox_leases_lapse_in_real_time_whatever_tkksd_now_says(mail_ctx, smtpd, env):
+    """A killed daemon's claims lapse after lease_seconds of real time, even with a fixed clock."""
+    import time
+
+    from engine.mail.outbox import claim
+
+    server = smtpd()
+    sections = smtp_sections(server) | {"daemon": {"lease_seconds": 1}}
+    ctx = mail_ctx(sections, TKKSD_NOW="2027-06-01T08:00")
+    oid = put(ctx, ["dkp@opd.kukar.example"])
+    assert [r.id for r in claim(ctx, daemon_id="killed", limit=10)] == [oid]
+    assert claim(ctx, daemon_id="other", limit=10) == []
+    time.sleep(1.5)
+    fresh = mail_ctx(sections, TKKSD_NOW="2027-06-01T08:00")  # the same fixed business time
+    assert [r.id for r in claim(fresh, daemon_id="other", limit=10)] == [oid]
