@@ -11,7 +11,8 @@
     │   └── AlreadyDone     the same event was fired by someone else first
     ├── DatabaseNotReady    no schema yet, or an older one: run `tkksd init`
     ├── AuditFailure        the history chain does not verify
-    └── ConfigurationError  settings, directory or definitions that cannot be used
+    ├── ConfigurationError  settings, directory or definitions that cannot be used
+    └── DatabaseUnavailable the database cannot be written or waited for (locked, read-only)
 
 The CLI prints ``str(error)`` as one sentence and exits non-zero; nothing prints a traceback.
 """
@@ -114,3 +115,7 @@ class AuditFailure(TkksdError):
 
 class ConfigurationError(TkksdError):
     exit_code = 9
+
+
+class DatabaseUnavailable(TkksdError):
+    exit_code = 10

@@ -45,6 +45,12 @@ def report_failure(exc: BaseException) -> int:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     module = type(exc).__module__.split(".")[0]
     if module == "sqlalchemy":
+        from engine.store.waiting import explain
+
+        waited = explain(exc)
+        if waited:
+            click.echo(f"Error: {waited}", err=True)
+            return 10
         orig = getattr(exc, "orig", None)
         text = str(orig).strip().splitlines()[0] if orig is not None else text
         click.echo(f"Error: the database refused the operation ({text}); nothing was changed.", err=True)

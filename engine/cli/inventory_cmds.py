@@ -55,7 +55,10 @@ def import_(file, dry_run, template, as_json):
     if not file:
         raise click.UsageError("give the FILE to import, or --template FILE.xlsx")
     try:
-        result = import_file(ctx, file, actor(), dry_run=dry_run)
+        from engine.store.waiting import announce
+
+        with announce(ctx.engine, "import", f"an import of {Path(file).name} by {actor()}"):
+            result = import_file(ctx, file, actor(), dry_run=dry_run)
     except ImportRefused as exc:
         if as_json:
             emit_json({"file": file, "dry_run": False, "written": False, "problems": [p.as_dict() for p in exc.problems]})

@@ -61,6 +61,9 @@ def daemon(once, daemon_id, log_level, as_json):
 
     _configure_daemon_logging(log_level)
     ctx = context(access="operate", what="run the daemon")
+    from engine.store.waiting import check_writable
+
+    check_writable(ctx.engine)  # a daemon that cannot write stops now, saying why
     logging.getLogger("tkksd.daemon").info("%s", where(ctx.settings))  # the first line: where it all goes
     from engine.mail.maildir_tmp import clean_stale_tmp
     from engine.store.home import private_umask
@@ -81,6 +84,10 @@ def daemon(once, daemon_id, log_level, as_json):
             click.echo(summary_line(out))
         return 1 if out["errors"] else 0
     d.run_forever()
+    if d.fatal:
+        from engine.errors import DatabaseUnavailable
+
+        raise DatabaseUnavailable(d.fatal)
     return 0
 
 
