@@ -514,13 +514,23 @@ def apply_plans(conn: Connection, ctx: Context, plans: list[RowPlan], *, actor: 
     return result
 
 
+def max_import_rows(ctx: Context) -> int:
+    """The most rows one import takes ([import] max_rows): stated, and enforced while reading."""
+    try:
+        return max(1, int(ctx.settings.get("import", "max_rows", 200_000)))
+    except (TypeError, ValueError):
+        from engine.errors import ConfigurationError
+
+        raise ConfigurationError("[import] max_rows must be a whole number of rows.") from None
+
+
 def import_file(ctx: Context, path: str | Path, actor: str, *, dry_run: bool = False, source: str | None = None,
                 note_extra: str = "") -> ImportResult:
     """Validate ``path`` and, unless ``dry_run`` or a row is bad, write it in one transaction.
 
     Raises ``ImportRefused`` (with every problem) when a row is bad and ``dry_run`` is false.
     """
-    sheet = sheets.read(path)
+    sheet = sheets.read(path, max_rows=max_import_rows(ctx))
     source = source or Path(path).name
     if dry_run:
         with db.read(ctx.engine) as conn:

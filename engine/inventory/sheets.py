@@ -160,15 +160,23 @@ def mark_text_cells(ws, min_row: int = 1) -> None:
                 cell.quotePrefix = True
 
 
-def read(path: str | Path) -> Sheet:
+def _too_many(path: Path, max_rows: int) -> InvalidInput:
+    return InvalidInput(f"'{path.name}' has more than {max_rows:,} rows, the most one import takes ([import] max_rows); "
+                        "split it into several files; nothing was imported.")
+
+
+def read(path: str | Path, *, max_rows: int | None = None) -> Sheet:
+    """The sheet at ``path``; more than ``max_rows`` data rows is refused as soon as it is met."""
     path = Path(path)
     if not path.exists():
         raise InvalidInput(f"There is no file '{path}'.")
+    if path.is_dir():
+        raise InvalidInput(f"'{path}' is a folder, not a .csv or .xlsx file.")
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        return _read_csv(path)
+        return _read_csv(path, max_rows)
     if suffix in (".xlsx", ".xlsm"):
-        return _read_xlsx(path)
+        return _read_xlsx(path, max_rows)
     raise InvalidInput(f"'{path.name}' is neither a .csv nor a .xlsx file.")
 
 
@@ -191,19 +199,19 @@ def _csv_lines(path: Path):
     return fh
 
 
-def _read_csv(path: Path) -> Sheet:
+def _read_csv(path: Path, max_rows: int | None = None) -> Sheet:
     import itertools
 
     fh = _csv_lines(path)
     try:
-        return _parse_csv(path, fh, itertools)
+        return _parse_csv(path, fh, itertools, max_rows)
     except UnicodeDecodeError:
         raise InvalidInput(f"'{path.name}' is not UTF-8 text; save the CSV as UTF-8.") from None
     finally:
         fh.close()
 
 
-def _parse_csv(path: Path, fh, itertools) -> Sheet:
+def _parse_csv(path: Path, fh, itertools, max_rows: int | None = None) -> Sheet:
     skipped = 0
     head: list[str] = []
     # Leading lines that start with '#' are comments (the demo inventory says it is sample data there).
@@ -233,6 +241,8 @@ def _parse_csv(path: Path, fh, itertools) -> Sheet:
                 values = [restore_csv(_clean_cell(c)) for c in cells]
                 if any(v is not None for v in values):
                     rows.append((number, values))
+                    if max_rows is not None and len(rows) > max_rows:
+                        raise _too_many(path, max_rows)
         except csv.Error as exc:
             if "field larger than field limit" in str(exc):
                 raise _too_long(path, skipped + reader.line_num) from None
@@ -244,7 +254,7 @@ def _parse_csv(path: Path, fh, itertools) -> Sheet:
     return Sheet(str(path), header, rows)
 
 
-def _read_xlsx(path: Path) -> Sheet:
+def _read_xlsx(path: Path, max_rows: int | None = None) -> Sheet:
     import openpyxl
 
     try:
@@ -263,6 +273,8 @@ def _read_xlsx(path: Path) -> Sheet:
             values = [clean(c) for c in cells]
             if any(v is not None for v in values):
                 rows.append((number, values))
+                if max_rows is not None and len(rows) > max_rows:
+                    raise _too_many(path, max_rows)
     finally:
         wb.close()
     if header is None:

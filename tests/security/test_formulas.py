@@ -80,3 +80,25 @@ def test_the_xlsx_report_holds_no_formula(ctx, tmp_path):
         for row in ws.iter_rows():
             for cell in row:
                 assert cell.data_type != "f", (ws.title, cell.value)
+
+
+def test_import_limits_are_enforced_while_reading(ctx, tmp_path):
+    from engine.errors import InvalidInput
+
+    long = tmp_path / "long.csv"
+    long.write_text("id,workflow,state,title,partner,lead_opd\n,kerja-sama,proposed," + "x" * 131_073 + ",P,DKP\n")
+    with pytest.raises(InvalidInput, match="row 2: a cell is longer than 32,767 characters"):
+        import_file(ctx, long, "admin")
+    many = tmp_path / "many.csv"
+    many.write_text("id,workflow,state,title,partner,lead_opd\n"
+                    + "".join(f",kerja-sama,proposed,KB {i},P,DKP\n" for i in range(12)))
+    conf = tmp_path / "limit.toml"
+    conf.write_text("[import]\nmax_rows = 10\n")
+    from engine.bootstrap import bootstrap
+
+    import os
+    limited = bootstrap({**os.environ, "TKKSD_DATABASE_URL": str(ctx.engine.url), "TKKSD_CONFIG": str(conf)})
+    with pytest.raises(InvalidInput, match="more than 10 rows"):
+        import_file(limited, many, "admin", dry_run=True)
+    limited.engine.dispose()
+    assert list_agreements(ctx) == []
