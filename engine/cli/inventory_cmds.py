@@ -21,6 +21,20 @@ def _print_problems(result, limit: int = 200) -> None:
         click.echo(f"  ... and {len(result.problems) - limit} more (use --json to see them all).", err=True)
 
 
+def _progress_on_tty(as_json: bool):
+    """A one-line progress display on a terminal (rows checked of all); nothing otherwise."""
+    import sys
+
+    if as_json or not sys.stderr.isatty():
+        return None
+
+    def show(done: int, total: int) -> None:
+        end = "\n" if done == total else ""
+        click.echo(f"\rchecking rows: {done:,} of {total:,} ({done * 100 // max(total, 1)}%)" + end, err=True, nl=False)
+
+    return show
+
+
 @click.command("import")
 @click.argument("file", required=False, type=click.Path(dir_okay=False))
 @click.option("--dry-run", is_flag=True, help="Check every row and say what would change; write nothing.")
@@ -58,7 +72,7 @@ def import_(file, dry_run, template, as_json):
         from engine.store.waiting import announce
 
         with announce(ctx.engine, "import", f"an import of {Path(file).name} by {actor()}"):
-            result = import_file(ctx, file, actor(), dry_run=dry_run)
+            result = import_file(ctx, file, actor(), dry_run=dry_run, progress=_progress_on_tty(as_json))
     except ImportRefused as exc:
         if as_json:
             emit_json({"file": file, "dry_run": False, "written": False, "problems": [p.as_dict() for p in exc.problems]})

@@ -525,12 +525,13 @@ def max_import_rows(ctx: Context) -> int:
 
 
 def import_file(ctx: Context, path: str | Path, actor: str, *, dry_run: bool = False, source: str | None = None,
-                note_extra: str = "") -> ImportResult:
+                note_extra: str = "", progress=None) -> ImportResult:
     """Validate ``path`` and, unless ``dry_run`` or a row is bad, write it in one transaction.
 
     Raises ``ImportRefused`` (with every problem) when a row is bad and ``dry_run`` is false.
     """
     sheet = sheets.read(path, max_rows=max_import_rows(ctx))
+    sheet.on_progress = progress
     source = source or Path(path).name
     if dry_run:
         with db.read(ctx.engine) as conn:

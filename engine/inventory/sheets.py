@@ -107,6 +107,11 @@ class Sheet:
     path: str
     header: list[str]
     rows: list[tuple[int, list[Any]]]  # (row number as the user sees it, cell values)
+    # Told (rows done, rows in all) every PROGRESS_EVERY rows as they are checked (a bar on a TTY).
+    on_progress: Any = None
+
+
+PROGRESS_EVERY = 1000
 
 
 def _clean_cell(value: Any) -> Any:
@@ -407,6 +412,9 @@ GUIDE_LINES = (
 def iter_dicts(sheet: Sheet, keys: Sequence[str | None]) -> Iterator[tuple[int, dict[str, Any]]]:
     """Rows as {key: value} for the header positions mapped to ``keys`` (None: ignored)."""
     pairs = [(i, k) for i, k in enumerate(keys) if k is not None]
-    for number, cells in sheet.rows:
+    total, report = len(sheet.rows), sheet.on_progress
+    for done, (number, cells) in enumerate(sheet.rows, start=1):
         n = len(cells)
         yield number, {k: (cells[i] if i < n else None) for i, k in pairs}
+        if report is not None and (done % PROGRESS_EVERY == 0 or done == total):
+            report(done, total)

@@ -102,3 +102,12 @@ def test_import_limits_are_enforced_while_reading(ctx, tmp_path):
         import_file(limited, many, "admin", dry_run=True)
     limited.engine.dispose()
     assert list_agreements(ctx) == []
+
+
+def test_import_reports_progress(ctx, tmp_path):
+    many = tmp_path / "many.csv"
+    many.write_text("id,workflow,state,title,partner,lead_opd\n"
+                    + "".join(f",kerja-sama,proposed,KB {i},P,DKP\n" for i in range(2500)))
+    seen = []
+    import_file(ctx, many, "admin", dry_run=True, progress=lambda done, total: seen.append((done, total)))
+    assert seen == [(1000, 2500), (2000, 2500), (2500, 2500)]
