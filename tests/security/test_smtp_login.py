@@ -147,3 +147,29 @@ def test_outbox_leases_lapse_in_real_time_whatever_tkksd_now_says(mail_ctx, smtp
     time.sleep(1.5)
     fresh = mail_ctx(sections, TKKSD_NOW="2027-06-01T08:00")  # the same fixed business time
     assert [r.id for r in claim(fresh, daemon_id="other", limit=10)] == [oid]
+
+
+def test_stale_maildir_tmp_files_are_cleaned_at_daemon_start(cli, env):
+    import os
+    import time
+    from pathlib import Path
+
+    from engine.mail.maildir_tmp import clean_stale_tmp
+
+    tmp = Path(env["TKKSD_HOME"]) / "mail" / "tmp"
+    tmp.mkdir(parents=True)
+    old, fresh = tmp / "1.killed.host", tmp / "2.writing.host"
+    old.write_text("half a message")
+    fresh.write_text("being written")
+    two_days_ago = time.time() - 48 * 3600
+    os.utime(old, (two_days_ago, two_days_ago))
+    r = cli("daemon", "--once", check=False)
+    assert r.returncode in (0, 1), r.stderr
+    assert not old.exists() and fresh.exists()
+    assert clean_stale_tmp(tmp.parent, now=time.time() + 37 * 3600) == 1 and not fresh.exists()
+
+
+def test_a_setting_that_does_nothing_under_the_maildir_is_a_warning(cli):
+    r = cli("daemon", "--once", extra_env={"TKKSD_SMTP_PASSWORD": "rahasia"}, check=False)
+    assert r.returncode in (0, 1), r.stderr
+    assert "The mail transport is 'maildir', so an SMTP password" in r.stderr and "rahasia" not in r.stderr
