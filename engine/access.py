@@ -3,7 +3,10 @@
 Identity
     SQLite: the operating-system account that runs the command. PostgreSQL: the database login
     of the connection (each coordinator connects as their own role), so no environment variable
-    can make one person another. tkksd maps that identity to its user of the same login.
+    can make one person another; a login that owns the data (the database's or the tables'
+    owner, a superuser: the daemon's and the administrators' role) is trusted like the SQLite
+    file's owner and identified by its OS account. tkksd maps the identity to its user of the
+    same login.
     ``TKKSD_USER`` names another user only when the identity itself holds the admin role, or
     owns the data (the owner of the SQLite file, or the owner of the tables / a superuser on
     PostgreSQL: they can change anything in it with sqlite3 or psql anyway), which is how tests
@@ -74,10 +77,15 @@ class Identity:
         return self.service or self.holds("secretariat")
 
 
-def base_identity(conn: sa.Connection) -> str:
-    """The authenticated account: the database role on PostgreSQL, the OS account on SQLite."""
+def base_identity(conn: sa.Connection, owner: bool | None = None) -> str:
+    """The authenticated account: on PostgreSQL the database login, unless that login owns the
+    data (the owner's role, a superuser), which is trusted like the SQLite file's owner and so
+    identified by its OS account; on SQLite the OS account."""
     if conn.dialect.name == "postgresql":
-        return conn.execute(sa.text("SELECT current_user")).scalar_one()
+        if owner is None:
+            owner = owns_the_data(conn)
+        if not owner:
+            return conn.execute(sa.text("SELECT current_user")).scalar_one()
     return os_login()
 
 
@@ -85,7 +93,8 @@ def owns_the_data(conn: sa.Connection) -> bool:
     """Whether the authenticated account owns the database (and so is trusted by nature)."""
     if conn.dialect.name == "postgresql":
         row = conn.execute(sa.text(
-            "SELECT r.rolsuper OR t.tableowner = current_user FROM pg_roles r "
+            "SELECT r.rolsuper OR d.datdba = r.oid OR COALESCE(t.tableowner = current_user, false) "
+            "FROM pg_roles r JOIN pg_database d ON d.datname = current_database() "
             "LEFT JOIN pg_tables t ON t.tablename = 'agreements' AND t.schemaname = current_schema() "
             "WHERE r.rolname = current_user")).first()
         return bool(row and row[0])
@@ -113,7 +122,8 @@ def _roles(row) -> frozenset[str]:
 def identify(conn: sa.Connection, settings, environ: Mapping[str, str] | None = None) -> Identity:
     """Who acts, by the rules above; PermissionDenied when TKKSD_USER asks for what it may not."""
     environ = os.environ if environ is None else environ
-    base = base_identity(conn)
+    owner = owns_the_data(conn)
+    base = base_identity(conn, owner)
     wanted = environ.get("TKKSD_USER") or ""
     services = tuple(settings.get("access", "service_accounts", []) or [])
     if wanted == SYSTEM:
@@ -122,7 +132,7 @@ def identify(conn: sa.Connection, settings, environ: Mapping[str, str] | None = 
     if not wanted or wanted == base:
         return Identity(base, base, _roles(base_row), base_row.opd_code if base_row else None, base in services)
     check_login(wanted, "TKKSD_USER")
-    if "admin" not in _roles(base_row) and not owns_the_data(conn):
+    if "admin" not in _roles(base_row) and not owner:
         raise PermissionDenied(
             f"TKKSD_USER={wanted} is honoured only for an admin's account, and '{base}' is not one; "
             f"run tkksd as '{wanted}' (its own {'database login' if conn.dialect.name == 'postgresql' else 'OS account'})."
