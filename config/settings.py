@@ -29,6 +29,7 @@ ENV_OVERRIDES = {
     "TKKSD_SMTP_PORT": ("smtp", "port"),
     "TKKSD_SMTP_SECURITY": ("smtp", "security"),
     "TKKSD_SMTP_USERNAME": ("smtp", "username"),
+    "TKKSD_SMTP_CAFILE": ("smtp", "cafile"),
 }
 
 
@@ -70,8 +71,10 @@ class Settings:
 
     @property
     def home(self) -> Path:
-        home = Path(self.get("general", "home", "var"))
-        return home if home.is_absolute() else self.cwd / home
+        # The rule (deployment folder, else the user's data folder) lives with the store.
+        from engine.store.home import resolve_home
+
+        return resolve_home(self.get("general", "home", "") or "", self.cwd)
 
     @property
     def database_url(self) -> str:
@@ -88,8 +91,13 @@ class Settings:
 
     @property
     def maildir(self) -> Path:
+        from engine.store.home import is_system_mail_spool
+
         path = Path(self.get("mail", "maildir", "mail"))
-        return path if path.is_absolute() else self.home / path
+        path = path if path.is_absolute() else self.home / path
+        if is_system_mail_spool(path):
+            raise SettingsError(f"the Maildir would be {path}, the system's mail spool; set TKKSD_HOME or mail.maildir elsewhere")
+        return path
 
     @property
     def opd_file(self) -> Path:
@@ -125,6 +133,15 @@ class Settings:
         return self.section("deadlines").get(setting)
 
 
+def _check_timezone(name: str) -> None:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SettingsError(f"general.timezone (TKKSD_TIMEZONE) '{name}' is not a time zone; Kukar's is Asia/Makassar") from None
+
+
 def load(environ: Mapping[str, str] | None = None, path: str | Path | None = None, cwd: Path | None = None) -> Settings:
     """Defaults, then ``path`` (or $TKKSD_CONFIG, or ./tkksd.toml when present), then the environment."""
     environ = os.environ if environ is None else environ
@@ -156,4 +173,5 @@ def load(environ: Mapping[str, str] | None = None, path: str | Path | None = Non
                 raise SettingsError(f"cannot read the SMTP password file {pw_file}: {exc.strerror}") from None
     if data.get("general", {}).get("language") not in ("id", "en"):
         raise SettingsError("general.language must be 'id' or 'en'")
+    _check_timezone(data.get("general", {}).get("timezone") or "Asia/Makassar")
     return Settings(data, secrets, cwd)

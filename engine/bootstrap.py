@@ -26,6 +26,17 @@ def handlers() -> tuple[list[Hook], dict[Hook, BatchHook]]:
             {locations.after_transition: locations.after_transitions, deadlines.after_transition: plan_created})
 
 
+def _lock_wait(settings: Settings) -> float:
+    value = settings.get("database", "lock_wait_seconds", 30)
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        raise ConfigurationError(f"[database] lock_wait_seconds must be a number of seconds, not '{value}'.") from None
+    if not 0 < seconds <= 3600:
+        raise ConfigurationError(f"[database] lock_wait_seconds must be between 0 and 3600 seconds, not {value}.")
+    return seconds
+
+
 def bootstrap(environ: Mapping[str, str] | None = None, *, check_schema: bool = True, with_hooks: bool = True) -> Context:
     from engine.store.db import check_schema as _check, make_engine
 
@@ -33,10 +44,11 @@ def bootstrap(environ: Mapping[str, str] | None = None, *, check_schema: bool = 
     try:
         settings = load(environ)
         registry = load_registry(settings.paths("workflow_dirs"))
+        settings.maildir  # noqa: B018 - refuses the system's mail spool before anything runs
     except (SettingsError, WorkflowDefinitionError) as exc:
         raise ConfigurationError(str(exc)) from None
     clock = from_environment(settings.timezone, environ)
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, lock_wait_seconds=_lock_wait(settings))
     if check_schema:
         _check(engine)
     ctx = Context(settings, engine, registry, clock)

@@ -28,9 +28,17 @@ def parse_instant(text: str, zone: ZoneInfo) -> datetime:
 class Clock:
     zone: ZoneInfo
     fixed: datetime | None = None  # UTC
+    # How far ``advanced()`` moved this clock: leases follow such a move, not TKKSD_NOW.
+    skew: timedelta = timedelta(0)
 
     def now(self) -> datetime:
         return self.fixed if self.fixed is not None else datetime.now(UTC)
+
+    def lease_now(self) -> datetime:
+        """The instant leases are measured on: the real time (plus any in-process advance).
+        Never TKKSD_NOW: with the business clock fixed, a killed daemon's claims would never
+        lapse, and with it set ahead they would lapse at once."""
+        return datetime.now(UTC) + self.skew
 
     def today(self) -> date:
         return self.now().astimezone(self.zone).date()
@@ -43,7 +51,7 @@ class Clock:
         return datetime(day.year, day.month, day.day, tzinfo=self.zone).astimezone(UTC)
 
     def advanced(self, delta: timedelta) -> "Clock":
-        return Clock(self.zone, self.now() + delta)
+        return Clock(self.zone, self.now() + delta, self.skew + delta)
 
 
 def from_environment(zone_name: str, environ: Mapping[str, str] | None = None) -> Clock:

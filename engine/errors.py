@@ -14,7 +14,8 @@
     ├── MigrationRefused    a workflow migration that would strand agreements
     ├── DatabaseNotReady    no schema yet, or an older one: run `tkksd init`
     ├── AuditFailure        the history chain does not verify
-    └── ConfigurationError  settings, directory or definitions that cannot be used
+    ├── ConfigurationError  settings, directory or definitions that cannot be used
+    └── DatabaseUnavailable the database cannot be written or waited for (locked, read-only)
 
 The CLI prints ``str(error)`` as one sentence and exits non-zero; nothing prints a traceback.
 """
@@ -166,3 +167,7 @@ class RoundConflict(TkksdError):
     or this one is already closed. The message says which."""
 
     exit_code = 6
+
+
+class DatabaseUnavailable(TkksdError):
+    exit_code = 10

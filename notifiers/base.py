@@ -170,6 +170,7 @@ class Outcome:
     refused: tuple[Refusal, ...] = ()
     error: str | None = None
     code: int | None = None
+    login_refused: bool = False  # the server refused the login for good; the message is fine
 
     def __post_init__(self) -> None:
         if self.status not in _STATUSES:
@@ -193,8 +194,10 @@ class Outcome:
     @classmethod
     def from_error(cls, error: NotifierError, message_id: str) -> Outcome:
         """Map a notifier error to an outcome: transient -> retry, anything else -> failed."""
+        from .errors import LoginRefused
+
         status: Status = "retry" if isinstance(error, TransientError) else "failed"
-        return cls(message_id, status, error=str(error), code=error.code)
+        return cls(message_id, status, error=str(error), code=error.code, login_refused=isinstance(error, LoginRefused))
 
 
 class Transport(Protocol):

@@ -8,6 +8,7 @@ The tree::
     ├── TemplateError           a template is missing, or its context does not fit it
     └── TransportError          delivery did not happen
         ├── TransientError      try again later (4xx, lost connection, timeout)
+        │   └── LoginRefused    the login was refused for good: no further attempt
         └── PermanentError      do not try again (5xx); the engine raises an incident
 
 Every error keeps its context as attributes (``message_id``, ``code``, ``reply``) so callers
@@ -58,6 +59,12 @@ class TransportError(NotifierError):
 
 class TransientError(TransportError):
     """A temporary failure: the same message may succeed later."""
+
+
+class LoginRefused(TransientError):
+    """The server refused the login for good (5xx to AUTH). The messages are fine, but trying
+    again with the same account and password would only add failed logins (an account lock,
+    a ban of the host): the transport makes no further attempt, and says so for every message."""
 
 
 class PermanentError(TransportError):

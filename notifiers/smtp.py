@@ -22,7 +22,7 @@ from typing import Literal
 import aiosmtplib
 
 from notifiers.base import Message, Outcome, Refusal, valid_address
-from notifiers.errors import ConfigurationError, InvalidMessage, PermanentError, TransientError
+from notifiers.errors import ConfigurationError, InvalidMessage, LoginRefused, PermanentError, TransientError
 from notifiers.wire import wire_bytes
 
 log = logging.getLogger(__name__)
@@ -75,6 +75,11 @@ class SmtpTransport:
         self._tls_context = tls_context
         self._cafile = cafile
         self._closed = False
+        # One login at a time until one succeeds, and none at all after a refusal for good:
+        # each failed login counts against the account on the server (lock-outs, fail2ban).
+        self._login_lock: asyncio.Lock | None = None
+        self._logged_in = False
+        self.login_refused: LoginRefused | None = None
         # Connections kept between the batches of a session(); None outside one.
         self._parked: list[_Slot] | None = None
 
@@ -96,6 +101,15 @@ class SmtpTransport:
             for _ in range(min(self.concurrency, len(messages))):
                 group.create_task(self._work(pending, messages, outcomes))
         return [o for o in outcomes if o is not None]
+
+    async def check_login(self) -> None:
+        """Connect, log in and say goodbye: raises LoginRefused (a refusal for good), or the
+        connection's own error. For a daemon that wants to know at start."""
+        slot = _Slot(self)
+        try:
+            await slot.client()
+        finally:
+            await slot.release()
 
     async def aclose(self) -> None:
         # Nothing stays open outside a session; this only refuses further use.
@@ -134,7 +148,7 @@ class SmtpTransport:
             for index in pending:
                 outcome = await self._deliver_one(slot, messages[index])
                 outcomes[index] = outcome
-                if not outcome.delivered:
+                if not outcome.delivered and not outcome.login_refused:  # a refused login is said once, by the caller
                     log.warning("Message %s not delivered (%s): %s", outcome.message_id, outcome.status, outcome.error)
         except BaseException:
             slot.discard()  # cancelled (daemon stopping) or broken: no polite QUIT, just close
@@ -160,6 +174,8 @@ class SmtpTransport:
             return Outcome.from_error(error, mid)
         try:
             client = await slot.client()
+        except LoginRefused as exc:
+            return Outcome.from_error(LoginRefused(exc.sentence, message_id=mid, code=exc.code, reply=exc.reply), mid)
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
             return Outcome.from_error(self._connect_error(exc, mid), mid)
         try:
@@ -196,6 +212,18 @@ class SmtpTransport:
     # -- connections ---------------------------------------------------------------------
 
     async def _connect(self) -> aiosmtplib.SMTP:
+        if self.username is None or self._logged_in:
+            return await self._open()
+        if self._login_lock is None:
+            self._login_lock = asyncio.Lock()
+        async with self._login_lock:
+            if self.login_refused is not None:
+                raise self.login_refused
+            client = await self._open()
+            self._logged_in = True
+            return client
+
+    async def _open(self) -> aiosmtplib.SMTP:
         client = aiosmtplib.SMTP(
             hostname=self.host,
             port=self.port,
@@ -205,8 +233,6 @@ class SmtpTransport:
             # True, not None: None silently stays plaintext when STARTTLS is not offered.
             start_tls=self.security == "starttls",
             tls_context=self._context() if self.security != "none" else None,
-            username=self.username,
-            password=self._password,
         )
         async with asyncio.timeout(self.connect_timeout):
             await client.connect(timeout=self.connect_timeout)
@@ -217,12 +243,42 @@ class SmtpTransport:
                     await client.ehlo()
                 except aiosmtplib.SMTPHeloError:
                     await client.helo()
+            if self.username is not None:
+                await self._login(client)
         return client
+
+    async def _login(self, client: aiosmtplib.SMTP) -> None:
+        """One AUTH exchange with one mechanism (aiosmtplib's login() tries each mechanism the
+        server offers in turn: two failed logins per attempt with PLAIN and LOGIN)."""
+        offered = {m.lower() for m in client.server_auth_methods}
+        method = next((m for m in ("plain", "login", "cram-md5") if m in offered), None)
+        if method is None:
+            client.close()
+            raise aiosmtplib.SMTPException(f"The SMTP server {self.host}:{self.port} offers no login method tkksd knows (PLAIN, LOGIN, CRAM-MD5).")
+        auth = {"plain": client.auth_plain, "login": client.auth_login, "cram-md5": client.auth_crammd5}[method]
+        try:
+            await auth(self.username, self._password)
+        except aiosmtplib.SMTPAuthenticationError as exc:
+            client.close()
+            if 500 <= exc.code < 600:
+                self.login_refused = LoginRefused(
+                    self._redact(f"The SMTP server {self.host}:{self.port} refused the login for {self.username!r} "
+                                 f"({exc.code} {exc.message}); no further login is tried until the settings change or "
+                                 "an operator runs `tkksd outbox retry`."),
+                    code=exc.code, reply=self._redact(exc.message),
+                )
+                raise self.login_refused from None
+            raise
 
     def _context(self) -> ssl.SSLContext:
         if self._tls_context is None:
             # Built on first use: loading the system CA bundle takes tens of milliseconds.
-            self._tls_context = ssl.create_default_context(cafile=self._cafile)
+            # ``cafile`` adds a private CA to the system's (create_default_context(cafile=...)
+            # would trust that file alone).
+            context = ssl.create_default_context()
+            if self._cafile:
+                context.load_verify_locations(cafile=self._cafile)
+            self._tls_context = context
         return self._tls_context
 
     # -- error wording ---------------------------------------------------------------------
@@ -237,8 +293,12 @@ class SmtpTransport:
             text = f"The SMTP server {where} does not offer STARTTLS, which security 'starttls' requires; nothing was sent."
             return TransientError(text, message_id=mid)
         if isinstance(exc, TimeoutError):
-            text = f"Connecting to the SMTP server {where} took longer than {self.connect_timeout:g} s."
-            return TransientError(text, message_id=mid)
+            text = f"Connecting to the SMTP server {where} took longer than {self.connect_timeout:g} s"
+            if self.security == "starttls" and self.port == 465:
+                text += "; port 465 usually speaks implicit TLS (security 'tls'), not STARTTLS"
+            elif self.security == "tls" and self.port in (25, 587):
+                text += f"; port {self.port} usually speaks STARTTLS (security 'starttls'), not implicit TLS"
+            return TransientError(text + ".", message_id=mid)
         code = getattr(exc, "code", None)
         detail = getattr(exc, "message", None) or str(exc) or type(exc).__name__
         # aiosmtplib repeats host and port ("Error connecting to h on port p: ..."); say it once.

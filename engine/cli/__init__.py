@@ -89,9 +89,13 @@ def cli():
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: every failure is one sentence on stderr and a non-zero exit, no traceback."""
-    from .common import configure_logging, report_failure
+    from .common import configure_logging, report_failure, undecodable_argument
 
     configure_logging()
+    bad = undecodable_argument(sys.argv[1:] if argv is None else argv)
+    if bad is not None:
+        click.echo(f"Error: the argument '{bad}' is not valid UTF-8 text; nothing was changed.", err=True)
+        sys.exit(2)
     try:
         rv = cli.main(args=argv, prog_name="tkksd", standalone_mode=False)
     except click.exceptions.Exit as exc:

@@ -30,9 +30,27 @@ def report_failure(exc: BaseException) -> int:
         import traceback
 
         traceback.print_exception(exc)
+    if isinstance(exc, OSError) and not type(exc).__module__.startswith("sqlalchemy"):
+        # A file or folder the user named (or its disk): bad input, said plainly.
+        where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+        click.echo(f"Error: {where}{exc.strerror or exc}; nothing was changed.", err=True)
+        return 2
+    if isinstance(exc, OverflowError):
+        # A number or a date the user gave, too far out for a date or a count (--days 10**20).
+        click.echo(f"Error: a number or a date given is out of range ({exc}); nothing was changed.", err=True)
+        return 2
+    if isinstance(exc, UnicodeError):
+        click.echo("Error: an argument or a value is not valid UTF-8 text; nothing was changed.", err=True)
+        return 2
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     module = type(exc).__module__.split(".")[0]
     if module == "sqlalchemy":
+        from engine.store.waiting import explain
+
+        waited = explain(exc)
+        if waited:
+            click.echo(f"Error: {waited}", err=True)
+            return 10
         orig = getattr(exc, "orig", None)
         text = str(orig).strip().splitlines()[0] if orig is not None else text
         click.echo(f"Error: the database refused the operation ({text}); nothing was changed.", err=True)
@@ -41,13 +59,45 @@ def report_failure(exc: BaseException) -> int:
     return 1
 
 
-def context(check_schema: bool = True):
-    from engine.bootstrap import bootstrap
+def undecodable_argument(argv: list[str]) -> str | None:
+    """The first argument that was not valid UTF-8 on the command line (Python keeps such bytes
+    as lone surrogates), shown with the bad bytes escaped; None when all are fine."""
+    for arg in argv:
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            return arg.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return None
 
-    return bootstrap(check_schema=check_schema)
+
+# The identity this command runs as, established by ``context()`` (engine.access).
+_SESSION: dict[str, Any] = {}
+
+
+def context(check_schema: bool = True, access: str = "read", what: str = ""):
+    """The engine's context, once the caller is identified and allowed ``access`` (see
+    engine.access: none, init, read, operate)."""
+    from engine import access as rules
+    from engine.bootstrap import bootstrap
+    from engine.store.db import sqlite_path
+
+    ctx = bootstrap(check_schema=check_schema)
+    path = sqlite_path(ctx.engine)
+    if path is not None and not path.exists():
+        # Nothing to read the users from, and connecting would create the file.
+        _SESSION["identity"] = rules.first_identity(None)
+    else:
+        _SESSION["identity"] = rules.establish(ctx, access, what=what)
+    return ctx
+
+
+def identity():
+    return _SESSION["identity"]
 
 
 def actor() -> str:
+    if "identity" in _SESSION:
+        return _SESSION["identity"].login
     from engine.lifecycle.services import current_login
 
     return current_login()
@@ -88,3 +138,31 @@ def table(rows: list[dict[str, Any]], columns: list[tuple[str, str]]) -> None:
             text = str(r.get(key, "") if r.get(key) is not None else "")
             cells.append((text[: w - 1] + "…" if len(text) > w else text).ljust(w))
         click.echo("  ".join(cells).rstrip())
+
+
+def opd_filter(ctx, requested: str | None) -> str | None:
+    """The OPD filter a listing must use: the caller's own OPD when reading is limited to it
+    (``access.read_all = false``), which a request for another OPD cannot widen."""
+    from engine.access import visible_opd
+    from engine.errors import PermissionDenied
+
+    own = visible_opd(ctx, identity())
+    if own is None:
+        return requested
+    if requested and requested.upper() != own:
+        raise PermissionDenied(f"User '{identity().login}' reads only the agreements of {own}, not {requested.upper()}.")
+    return own
+
+
+def check_visible(ctx, ref: str, lead_opd: str | None = None) -> None:
+    """Refuse an agreement the caller may not read (only when reading is limited to one's OPD)."""
+    from engine.access import check_agreement_visible, visible_opd
+
+    if visible_opd(ctx, identity()) is None:
+        return
+    if lead_opd is None:
+        from engine.lifecycle.services import show
+
+        a = show(ctx, ref)
+        ref, lead_opd = a["id"], a["lead_opd"]
+    check_agreement_visible(ctx, identity(), lead_opd, ref)

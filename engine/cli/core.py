@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from . import completion
-from .common import actor, context, emit_json, parse_sets, table
+from .common import actor, check_visible, context, emit_json, identity, opd_filter, parse_sets, table
 
 
 @click.command()
@@ -19,19 +19,29 @@ def init():
       tkksd init
       TKKSD_DATABASE_URL=postgresql://tkksd@127.0.0.1/tkksd tkksd init
     """
-    from engine.store import db
+    from engine.store import db, home
     from engine.store.directory import sync_directory
     from engine.store.urusan import load_urusan
     from engine.store.wilayah import sync_wilayah
     from engine.lifecycle.services import ensure_first_admin
 
-    ctx = context(check_schema=False)
+    ctx = context(check_schema=False, access="init")
+    db_file = db.sqlite_path(ctx.engine)
+    group = ctx.settings.get("access", "group") or None
+    chosen_home = not ctx.settings.get("general", "home")  # by the rule, not configured
+    if db_file is not None:
+        home.sqlite_folder_ready(db_file, ctx.settings.home, parents=chosen_home)
+        if db_file.parent.resolve() == ctx.settings.home.resolve():
+            home.prepare_home(ctx.settings.home, parents=chosen_home, group=group)
     before, after = db.upgrade(ctx.engine)
+    if db_file is not None:
+        home.secure_sqlite_files(db_file, group)
     with db.write(ctx.engine) as conn:
         added, updated = sync_directory(conn, ctx.settings.opd_file)
-        urusan = load_urusan(conn, ctx)  # issue 16: each OPD's urusan
+        urusan = load_urusan(conn, ctx)  # each OPD's urusan
         units_added, units_updated = sync_wilayah(conn, ctx.settings.wilayah_file, ctx.settings.delineation_file)
-        login = actor()
+        me = identity()
+        login = me.login
         made_admin = ensure_first_admin(conn, login, ctx.clock.now())
     url = ctx.engine.url.render_as_string(hide_password=True)
     if before is None:
@@ -40,6 +50,7 @@ def init():
         click.echo(f"Upgraded the database at {url} from schema {before} to {after}.")
     else:
         click.echo(f"The database at {url} is up to date (schema {after}).")
+    click.echo(home.where(ctx.settings))
     listed, skipped = urusan
     click.echo(f"OPD directory: {added} added, {updated} updated; {listed} OPD urusan listed.")
     if skipped:
@@ -181,7 +192,7 @@ def list_(state, opd_code, workflow, limit, as_json):
 
     ctx = context()
     check_filters(ctx, state=state, opd=opd_code, workflow=workflow)
-    rows = list_agreements(ctx, state=state, opd=opd_code, workflow=workflow, limit=limit)
+    rows = list_agreements(ctx, state=state, opd=opd_filter(ctx, opd_code), workflow=workflow, limit=limit)
     if as_json:
         emit_json(rows)
         return
@@ -200,7 +211,9 @@ def show(ref, as_json):
     """
     from engine.lifecycle.services import show as show_
 
-    a = show_(context(), ref)
+    ctx = context()
+    a = show_(ctx, ref)
+    check_visible(ctx, a["id"], a["lead_opd"])
     if as_json:
         emit_json(a)
         return
@@ -229,7 +242,9 @@ def events(ref, as_json):
     """
     from engine.lifecycle.services import events_for
 
-    rows = events_for(context(), ref, actor())
+    ctx = context()
+    check_visible(ctx, ref)
+    rows = events_for(ctx, ref, actor())
     if as_json:
         emit_json(rows)
         return
@@ -283,7 +298,9 @@ def history(ref, as_json):
     """
     from engine.lifecycle.services import history_of
 
-    rows = history_of(context(), ref)
+    ctx = context()
+    check_visible(ctx, ref)
+    rows = history_of(ctx, ref)
     if as_json:
         # "data": the values supplied with the event (the scorecard, a reason for departing from it)
         emit_json([{k: r[k] for k in ("seq", "event", "from", "to", "actor", "at", "note", "kind", "data")} for r in rows])

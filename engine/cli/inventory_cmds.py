@@ -6,7 +6,9 @@ from pathlib import Path
 
 import click
 
-from .common import actor, context, emit_json
+from engine.outputs import atomic_output
+
+from .common import actor, context, emit_json, opd_filter
 
 DEMO_FILE = Path(__file__).resolve().parents[2] / "config" / "demo" / "inventory.csv"
 DEMO_NOTE = "demo inventory (sample data)"
@@ -17,6 +19,20 @@ def _print_problems(result, limit: int = 200, lang: str = "en") -> None:
         click.echo(f"  {p.sentence(lang)}", err=True)
     if len(result.problems) > limit:
         click.echo(f"  ... and {len(result.problems) - limit} more (use --json to see them all).", err=True)
+
+
+def _progress_on_tty(as_json: bool):
+    """A one-line progress display on a terminal (rows checked of all); nothing otherwise."""
+    import sys
+
+    if as_json or not sys.stderr.isatty():
+        return None
+
+    def show(done: int, total: int) -> None:
+        end = "\n" if done == total else ""
+        click.echo(f"\rchecking rows: {done:,} of {total:,} ({done * 100 // max(total, 1)}%)" + end, err=True, nl=False)
+
+    return show
 
 
 @click.command("import")
@@ -50,7 +66,8 @@ def import_(file, dry_run, template, skip_conflicts, workflow, as_json):
 
     ctx = context()
     if template:
-        keys = write_template(ctx, template, workflow=workflow)
+        with atomic_output(ctx.settings, template) as tmp:
+            keys = write_template(ctx, tmp, workflow=workflow)
         if as_json:
             emit_json({"template": template, "columns": keys})
         else:
@@ -59,7 +76,11 @@ def import_(file, dry_run, template, skip_conflicts, workflow, as_json):
     if not file:
         raise click.UsageError("give the FILE to import, or --template FILE.xlsx")
     try:
-        result = import_file(ctx, file, actor(), dry_run=dry_run, skip_conflicts=skip_conflicts)
+        from engine.store.waiting import announce
+
+        with announce(ctx.engine, "import", f"an import of {Path(file).name} by {actor()}"):
+            result = import_file(ctx, file, actor(), dry_run=dry_run, skip_conflicts=skip_conflicts,
+                                 progress=_progress_on_tty(as_json))
     except (ImportRefused, ImportConflicts) as exc:
         key = "conflicts" if isinstance(exc, ImportConflicts) else "problems"
         if as_json:
@@ -109,7 +130,8 @@ def export(file, workflow, opd, state):
 
     ctx = context()
     check_filters(ctx, state=state, opd=opd, workflow=workflow)
-    n = export_file(ctx, file, workflow=workflow, opd=opd, state=state)
+    with atomic_output(ctx.settings, file) as tmp:
+        n = export_file(ctx, tmp, workflow=workflow, opd=opd_filter(ctx, opd), state=state)
     click.echo(f"Exported {n} agreement(s) to {file}.")
 
 
@@ -171,18 +193,25 @@ def report(fmt, output, days):
     if fmt in ("xlsx", "pdf") and not output:
         raise InvalidInput(f"The {fmt} report needs --output FILE.{fmt}.")
     ctx = context()
+    if opd_filter(ctx, None) is not None:
+        from engine.errors import PermissionDenied
+
+        raise PermissionDenied("The inventory report covers every OPD, and reading is limited to your own OPD "
+                               "(access.read_all = false); use `tkksd list` or `tkksd export --opd`.")
     data = reports.build(ctx, horizon_days=days)
     if fmt == "pdf":
         reports.write_pdf(data, output)
         click.echo(f"Wrote the report to {output}.")
         return
     if fmt == "xlsx":
-        reports.write_xlsx(data, output)
+        with atomic_output(ctx.settings, output) as tmp:
+            reports.write_xlsx(data, tmp)
         click.echo(f"Wrote the report to {output}.")
         return
     text = {"text": reports.render_text, "html": reports.render_html, "json": reports.render_json}[fmt](data)
     if output:
-        Path(output).write_text(text, encoding="utf-8")
+        with atomic_output(ctx.settings, output) as tmp:
+            tmp.write_text(text, encoding="utf-8")
         click.echo(f"Wrote the report to {output}.")
     else:
         click.echo(text, nl=not text.endswith("\n"))
@@ -207,8 +236,10 @@ def graph(ref, workflow, version, output):
     """
     from engine.inventory import graphs
 
-    path = graphs.draw(context(), output, ref=ref, workflow=workflow, version=version)
-    click.echo(f"Wrote {path}.")
+    ctx = context()
+    with atomic_output(ctx.settings, output) as tmp:
+        graphs.draw(ctx, tmp, ref=ref, workflow=workflow, version=version)
+    click.echo(f"Wrote {output}.")
 
 
 @click.command()
@@ -233,11 +264,23 @@ def calendar(opd, output, per_opd, days):
 
     if bool(output) == bool(per_opd):
         raise InvalidInput("Give either --output FILE.ics or --per-opd FOLDER.")
+    ctx = context()
     if per_opd:
         if opd:
             raise InvalidInput("--per-opd writes every OPD's file; leave out --opd.")
-        written = calendars.write_per_opd(context(), per_opd, days=days)
-        click.echo(f"Wrote {len(written)} calendar file(s) to {per_opd} ({sum(written.values())} deadline(s)).")
+        folder = Path(per_opd)
+        if folder.exists() and not folder.is_dir():
+            raise InvalidInput(f"'{folder}' is a file; --per-opd needs a folder.")
+        if not folder.parent.is_dir():
+            raise InvalidInput(f"The folder {folder.parent} does not exist; create it first.")
+        folder.mkdir(exist_ok=True)
+        written = calendars.per_opd(ctx, days=days)
+        for code, (ics, _) in written.items():
+            with atomic_output(ctx.settings, folder / f"{code}.ics") as tmp:
+                tmp.write_bytes(ics)
+        total = sum(n for _, n in written.values())
+        click.echo(f"Wrote {len(written)} calendar file(s) to {per_opd} ({total} deadline(s)).")
         return
-    n = calendars.write(context(), output, opd=opd, days=days)
+    with atomic_output(ctx.settings, output) as tmp:
+        n = calendars.write(ctx, tmp, opd=opd_filter(ctx, opd), days=days)
     click.echo(f"Wrote {n} deadline(s) to {output}.")

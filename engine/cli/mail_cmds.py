@@ -63,7 +63,19 @@ def outbox_show(outbox_id, as_json):
     """
     from engine.mail.outbox import show_row
 
-    row = show_row(context(), outbox_id)
+    from engine.access import may_read_mail
+    from engine.errors import PermissionDenied
+    from engine.store import db
+
+    from .common import identity
+
+    ctx = context()
+    row = show_row(ctx, outbox_id)
+    with db.read(ctx.engine) as conn:
+        allowed = may_read_mail(conn, identity(), list(row.get("to") or []) + list(row.get("cc") or []))
+    if not allowed:
+        raise PermissionDenied(f"Outbox message {outbox_id} is addressed to another OPD; only the secretariat, an admin "
+                               f"or the addressee's OPD may read it, and '{identity().login}' is none of them.")
     if as_json:
         emit_json(row)
         return
@@ -99,7 +111,7 @@ def outbox_retry(outbox_id):
     """
     from engine.mail.outbox import retry
 
-    done = retry(context(), actor(), outbox_id)
+    done = retry(context(access="operate", what="retry outbox messages"), actor(), outbox_id)
     click.echo(f"Outbox message {outbox_id} was {done['previous_status']} and is now pending; the daemon sends it on its next pass.")
 
 
@@ -154,5 +166,9 @@ def mail_test(address):
     """
     from engine.mail.transport import send_test
 
-    result = send_test(context(check_schema=False), address)
+    from engine.store.home import private_umask
+
+    ctx = context(check_schema=False, access="none")
+    private_umask(ctx.settings.get("access", "group") or None)
+    result = send_test(ctx, address)
     click.echo(f"Sent a test message to {address} through {result['where']} (Message-ID {result['message_id']}).")

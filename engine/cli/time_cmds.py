@@ -6,7 +6,7 @@ import re
 
 import click
 
-from .common import context, emit_json, table
+from .common import context, emit_json, opd_filter, table
 
 
 def parse_within(text: str):
@@ -55,8 +55,27 @@ def daemon(once, daemon_id, log_level, as_json):
     """
     from engine.scheduler.daemon import Daemon, summary_line
 
+    import logging
+
+    from engine.store.home import where
+
     _configure_daemon_logging(log_level)
-    d = Daemon(context(), daemon_id)
+    ctx = context(access="operate", what="run the daemon")
+    from engine.store.waiting import check_writable
+
+    check_writable(ctx.engine)  # a daemon that cannot write stops now, saying why
+    logging.getLogger("tkksd.daemon").info("%s", where(ctx.settings))  # the first line: where it all goes
+    from engine.mail.maildir_tmp import clean_stale_tmp
+    from engine.store.home import private_umask
+
+    private_umask(ctx.settings.get("access", "group") or None)
+    if ctx.settings.get("mail", "transport", "maildir") == "maildir":
+        clean_stale_tmp(ctx.settings.maildir)
+    else:
+        from engine.mail.preflight import check_mail_login
+
+        check_mail_login(ctx)  # a refused login: exit 9 now, not a failed login every tick
+    d = Daemon(ctx, daemon_id)
     if once:
         out = d.run_once()
         if as_json:
@@ -65,6 +84,10 @@ def daemon(once, daemon_id, log_level, as_json):
             click.echo(summary_line(out))
         return 1 if out["errors"] else 0
     d.run_forever()
+    if d.fatal:
+        from engine.errors import DatabaseUnavailable
+
+        raise DatabaseUnavailable(d.fatal)
     return 0
 
 
@@ -100,6 +123,9 @@ def status(as_json):
     if as_json:
         emit_json(out)
         return
+    from engine.store.home import where
+
+    click.echo(where(ctx.settings))
     if not out["daemons"]:
         click.echo("No daemon has run yet (`tkksd daemon`).")
     for b in out["daemons"]:
@@ -132,7 +158,7 @@ def doctor(fix, as_json):
     """
     from engine.scheduler.doctor import check, fix as repair
 
-    ctx = context()
+    ctx = context(access="operate" if fix else "read", what="run `tkksd doctor --fix`")
     fixed = repair(ctx) if fix else []
     report = check(ctx)
     report["fixed"] = fixed
@@ -179,7 +205,7 @@ def due(within, opd_code, overdue, as_json):
     ctx = context()
     now = ctx.clock.now()
     with db.read(ctx.engine) as conn:
-        rows = items(conn, ctx, now=now, until=now + span, opd=opd_code, overdue_only=overdue)
+        rows = items(conn, ctx, now=now, until=now + span, opd=opd_filter(ctx, opd_code), overdue_only=overdue)
     if as_json:
         emit_json(rows)
         return

@@ -87,6 +87,10 @@ def _digest_sheet(ctx, row):
                        i["overdue_days"]] for i in found])
     print_setup(ws)
     buffer = io.BytesIO()
+    from engine.inventory.sheets import mark_text_cells  # no cell a spreadsheet would run as a formula
+
+    for sheet in wb.worksheets:
+        mark_text_cells(sheet)
     wb.save(buffer)
     name = f"daftar-tenggat-{opd.lower() if opd else 'tkksd'}-{row.created_at:%Y-%m-%d}.xlsx"
     return Attachment(name, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", buffer.getvalue())

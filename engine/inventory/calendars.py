@@ -114,25 +114,21 @@ def build(ctx: Context, *, opd: str | None = None, days: int | None = None, dead
     return cal, len(rows)
 
 
-def write_per_opd(ctx: Context, folder: str | Path, *, days: int | None = None) -> dict[str, int]:
-    """One calendar file per lead OPD with pending deadlines (``<CODE>.ics``), for each OPD to subscribe to."""
-    folder = Path(folder)
-    if folder.exists() and not folder.is_dir():
-        raise InvalidInput(f"'{folder}' is a file; --per-opd needs a folder.")
-    folder.mkdir(parents=True, exist_ok=True)
+def per_opd(ctx: Context, *, days: int | None = None) -> dict[str, tuple[bytes, int]]:
+    """One calendar per lead OPD with pending deadlines: code -> (the .ics bytes, how many
+    deadlines), for each OPD to subscribe to its own (the CLI writes them, one file each)."""
     with db.read(ctx.engine) as conn:
         codes = list(conn.execute(
             sa.select(agreements.c.lead_opd).distinct()
             .select_from(deadlines.join(agreements, agreements.c.id == deadlines.c.agreement_id))
             .where(deadlines.c.status == "pending").order_by(agreements.c.lead_opd)
         ).scalars())
-    written = {}
+    out = {}
     for code in codes:
         cal, n = build(ctx, opd=code, days=days)
         if n:
-            (folder / f"{code}.ics").write_bytes(cal.to_ical())
-            written[code] = n
-    return written
+            out[code] = (cal.to_ical(), n)
+    return out
 
 
 def write(ctx: Context, output: str | Path, *, opd: str | None = None, days: int | None = None) -> int:

@@ -562,8 +562,18 @@ def _link_parents(conn: Connection, plans: list[RowPlan]) -> None:
     kernel.link_parents(conn, links)
 
 
+def max_import_rows(ctx: Context) -> int:
+    """The most rows one import takes ([import] max_rows): stated, and enforced while reading."""
+    try:
+        return max(1, int(ctx.settings.get("import", "max_rows", 200_000)))
+    except (TypeError, ValueError):
+        from engine.errors import ConfigurationError
+
+        raise ConfigurationError("[import] max_rows must be a whole number of rows.") from None
+
+
 def import_file(ctx: Context, path: str | Path, actor: str, *, dry_run: bool = False, source: str | None = None,
-                note_extra: str = "", skip_conflicts: bool = False) -> ImportResult:
+                note_extra: str = "", skip_conflicts: bool = False, progress=None) -> ImportResult:
     """Validate ``path`` and, unless ``dry_run`` or a row is bad, write it in one transaction.
 
     Raises ``ImportRefused`` (with every problem) when a row is bad and ``dry_run`` is false,
@@ -571,7 +581,8 @@ def import_file(ctx: Context, path: str | Path, actor: str, *, dry_run: bool = F
     since it was imported, unless ``skip_conflicts`` (those rows are then left alone and listed
     in ``conflicts``).
     """
-    sheet = sheets.read(path, header_names(sheets.columns(ctx.registry)))
+    sheet = sheets.read(path, header_names(sheets.columns(ctx.registry)), max_rows=max_import_rows(ctx))
+    sheet.on_progress = progress
     source = source or Path(path).name
     if dry_run:
         with db.read(ctx.engine) as conn:

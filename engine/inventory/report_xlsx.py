@@ -211,4 +211,8 @@ def write(data: dict[str, Any], path: str | Path) -> None:
         wilayah_report.add_sheets(wb, data["wilayah"])
     for sheet in wb.worksheets:
         print_setup(sheet)
+    from engine.inventory.sheets import mark_text_cells  # no cell a spreadsheet would run as a formula
+
+    for sheet in wb.worksheets:
+        mark_text_cells(sheet)
     wb.save(path)

@@ -60,6 +60,10 @@ def write_xlsx(data: dict[str, Any], path: Path) -> None:
     for sheet in wb.worksheets:
         for cell in sheet[1]:
             cell.font = Font(bold=True)
+    from engine.inventory.sheets import mark_text_cells  # no cell a spreadsheet would run as a formula
+
+    for sheet in wb.worksheets:
+        mark_text_cells(sheet)
     wb.save(path)
 
 

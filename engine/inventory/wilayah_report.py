@@ -148,6 +148,10 @@ def write_oikn_xlsx(ctx, conn: Connection, path: str | Path) -> int:
     for col, width in zip("ABCDEFGH", (5, 24, 60, 32, 32, 12, 16, 16)):
         ws.column_dimensions[col].width = width
     ws["A1"].font = ws["A2"].font = bold
+    from engine.inventory.sheets import mark_text_cells  # no cell a spreadsheet would run as a formula
+
+    for sheet in wb.worksheets:
+        mark_text_cells(sheet)
     wb.save(path)
     return n
 

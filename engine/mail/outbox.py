@@ -131,13 +131,14 @@ def claim(ctx, *, daemon_id: str, limit: int = 100) -> list[Any]:
 
 def _claim_in(conn: Connection, ctx, daemon_id: str, limit: int) -> list[Any]:
     now = ctx.clock.now()
+    real = ctx.clock.lease_now()  # leases lapse in real time, whatever TKKSD_NOW says
     lease = Policy.from_settings(ctx.settings).lease
     due = (
         sa.select(outbox.c.id)
         .where(
             outbox.c.status == "pending",
             outbox.c.next_attempt_at <= now,
-            sa.or_(outbox.c.claimed_until.is_(None), outbox.c.claimed_until < now),
+            sa.or_(outbox.c.claimed_until.is_(None), outbox.c.claimed_until < real),
         )
         .order_by(outbox.c.next_attempt_at, outbox.c.id)
         .limit(limit)
@@ -148,7 +149,7 @@ def _claim_in(conn: Connection, ctx, daemon_id: str, limit: int) -> list[Any]:
     if not ids:
         return []
     leased = conn.execute(
-        outbox.update().where(outbox.c.id.in_(ids)).values(claimed_by=daemon_id, claimed_until=now + lease)
+        outbox.update().where(outbox.c.id.in_(ids)).values(claimed_by=daemon_id, claimed_until=real + lease)
         .returning(*outbox.c)
     ).all()
     return _rendered(conn, ctx, sorted(leased, key=lambda r: r.id))
@@ -320,8 +321,19 @@ def _record_in(conn: Connection, ctx, daemon_id: str, rows: Sequence[Any], outco
     if conn.dialect.name == "postgresql":
         owned = owned.with_for_update()
     still_mine = {r[0] for r in conn.execute(owned)}
+    refusal = next((o.error for _, o in others if getattr(o, "login_refused", False)), None)
+    if refusal is not None:
+        from engine.mail.login_guard import record_refusal
+
+        record_refusal(conn, ctx, refusal)
     for row, outcome in others:
         if row.id not in still_mine:
+            continue
+        if getattr(outcome, "login_refused", False):
+            # The message is fine and was not tried: it waits, its attempts untouched.
+            conn.execute(outbox.update().where(outbox.c.id == row.id, *held).values(
+                claimed_by=None, claimed_until=None, last_error=outcome.error))
+            retried += 1
             continue
         attempts = row.attempts + 1
         mine = sa.and_(outbox.c.id == row.id, *held)
@@ -429,6 +441,8 @@ async def _drain_passes(ctx, daemon_id, limit, transport, max_passes, while_full
             return False
         return passes < max_passes and not (while_full and claimed < limit)
 
+    if transport is None and await asyncio.to_thread(_login_blocked, ctx):
+        return DrainResult()
     own = make_transport(ctx.settings) if transport is None else None
     use = own or transport
     total = DrainResult()
@@ -445,10 +459,34 @@ async def _drain_passes(ctx, daemon_id, limit, transport, max_passes, while_full
                 log.info("Outbox pass by %s: %s", daemon_id, result.as_dict())
                 total = total + result
                 passes += 1
+                if getattr(use, "login_refused", None) is not None:
+                    if rows:  # claimed for a next pass that will not come: free them now
+                        await asyncio.to_thread(_release, ctx, daemon_id, [r.id for r in rows])
+                    break
     finally:
         if own is not None:
             await own.aclose()
     return total
+
+
+def _login_blocked(ctx) -> bool:
+    """Whether an open incident forbids logging in to the SMTP server with these settings."""
+    from engine.mail.login_guard import blocking_incident
+    from engine.mail.transport import transport_kind
+
+    if transport_kind(ctx.settings) != "smtp" or not ctx.settings.get("smtp", "username"):
+        return False
+    with db.read(ctx.engine) as conn:
+        blocked = blocking_incident(conn, ctx.settings)
+    if blocked:
+        log.warning("Outbox not drained: %s", blocked)
+    return blocked is not None
+
+
+def _release(ctx, daemon_id: str, ids: list[int]) -> None:
+    with db.write(ctx.engine) as conn:
+        conn.execute(outbox.update().where(outbox.c.id.in_(ids), outbox.c.claimed_by == daemon_id)
+                     .values(claimed_by=None, claimed_until=None))
 
 
 def _session(transport):
@@ -580,6 +618,9 @@ def retry(ctx, actor_login: str, outbox_id: int) -> dict[str, Any]:
             .where(incidents.c.outbox_id == outbox_id, incidents.c.resolved_at.is_(None))
             .values(resolved_at=now)
         )
+        from engine.mail.login_guard import lift
+
+        lift(conn, now)  # an operator's retry also lets the drain log in again
     return {"id": outbox_id, "previous_status": row.status, "status": "pending"}
 
 

@@ -48,6 +48,11 @@ def smtp_options(settings: Settings) -> dict[str, Any]:
     cafile = str(s.get("cafile") or "").strip() or None
     if cafile and not Path(cafile).is_absolute():
         cafile = str(settings.cwd / cafile)
+    if cafile and not Path(cafile).is_file():
+        raise ConfigurationError(
+            f"[smtp] cafile (TKKSD_SMTP_CAFILE) names {cafile}, which does not exist or is not a file; "
+            "give the PEM file of the server's private CA, or leave it empty for the system's CAs."
+        )
     try:
         return dict(
             host=host,
@@ -72,6 +77,7 @@ def make_transport(settings: Settings):
     from notifiers.errors import ConfigurationError as NotifierConfigError
 
     kind = transport_kind(settings)
+    warn_unused_settings(settings, kind)
     try:
         if kind == "maildir":
             from notifiers.maildir import MaildirTransport
@@ -82,6 +88,24 @@ def make_transport(settings: Settings):
         return SmtpTransport(**smtp_options(settings))
     except NotifierConfigError as exc:
         raise ConfigurationError(str(exc)) from None
+
+
+def warn_unused_settings(settings: Settings, kind: str) -> None:
+    """A setting that does nothing under the chosen transport is said, not silently ignored."""
+    import logging
+
+    if kind != "maildir":
+        return
+    unused = []
+    if settings.secrets.get("smtp_password"):
+        unused.append("an SMTP password (TKKSD_SMTP_PASSWORD or [smtp] password_file)")
+    if str(settings.get("smtp", "username") or "").strip():
+        unused.append("[smtp] username")
+    if str(settings.get("smtp", "cafile") or "").strip():
+        unused.append("[smtp] cafile")
+    if unused:
+        logging.getLogger("tkksd.mail").warning(
+            "The mail transport is 'maildir', so %s does nothing; set TKKSD_MAIL_TRANSPORT=smtp to use it.", " and ".join(unused))
 
 
 def describe(settings: Settings) -> str:
@@ -121,6 +145,7 @@ def send_test(ctx, address: str) -> dict[str, str]:
     msg = Message(
         message_id=f"<test.{uuid.uuid4().hex}.tkksd@{domain}>", sender=sender_of(ctx.settings), to=(address,),
         subject=rendered.subject, text=rendered.text, html=rendered.html, headers=(("X-TKKSD-Kind", "mail_test"),),
+        reply_to=ctx.settings.get("contact", "email") or None,  # as every message the outbox sends
     )
     where = describe(ctx.settings)
 

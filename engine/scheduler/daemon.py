@@ -55,8 +55,14 @@ class Daemon:
         # name by default) never take each other's leased rows for their own.
         self.claim_token = f"{self.daemon_id}/{os.getpid()}"[-80:]
         self._db_down = False
+        self._read_only_failures = 0
+        self.fatal: str | None = None
 
     # ------------------------------------------------------------------ jobs
+
+    # A database that refuses every write (a read-only file or folder, a full disk) does not
+    # heal by itself: after this many failed jobs in a row the daemon stops and says why.
+    MAX_READ_ONLY_FAILURES = 3
 
     def _guarded(self, name: str, fn) -> dict[str, int]:
         try:
@@ -76,6 +82,15 @@ class Daemon:
                 return {}
             text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             log.error("%s failed: %s: %s", name, type(exc).__name__, text)
+            from engine.store.waiting import is_read_only
+
+            if is_read_only(exc):
+                self._read_only_failures += 1
+                if self._read_only_failures >= self.MAX_READ_ONLY_FAILURES:
+                    log.error("the database refuses every write (%s); stopping after %d attempts",
+                              db.first_line(exc), self._read_only_failures)
+                    self.fatal = f"The database cannot be written ({db.first_line(exc)}); the daemon stopped after {self._read_only_failures} attempts."
+                    self.stop.set()
             with self._lock:
                 self.totals.errors += 1
                 self.totals.last_error = f"{name}: {type(exc).__name__}: {text}"[:500]

@@ -44,6 +44,7 @@ from sqlalchemy.engine import Connection
 from engine.lifecycle.agreement import SYSTEM
 from engine.store import db
 from engine.scheduler import catchup
+from engine.scheduler.identity import daemon_signature
 from engine.lifecycle.deadlines import PENDING, PENDING_SQL, local_day_start, rule_of
 from engine.store.tables import agreements, deadlines
 
@@ -178,7 +179,7 @@ def _fire(conn: Connection, ctx, row, agr, defn, rule, now: datetime, daemon_id:
         raise _Outcome("skipped", f"'{event}' is not allowed in state '{agr.lifecycle_state}'") from None
     # Marked first: the handlers reconcile pending rows, and this one is done.
     _mark(conn, [row.id], status="fired", now=now, daemon_id=daemon_id, result=f"fired {event}")
-    t = kernel.fire_in(conn, ctx, agr, defn, event=event, actor=SYSTEM, note=f"tenggat {rule.name}", stored=stored,
+    t = kernel.fire_in(conn, ctx, agr, defn, event=event, actor=SYSTEM, note=f"tenggat {rule.name} ({daemon_signature(daemon_id)})", stored=stored,
                        to_state=dest, decided_in_write=True, at=now)
     return {"event": event, "to_state": t.to_state}
 

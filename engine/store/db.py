@@ -23,17 +23,18 @@ SCHEMA_REVISION = "0004_evaluation"
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
 
-def _sqlite_setup(engine: Engine) -> None:
+def _sqlite_setup(engine: Engine, busy_ms: int = 30000, read_only: bool = False) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):
         # Let SQLAlchemy, not the driver, decide when transactions begin (SQLAlchemy docs,
         # "Serializable isolation / Savepoints / Transactional DDL" for pysqlite).
         dbapi_connection.isolation_level = None
         cur = dbapi_connection.cursor()
-        cur.execute("PRAGMA journal_mode=WAL")
+        if not read_only:  # setting the journal mode is a write
+            cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=FULL")
         cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
         cur.close()
 
     @event.listens_for(engine, "begin")
@@ -49,18 +50,43 @@ def _sqlite_setup(engine: Engine) -> None:
                                              dialect=engine.dialect) from exc
 
 
-def make_engine(url: str, **kwargs) -> Engine:
+def make_engine(url: str, *, lock_wait_seconds: float | None = None, **kwargs) -> Engine:
+    from engine.store import waiting
+    from engine.store.database_url import backend_of
+
+    backend_of(url)  # a URL tkksd cannot use is a configuration error, before any driver loads
+    seconds = waiting.DEFAULT_WAIT_SECONDS if lock_wait_seconds is None else float(lock_wait_seconds)
     if url.startswith("sqlite"):
-        path = url.split("///", 1)[-1] if "///" in url else ""
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        # No folder and no file is made here: only `tkksd init` (upgrade) creates the database.
+        read_only = _read_only_file(url)
+        if read_only:
+            # A read-only copy (or folder) can still be read and reported on.
+            url = f"sqlite:///file:{read_only}?mode=ro&uri=true"
         engine = sa.create_engine(url, **kwargs)
-        _sqlite_setup(engine)
+        _sqlite_setup(engine, int(seconds * 1000), read_only=bool(read_only))
+        waiting.configure(engine, seconds)
         return engine
     if url.startswith("postgresql://") or url.startswith("postgres://"):
         url = "postgresql+psycopg://" + url.split("://", 1)[1]
     kwargs.setdefault("pool_pre_ping", True)
-    return sa.create_engine(url, **kwargs)
+    engine = sa.create_engine(url, **kwargs)
+    waiting.configure(engine, seconds)
+    return engine
+
+
+def _read_only_file(url: str) -> str | None:
+    """The path of a SQLite database this process cannot write (file or folder), else None."""
+    import os
+
+    name = sa.engine.make_url(url).database
+    if not name or name == ":memory:" or name.startswith("file:"):
+        return None
+    path = Path(name)
+    if not path.exists():
+        return None
+    if os.access(path, os.W_OK) and os.access(path.parent, os.W_OK):
+        return None
+    return str(path.resolve())
 
 
 def connection_lost(exc: BaseException) -> bool:
@@ -118,7 +144,22 @@ def current_revision(conn: Connection) -> str | None:
         return None
 
 
+def sqlite_path(engine: Engine) -> Path | None:
+    """The database file of a SQLite engine (None: another backend, or in memory)."""
+    if engine.dialect.name != "sqlite":
+        return None
+    name = engine.url.database
+    if name and name.startswith("file:"):  # opened read-only: file:PATH?mode=ro
+        name = name[5:].split("?", 1)[0]
+    return Path(name) if name and name != ":memory:" else None
+
+
 def check_schema(engine: Engine) -> None:
+    path = sqlite_path(engine)
+    if path is not None and not path.exists():
+        # Connecting would create an empty file: a read must leave nothing behind.
+        raise DatabaseNotReady(f"There is no file {path} yet, so the database at "
+                               f"{engine.url.render_as_string(hide_password=True)} has no tkksd schema yet; run `tkksd init` first.")
     with engine.connect() as conn:
         revision = current_revision(conn)
         conn.rollback()
@@ -133,6 +174,9 @@ def upgrade(engine: Engine) -> tuple[str | None, str]:
     from alembic import command
     from alembic.config import Config
 
+    path = sqlite_path(engine)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)  # `tkksd init` checks the folder before
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     with engine.connect() as conn:

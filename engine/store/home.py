@@ -1,0 +1,136 @@
+"""Where tkksd keeps its data (the SQLite file, the Maildir) when the settings do not say.
+
+The rule does not depend on whichever folder a command happens to run from:
+
+1. ``TKKSD_HOME`` or ``general.home`` in the settings: that folder (relative to the current one).
+2. ``./var`` when the current folder is a tkksd deployment or the source checkout: it holds a
+   ``tkksd.toml``, a ``var/`` that ``tkksd init`` made (it carries the marker file
+   ``var/.tkksd-home``), or tkksd's own ``pyproject.toml`` (so the README's quick start keeps
+   ``var/tkksd.db`` and ``var/mail``).
+3. Otherwise the user's data folder (``platformdirs.user_data_path("tkksd")``, on Linux
+   ``~/.local/share/tkksd``).
+
+The system's mail spool is never used as the Maildir, and nothing but ``tkksd init`` creates a
+folder or a database file.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+MARKER = ".tkksd-home"
+SYSTEM_MAIL_SPOOLS = (Path("/var/mail"), Path("/var/spool/mail"))
+_OWN_PROJECT = re.compile(r'^\s*name\s*=\s*"tkksd"\s*$', re.MULTILINE)
+
+
+def is_deployment_folder(folder: Path) -> bool:
+    """Whether ``folder`` is a tkksd deployment or tkksd's source checkout."""
+    if folder == Path(folder.anchor):
+        return False  # never /var of the system
+    if (folder / "tkksd.toml").is_file() or (folder / "var" / MARKER).is_file():
+        return True
+    try:
+        return bool(_OWN_PROJECT.search((folder / "pyproject.toml").read_text(encoding="utf-8")))
+    except (OSError, UnicodeDecodeError):
+        return False
+
+
+def default_home(cwd: Path) -> Path:
+    if is_deployment_folder(cwd):
+        return cwd / "var"
+    import platformdirs
+
+    return platformdirs.user_data_path("tkksd", appauthor=False)
+
+
+def resolve_home(configured: str, cwd: Path) -> Path:
+    """The home folder for a configured value (empty: chosen by the rule above)."""
+    if configured:
+        home = Path(configured).expanduser()
+        return home if home.is_absolute() else cwd / home
+    return default_home(cwd)
+
+
+def is_system_mail_spool(path: Path) -> bool:
+    resolved = path.resolve()
+    return any(resolved == spool.resolve() or spool.resolve() in resolved.parents for spool in SYSTEM_MAIL_SPOOLS)
+
+
+def prepare_home(home: Path, *, parents: bool = False, group: str | None = None) -> bool:
+    """Create the home folder (private to its owner) with its marker; True when it was made.
+    A configured home is made only at its last level (a typo must not build a tree); the
+    user's data folder is made with its parents."""
+    from engine.errors import ConfigurationError
+
+    if parents:
+        home.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if not home.parent.is_dir():
+        raise ConfigurationError(f"The folder {home.parent} does not exist, so the tkksd home {home} cannot be made; create it first or set TKKSD_HOME.")
+    made = False
+    if not home.exists():
+        home.mkdir(mode=0o700)
+        made = True
+    if group:
+        import shutil
+
+        shutil.chown(home, group=group)
+        os.chmod(home, 0o750)
+    marker = home / MARKER
+    if not marker.exists():
+        marker.write_text("This folder holds tkksd's data (made by `tkksd init`).\n", encoding="utf-8")
+    return made
+
+
+def sqlite_folder_ready(db_file: Path, home: Path, *, parents: bool = False) -> None:
+    """`tkksd init` refuses a database folder that does not exist (naming it), unless it is the
+    home folder, which init makes."""
+    from engine.errors import ConfigurationError
+
+    folder = db_file.parent
+    if folder.is_dir():
+        return
+    if folder.resolve() == home.resolve():
+        prepare_home(home, parents=parents)
+        return
+    raise ConfigurationError(f"The database folder {folder} does not exist; create it first (tkksd does not make it).")
+
+
+def private_file(path: Path, group: str | None = None) -> None:
+    """Restrict a data file to its owner (0600), or its owner and ``group`` (0640)."""
+    if not path.exists():
+        return
+    if group:
+        import shutil
+
+        shutil.chown(path, group=group)
+        os.chmod(path, 0o640)
+    else:
+        os.chmod(path, 0o600)
+
+
+def where(settings) -> str:
+    """One line for people: where the database and the mail are."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(settings.database_url)
+    database = url.database if url.get_backend_name() == "sqlite" else url.render_as_string(hide_password=True)
+    if settings.get("mail", "transport", "maildir") == "smtp":
+        mail = f"sent by SMTP to {settings.get('smtp', 'host')}:{settings.get('smtp', 'port')}"
+    else:
+        mail = f"in the Maildir {settings.maildir}"
+    return f"Database: {database}; mail: {mail}."
+
+
+def secure_sqlite_files(db_file: Path, group: str | None = None) -> None:
+    """The database and its WAL companions readable by their owner only (or a configured group):
+    they hold every agreement and the bodies of the mail in the outbox."""
+    for suffix in ("", "-wal", "-shm"):
+        private_file(Path(str(db_file) + suffix), group)
+
+
+def private_umask(group: str | None = None) -> None:
+    """Files this process creates from now on (Maildir messages, SQLite's -wal/-shm) are the
+    owner's only (0600), or the owner's and the configured group's (0640)."""
+    os.umask(0o027 if group else 0o077)

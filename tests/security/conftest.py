@@ -1,0 +1,1 @@
+from tests.inventory.conftest import second_ctx, second_env  # noqa: F401 - shared fixtures
