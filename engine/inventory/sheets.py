@@ -44,7 +44,7 @@ FIXED_NOTES: dict[str, str] = {
     "workflow": "Nama alur kerja, mis. kerja-sama atau pemanfaatan-bmd.",
     "workflow_version": "Kosongkan untuk versi terbaru.",
     "state": "Kode status dari daftar (mis. integrated). Kerja sama masuk dalam status ini.",
-    "state_since": "Tanggal (YYYY-MM-DD) status ini mulai berlaku; tenggat dihitung dari tanggal ini.",
+    "state_since": "Tanggal status ini mulai berlaku (mis. 20/11/2023); tenggat dihitung dari tanggal ini.",
     "title": "Judul naskah kerja sama (wajib).",
     "partner": "Nama mitra (wajib).",
     "lead_opd": "Kode OPD pengampu dari direktori (wajib), mis. DKP.",
