@@ -71,8 +71,8 @@ class Settings:
 
     @property
     def home(self) -> Path:
-        # The rule (deployment folder, else the user's data folder) lives with the store.
-        from engine.store.home import resolve_home
+        # The rule (deployment folder, else the user's data folder): config/home.py.
+        from config.home import resolve_home
 
         return resolve_home(self.get("general", "home", "") or "", self.cwd)
 
@@ -91,7 +91,7 @@ class Settings:
 
     @property
     def maildir(self) -> Path:
-        from engine.store.home import is_system_mail_spool
+        from config.home import is_system_mail_spool
 
         path = Path(self.get("mail", "maildir", "mail"))
         path = path if path.is_absolute() else self.home / path

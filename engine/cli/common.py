@@ -70,14 +70,14 @@ def undecodable_argument(argv: list[str]) -> str | None:
     return None
 
 
-# The identity this command runs as, established by ``context()`` (engine.access).
+# The identity this command runs as, established by ``context()`` (engine.lifecycle.access).
 _SESSION: dict[str, Any] = {}
 
 
 def context(check_schema: bool = True, access: str = "read", what: str = ""):
     """The engine's context, once the caller is identified and allowed ``access`` (see
-    engine.access: none, init, read, operate)."""
-    from engine import access as rules
+    engine.lifecycle.access: none, init, read, operate)."""
+    from engine.lifecycle import access as rules
     from engine.bootstrap import bootstrap
     from engine.store.db import sqlite_path
 
@@ -143,7 +143,7 @@ def table(rows: list[dict[str, Any]], columns: list[tuple[str, str]]) -> None:
 def opd_filter(ctx, requested: str | None) -> str | None:
     """The OPD filter a listing must use: the caller's own OPD when reading is limited to it
     (``access.read_all = false``), which a request for another OPD cannot widen."""
-    from engine.access import visible_opd
+    from engine.lifecycle.access import visible_opd
     from engine.errors import PermissionDenied
 
     own = visible_opd(ctx, identity())
@@ -156,7 +156,7 @@ def opd_filter(ctx, requested: str | None) -> str | None:
 
 def check_visible(ctx, ref: str, lead_opd: str | None = None) -> None:
     """Refuse an agreement the caller may not read (only when reading is limited to one's OPD)."""
-    from engine.access import check_agreement_visible, visible_opd
+    from engine.lifecycle.access import check_agreement_visible, visible_opd
 
     if visible_opd(ctx, identity()) is None:
         return

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from engine.outputs import atomic_output
+from engine.store.outputs import atomic_output
 
 from .common import actor, context, emit_json, opd_filter
 

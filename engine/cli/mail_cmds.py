@@ -63,7 +63,7 @@ def outbox_show(outbox_id, as_json):
     """
     from engine.mail.outbox import show_row
 
-    from engine.access import may_read_mail
+    from engine.lifecycle.access import may_read_mail
     from engine.errors import PermissionDenied
     from engine.store import db
 

@@ -106,7 +106,7 @@ def add_user(ctx: Context, actor_login: str, login: str, name: str, roles: Seque
         raise InvalidInput(f"Unknown role '{unknown[0]}'; the roles are {', '.join(ALL_ROLES)}.")
     if not login or login == SYSTEM or any(c.isspace() for c in login):
         raise InvalidInput(f"'{login}' cannot be a login name.")
-    from engine.access import check_login
+    from engine.lifecycle.access import check_login
 
     check_login(login)
     if "opd" in roles and not opd_code:

@@ -1,5 +1,5 @@
 """The daemon's identity as recorded with every timed event it fires: the actor stays `system`
-(no person can take that name, see engine.access), and the note names the host and the process,
+(no person can take that name, see engine.lifecycle.access), and the note names the host and the process,
 so a timed event in the history can be traced to the daemon that fired it."""
 
 from __future__ import annotations

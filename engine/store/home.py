@@ -17,46 +17,9 @@ folder or a database file.
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 
-MARKER = ".tkksd-home"
-SYSTEM_MAIL_SPOOLS = (Path("/var/mail"), Path("/var/spool/mail"))
-_OWN_PROJECT = re.compile(r'^\s*name\s*=\s*"tkksd"\s*$', re.MULTILINE)
-
-
-def is_deployment_folder(folder: Path) -> bool:
-    """Whether ``folder`` is a tkksd deployment or tkksd's source checkout."""
-    if folder == Path(folder.anchor):
-        return False  # never /var of the system
-    if (folder / "tkksd.toml").is_file() or (folder / "var" / MARKER).is_file():
-        return True
-    try:
-        return bool(_OWN_PROJECT.search((folder / "pyproject.toml").read_text(encoding="utf-8")))
-    except (OSError, UnicodeDecodeError):
-        return False
-
-
-def default_home(cwd: Path) -> Path:
-    if is_deployment_folder(cwd):
-        return cwd / "var"
-    import platformdirs
-
-    return platformdirs.user_data_path("tkksd", appauthor=False)
-
-
-def resolve_home(configured: str, cwd: Path) -> Path:
-    """The home folder for a configured value (empty: chosen by the rule above)."""
-    if configured:
-        home = Path(configured).expanduser()
-        return home if home.is_absolute() else cwd / home
-    return default_home(cwd)
-
-
-def is_system_mail_spool(path: Path) -> bool:
-    resolved = path.resolve()
-    return any(resolved == spool.resolve() or spool.resolve() in resolved.parents for spool in SYSTEM_MAIL_SPOOLS)
-
+from config.home import MARKER, SYSTEM_MAIL_SPOOLS, default_home, is_deployment_folder, is_system_mail_spool, resolve_home  # noqa: F401 - the rule, re-exported for the store
 
 def prepare_home(home: Path, *, parents: bool = False, group: str | None = None) -> bool:
     """Create the home folder (private to its owner) with its marker; True when it was made.

@@ -11,7 +11,7 @@ import uuid
 import pytest
 import sqlalchemy as sa
 
-from engine import access
+from engine.lifecycle import access
 from engine.errors import InvalidInput, PermissionDenied
 from engine.lifecycle.services import add_user, create_agreement, fire
 from engine.mail.outbox import list_rows, show_row

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.outputs import OutputRefused, atomic_output
+from engine.store.outputs import OutputRefused, atomic_output
 
 
 def _db_file(env) -> Path:
