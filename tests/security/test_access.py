@@ -31,8 +31,8 @@ def people(ctx):
     add_user(ctx, "admin", "sari", "Sari", ["secretariat"], None)
     add_user(ctx, "admin", "budi", "Budi", ["opd"], "DKP")
     add_user(ctx, "admin", "dina", "Dina", ["opd"], "DISHUB")
-    ref = create_agreement(ctx, "admin", title="KB Pangan", partner="Otorita IKN", opd="DKP")["id"]
-    other = create_agreement(ctx, "admin", title="KB Jalan", partner="Kota Balikpapan", opd="DISHUB")["id"]
+    ref = create_agreement(ctx, "admin", title="KB Pangan", partner="Otorita IKN", opd="DKP", values={"document_kind": "KB"})["id"]
+    other = create_agreement(ctx, "admin", title="KB Jalan", partner="Kota Balikpapan", opd="DISHUB", values={"document_kind": "KB"})["id"]
     role, values = KS_STEPS["identify"]
     fire(ctx, "admin", ref, "identify", values=values)
     mails = [r for r in list_rows(ctx, status=None, limit=100) if r["agreement"] == ref]
@@ -151,7 +151,7 @@ def test_a_coordinators_database_role_cannot_fire_as_another_user(pg_database, t
         ctx = bootstrap(env)
         add_user(ctx, "admin", rina, "Rina (Bappeda)", ["tkksd"], None)
         add_user(ctx, "admin", sari, "Sari (Bagian Kerjasama)", ["secretariat"], None)
-        ref = create_agreement(ctx, "admin", title="KB Pangan", partner="Otorita IKN", opd="DKP")["id"]
+        ref = create_agreement(ctx, "admin", title="KB Pangan", partner="Otorita IKN", opd="DKP", values={"document_kind": "KB"})["id"]
         ctx.engine.dispose()
         base = PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgres@", f"{rina}@")
         as_rina = Cli({**env, "TKKSD_DATABASE_URL": f"{base}/{dbname}"}, tmp_path)

@@ -154,7 +154,7 @@ def check_run(name: str, code: int, stdout: str, stderr: str, before: str, after
 def world(ctx, env, tmp_path):
     add_user(ctx, "admin", "budi", "Budi", ["opd"], "DKP")
     add_user(ctx, "admin", "sari", "Sari", ["secretariat"], None)
-    ref = create_agreement(ctx, "admin", title="KB Pangan", partner="Otorita IKN", opd="DKP")["id"]
+    ref = create_agreement(ctx, "admin", title="KB Pangan", partner="Otorita IKN", opd="DKP", values={"document_kind": "KB"})["id"]
     home = Path(env["TKKSD_HOME"])
     (home / "mail" / "new").mkdir(parents=True, exist_ok=True)
     hostile = tmp_path / "hostile.csv"

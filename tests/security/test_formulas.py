@@ -37,7 +37,7 @@ def test_inert_csv_starts_no_cell_with_a_formula_character():
 def _add_hostile(ctx):
     refs = []
     for title in HOSTILE:
-        refs.append(create_agreement(ctx, "admin", title=title, partner="=cmd|' /C calc'!A0", opd="DKP")["id"])
+        refs.append(create_agreement(ctx, "admin", title=title, partner="=cmd|' /C calc'!A0", opd="DKP", values={"document_kind": "KB"})["id"])
     return refs
 
 

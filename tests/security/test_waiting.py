@@ -110,7 +110,7 @@ def test_a_held_row_lock_on_postgresql_is_named_and_bounded(pg_database, tmp_pat
     ctx = bootstrap(env)
     from engine.lifecycle.services import create_agreement
 
-    ref = create_agreement(ctx, "admin", title="KB Pangan", partner="Otorita IKN", opd="DKP")["id"]
+    ref = create_agreement(ctx, "admin", title="KB Pangan", partner="Otorita IKN", opd="DKP", values={"document_kind": "KB"})["id"]
     ctx.engine.dispose()
     conf = tmp_path / "wait.toml"
     conf.write_text("[database]\nlock_wait_seconds = 1\n")
