@@ -27,7 +27,7 @@ def sh_block_after(marker: str) -> str:
 def test_readme_users_and_walk_run_verbatim(env, tmp_path):
     script = "\n".join([
         "set -euo pipefail",
-        sh_block_after("admin; an admin adds the others"),
+        sh_block_after("adds the others:"),
         sh_block_after("A walk through the workflow"),
         'echo "ID=$ID"',
     ])

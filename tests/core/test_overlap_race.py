@@ -41,6 +41,7 @@ def test_two_overlapping_synchronize_at_the_same_instant(ctx, env, database_url,
     ctx.engine.dispose()
     values = {k: v for k, v in KS_STEPS["synchronize"][1].items() if k != "overlap_acknowledged"}
     values["field"] = "transport"  # both re-scoped to the same field: an overlap neither snapshot shows
+    values["urusan_reason"] = "Angkutan hasil pangan ke IKN"  # transport is not among DKP's urusan
 
     lock = _hold_writers(database_url, [first, second])
     racers = []

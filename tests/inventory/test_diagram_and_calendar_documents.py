@@ -57,7 +57,7 @@ def test_the_calendar_flags_overdue_items_and_reminds_the_day_before_as_vobject_
     coming = [e for e in events if e.dtstart.value > now + timedelta(days=1)]
     assert overdue and coming
     for e in overdue:
-        assert re.match(r"\[(KS|BMD)-\d{4}-\d{4}\] TERLAMBAT \d+ hari: ", e.summary.value), e.summary.value
+        assert re.match(r"\[(KS|BMD|DESA)-\d{4}-\d{4}\] TERLAMBAT \d+ hari: ", e.summary.value), e.summary.value
         assert not hasattr(e, "valarm")
     for e in coming:
         assert "TERLAMBAT" not in e.summary.value

@@ -124,7 +124,7 @@ def test_calendar_of_pending_deadlines_parses_back(demo_ctx, cli, tmp_path):
         start = ev.decoded("dtstart")
         assert str(start.tzinfo) == "Asia/Makassar" and (start.hour, start.minute) == (8, 0)
         summary = str(ev.get("summary"))
-        assert re.match(r"\[(KS|BMD)-\d{4}-\d{4}\] ", summary)
+        assert re.match(r"\[(KS|BMD|DESA)-\d{4}-\d{4}\] ", summary)
         assert "OPD pengampu: DKP" in str(ev.get("description"))
         assert summary[1:summary.index("]")] in str(ev.get("description"))
     assert len({str(ev.get("uid")) for ev in vevents}) == events

@@ -59,7 +59,7 @@ def test_letters_digests_invitations_and_lists(doc_env, chromium, tmp_path):
     assert ics.get_param("method") == "PUBLISH" and ics.get_filename().endswith(".ics")
     cal = vobject.readOne(ics.get_content() if isinstance(ics.get_content(), str) else ics.get_content().decode())
     assert cal.method.value == "PUBLISH" and len(cal.vevent_list) == 1
-    number = re.search(r"(KS|BMD)-\d{4}-\d{4}", reminder["Subject"]).group(0)
+    number = re.search(r"(KS|BMD|DESA)-\d{4}-\d{4}", reminder["Subject"]).group(0)
     assert number in cal.vevent.summary.value
 
     # The Sekda's monthly digest: short, grouped by OPD, the full list attached as XLSX.
