@@ -64,11 +64,19 @@ def text_lines(data: dict[str, Any]) -> list[str]:
 
 
 def xlsx_sheets(wb, data: dict[str, Any]) -> None:
-    s = wb.create_sheet("keputusan_kb")
-    s.append(["keputusan", "uraian", "jumlah"])
-    for d in data.get("kb_decisions", []):
-        s.append([d["decision"], d["label"], d["count"]])
-    s = wb.create_sheet("evaluasi_menyimpang")
-    s.append(["id", "judul", "OPD", "keputusan", "oleh", "waktu (UTC)", "alasan"])
-    for d in data.get("evaluation_departures", []):
-        s.append([d["id"], d["title"], d["opd"], d["event"], d["actor"], d["at"], d["reason"]])
+    """The chair's KB decisions and the evaluations departing from their score, as the report's
+    other sheets are (typed cells, widths, frozen header, autofilter)."""
+    from engine.inventory.report_xlsx import Col, write_table
+
+    en = data.get("lang") == "en"
+    write_table(wb.create_sheet("keputusan_kb"),
+                [Col("Code" if en else "Kode", width=24), Col("Decision" if en else "Keputusan", "wrap", 40),
+                 Col("Count" if en else "Jumlah", "int", width=10)],
+                [[d["decision"], d["label"], d["count"]] for d in data.get("kb_decisions", [])])
+    write_table(wb.create_sheet("evaluasi_menyimpang"),
+                [Col("Number" if en else "Nomor", width=16), Col("Title" if en else "Judul", "wrap", 40),
+                 Col("OPD", width=12), Col("Decision" if en else "Keputusan", width=14),
+                 Col("By" if en else "Oleh", "wrap", 18), Col("Date" if en else "Tanggal", "date"),
+                 Col("Reason" if en else "Alasan", "wrap", 45)],
+                [[d["id"], d["title"], d["opd"], d["event"], d["actor"], d["at"], d["reason"]]
+                 for d in data.get("evaluation_departures", [])])

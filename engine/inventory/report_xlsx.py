@@ -69,7 +69,9 @@ def write_table(ws, cols: Sequence[Col], rows: Sequence[Sequence[Any]], *, first
                                    indent=0 if numeric else 1)
     for r, values in enumerate(rows, start=first_row + 1):
         for c, (col, value) in enumerate(zip(cols, values), start=1):
-            cell = ws.cell(row=r, column=c, value=date.fromisoformat(value) if col.kind == "date" and value else value)
+            if col.kind == "date" and isinstance(value, str) and value:
+                value = date.fromisoformat(value[:10])  # an ISO date (or the date part of a time)
+            cell = ws.cell(row=r, column=c, value=value)
             if col.kind == "date":
                 cell.number_format = DATE_FORMAT
             elif col.kind == "pct":

@@ -193,16 +193,22 @@ def into_html(html: str, w: dict[str, Any] | None) -> str:
 
 
 def add_sheets(wb, w: dict[str, Any]) -> None:
-    s = wb.create_sheet("kecamatan")
-    s.append(["kode", "kecamatan", "desa/kelurahan", "kerja sama", "delineasi IKN"])
-    for k in w["by_kecamatan"]:
-        s.append([k["code"], k["name"], k["units"], k["agreements"], k["ikn_label"]])
-    s = wb.create_sheet("delineasi_ikn")
-    s.append(["id", "judul", "lokasi", "status", "batas keputusan"])
-    for a in w["ikn_delineation"]["agreements"]:
-        s.append([a["id"], a["title"], "; ".join(a["units"]), a["state"], a["decision_due"] or ""])
-    s = wb.create_sheet("potensi_ikn")
-    s.append(["urusan", "id", "uraian", "pengusul", "mitra IKN", "bentuk", "status", "kerja sama"])
-    for g in w["potensi"]:
-        for e in g["entries"]:
-            s.append([g["label"], e["id"], e["description"], e["proposer"], e["ikn_counterpart"], e["expected_form"], e["status"], e["agreement"] or ""])
+    """Agreements by kecamatan, the IKN delineation and the potential cooperation with IKN, as
+    the report's other sheets are (typed cells, widths, frozen header, autofilter)."""
+    from engine.inventory.report_xlsx import Col, write_table
+
+    write_table(wb.create_sheet("kecamatan"),
+                [Col("Kode", width=12), Col("Kecamatan", "wrap", 24), Col("Desa/kelurahan", "int", width=16),
+                 Col("Kerja sama", "int", width=12), Col("Delineasi IKN", "wrap", 24)],
+                [[k["code"], k["name"], k["units"], k["agreements"], k["ikn_label"]] for k in w["by_kecamatan"]])
+    write_table(wb.create_sheet("delineasi_ikn"),
+                [Col("Nomor", width=16), Col("Judul", "wrap", 40), Col("Lokasi", "wrap", 30), Col("Status", "wrap", 18),
+                 Col("Batas keputusan", "date")],
+                [[a["id"], a["title"], "; ".join(a["units"]), a["state"], a["decision_due"]]
+                 for a in w["ikn_delineation"]["agreements"]])
+    write_table(wb.create_sheet("potensi_ikn"),
+                [Col("Urusan", "wrap", 20), Col("Nomor", width=14), Col("Uraian", "wrap", 40), Col("Pengusul", "wrap", 24),
+                 Col("Mitra IKN", "wrap", 24), Col("Bentuk", "wrap", 14), Col("Status", "wrap", 16),
+                 Col("Kerja sama", width=16)],
+                [[g["label"], e["id"], e["description"], e["proposer"], e["ikn_counterpart"], e["expected_form"],
+                  e["status"], e["agreement"] or ""] for g in w["potensi"] for e in g["entries"]])

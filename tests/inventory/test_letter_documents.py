@@ -38,13 +38,13 @@ def _letter_rules(text: str) -> None:
 def test_letters_digests_invitations_and_lists(doc_env, chromium, tmp_path):
     cli = Cli(dict(doc_env, TKKSD_NOW=NOW), tmp_path)
     cli("user", "add", "sari", "--name", "Sari Wulandari", "--role", "secretariat")
-    cli("fire", "KS-2024-0025", "identify", "--set", "field=agriculture", "--set", "objective=Pertanian presisi",
+    cli("fire", "KS-2024-0024", "identify", "--set", "field=agriculture", "--set", "objective=Pertanian presisi",
         "--set", "partner_type=university", "--set", "ikn_relevance=indirect", user="sari")
     cli("daemon", "--once")
     mails = _mails(doc_env)
 
     # The transition letter: who recorded it by name, the partner type as a label, the action and its date.
-    letter = next(m for m in mails["transition"] if "KS-2024-0025" in m["Subject"])
+    letter = next(m for m in mails["transition"] if "KS-2024-0024" in m["Subject"])
     text = letter.get_body(("plain",)).get_content()
     _letter_rules(text)
     assert "dicatat oleh Sari Wulandari" in text and "sari" not in text.replace("Sari Wulandari", "")

@@ -106,7 +106,8 @@ def test_the_xlsx_report_is_a_spreadsheet_and_libreoffice_prints_it_without_cutt
     reports.write_xlsx(data, path)
     wb = openpyxl.load_workbook(path)
     summaries = ["ringkasan", "status", "kategori", "jenis_mitra", "tahun", "opd", "tren", "evaluasi"]
-    assert set(summaries) | {"menggantung", "jatuh_tempo"} == set(wb.sheetnames)
+    lists = {"menggantung", "jatuh_tempo", "keputusan_kb", "evaluasi_menyimpang", "kecamatan", "delineasi_ikn", "potensi_ikn"}
+    assert set(summaries) | lists == set(wb.sheetnames)
     for ws in wb.worksheets:
         assert ws.freeze_panes and ws.auto_filter.ref, ws.title
         assert ws.page_setup.orientation == "landscape" and int(ws.page_setup.paperSize) == 9
