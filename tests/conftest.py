@@ -98,13 +98,15 @@ def require_postgres() -> None:
 def _session_templates():
     """Drops the session's template databases (and the copies made ahead) at the end, and stops
     the CLI's fork server."""
-    yield TEMPLATES
-    TEMPLATES.close()
     global _FORK_SERVER
-    if _FORK_SERVER is not None:
-        _FORK_SERVER.close()
-        shutil.rmtree(Path(_FORK_SERVER.path).parent, ignore_errors=True)
-        _FORK_SERVER = None
+    yield TEMPLATES
+    try:
+        TEMPLATES.close()
+    finally:
+        if _FORK_SERVER is not None:
+            _FORK_SERVER.close()
+            shutil.rmtree(Path(_FORK_SERVER.path).parent, ignore_errors=True)
+            _FORK_SERVER = None
 
 
 def run_tkksd(args: list[str], env: dict[str, str], cwd: Path, timeout: float) -> subprocess.CompletedProcess:
