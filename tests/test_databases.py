@@ -3,6 +3,8 @@ at head, the OPD directory, the admin) and a test's own; ``database_url`` alone 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import sqlalchemy as sa
 
 
@@ -37,6 +39,10 @@ def test_each_test_has_its_own_copy(ctx):
 def test_database_url_alone_is_empty(database_url):
     from engine.store.db import make_engine
 
+    if database_url.startswith("sqlite:///"):
+        # Only `tkksd init` creates the database's folder (engine.store.home); a bare URL names
+        # a file in a folder nobody made yet.
+        Path(database_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     engine = make_engine(database_url)
     try:
         assert sa.inspect(engine).get_table_names() == []
