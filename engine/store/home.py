@@ -1,17 +1,6 @@
-"""Where tkksd keeps its data (the SQLite file, the Maildir) when the settings do not say.
-
-The rule does not depend on whichever folder a command happens to run from:
-
-1. ``TKKSD_HOME`` or ``general.home`` in the settings: that folder (relative to the current one).
-2. ``./var`` when the current folder is a tkksd deployment or the source checkout: it holds a
-   ``tkksd.toml``, a ``var/`` that ``tkksd init`` made (it carries the marker file
-   ``var/.tkksd-home``), or tkksd's own ``pyproject.toml`` (so the README's quick start keeps
-   ``var/tkksd.db`` and ``var/mail``).
-3. Otherwise the user's data folder (``platformdirs.user_data_path("tkksd")``, on Linux
-   ``~/.local/share/tkksd``).
-
-The system's mail spool is never used as the Maildir, and nothing but ``tkksd init`` creates a
-folder or a database file.
+"""The home folder on disk: made by ``tkksd init`` only (0700, with a marker file), its database
+and Maildir files kept private. Which folder it is — the rule that never depends on whichever
+folder a command runs from, and never takes the system's mail spool — is ``config.home``.
 """
 
 from __future__ import annotations
