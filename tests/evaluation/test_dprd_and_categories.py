@@ -107,4 +107,4 @@ def test_the_dprd_wait_reminds_the_secretariat_not_the_opd(ctx):
     [wait] = outbox_rows(ctx, ref, "dprd_wait")
     assert wait.to_addrs == ["kerjasama@opd.kukar.example"] and wait.cc_addrs == ["sekda@opd.kukar.example"]
     assert not outbox_rows(ctx, ref, "reminder") and not outbox_rows(ctx, ref, "escalation")
-    assert "dprd_approve" in wait.text_body
+    assert "mencatat nomor persetujuan DPRD" in wait.text_body and "tkksd fire" not in wait.text_body

@@ -48,7 +48,8 @@ def test_the_chairs_three_decisions(late_evaluation, ctx):
         assert len(outbox_rows(ctx, ref, "kb_followup") + outbox_rows(ctx, ref, "kb_followup_overdue")) == 1
         [letter] = outbox_rows(ctx, ref, "kb_decision")
         assert letter.to_addrs == ["sekda@opd.kukar.example"]
-        assert "give_more_time" in letter.text_body and "declare_not_followed_up" in letter.text_body
+        assert "memberi tambahan waktu" in letter.text_body and "menyatakan KB tidak ditindaklanjuti" in letter.text_body
+        assert "tkksd fire" not in letter.text_body
 
     fire(c, "admin", refs["upgrade"], "upgrade")
     reason = "OPD menunggu hasil kajian teknis Otorita IKN"
