@@ -451,7 +451,7 @@ async def _drain_passes(ctx, daemon_id, limit, transport, max_passes, while_full
             rows = await asyncio.to_thread(claim, ctx, daemon_id=daemon_id, limit=limit) if go_on(0, limit) else []
             passes = 1
             while rows:
-                outcomes = await _deliver(use, messages_of(rows, ctx.settings, ctx))
+                outcomes = await _delivering(ctx, daemon_id, rows, _deliver(use, messages_of(rows, ctx.settings, ctx)))
                 following = limit if go_on(passes, len(rows)) else 0
                 result, rows = await asyncio.to_thread(
                     record_and_claim, ctx, daemon_id=daemon_id, rows=rows, outcomes=outcomes, limit=following
@@ -481,6 +481,37 @@ def _login_blocked(ctx) -> bool:
     if blocked:
         log.warning("Outbox not drained: %s", blocked)
     return blocked is not None
+
+
+async def _delivering(ctx, daemon_id: str, rows: Sequence[Any], delivery):
+    """Await ``delivery`` of the claimed ``rows`` while keeping their lease alive: a batch that
+    takes longer than the lease (a slow server, a loaded machine) must not be claimed and sent
+    again by another daemon while this one still sends it. A killed daemon renews nothing, so
+    its lease lapses as before."""
+    lease = Policy.from_settings(ctx.settings).lease
+    ids = [r.id for r in rows]
+
+    async def renew() -> None:
+        while True:
+            await asyncio.sleep(max(lease.total_seconds() / 3, 0.5))
+            await asyncio.to_thread(_extend_lease, ctx, daemon_id, ids, lease)
+
+    keeper = asyncio.ensure_future(renew())
+    try:
+        return await delivery
+    finally:
+        keeper.cancel()
+        try:
+            await keeper
+        except (asyncio.CancelledError, Exception):  # noqa: BLE001 - a missed renewal only shortens the lease
+            pass
+
+
+def _extend_lease(ctx, daemon_id: str, ids: list[int], lease: timedelta) -> None:
+    with db.write(ctx.engine) as conn:
+        conn.execute(outbox.update().where(outbox.c.id.in_(ids), outbox.c.claimed_by == daemon_id,
+                                           outbox.c.status == "pending")
+                     .values(claimed_until=ctx.clock.lease_now() + lease))
 
 
 def _release(ctx, daemon_id: str, ids: list[int]) -> None:
