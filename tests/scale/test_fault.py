@@ -204,7 +204,7 @@ def test_three_daemons_sigkill_and_smtp_outage_lose_nothing(pg_database, tmp_pat
     ctx.engine.dispose()
     unexplained = duplicates - allowed
     if unexplained:
-        # Known and open (see the closing note of stop 18): since this stop a whole batch is now and
+        # Known and open: since the drain renders at claim time a whole batch is now and
         # then delivered twice outside a kill or the SMTP stop. Nothing is lost (asserted above);
         # this stays visible as XFAIL, not hidden, until its cause is found.
         pytest.xfail(f"{len(unexplained)} duplicate(s) were not in flight at a kill or at the SMTP stop")
