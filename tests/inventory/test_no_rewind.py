@@ -44,7 +44,14 @@ def test_demo_after_a_daemon_pass_changes_nothing(cli, ctx):
     moved = [n for n, (state, version) in before[0].items() if version > 1]
     assert len(moved) > 50, "the daemon pass should have moved many demo agreements on"
 
+    # The README quick start again in the same folder: init, then demo. Nothing moves back and
+    # doctor says exactly what it said before (the demo keeps its hanging agreements on purpose).
+    doctor_before = cli("doctor", check=False, now=AGAIN)
+    assert "up to date" in cli("init", now=AGAIN).stdout
     again = cli("demo", now=AGAIN)
+    doctor_after = cli("doctor", check=False, now=AGAIN)
+    assert (doctor_after.returncode, doctor_after.stdout, doctor_after.stderr) == \
+        (doctor_before.returncode, doctor_before.stdout, doctor_before.stderr)
     assert " 0 agreement(s) added, 0 updated, 219 already there" in again.stdout, again.stdout
     assert f"({len(moved)} moved on in tkksd since, left as they are)" in again.stdout
     assert _states_and_history(ctx) == before
