@@ -251,12 +251,7 @@ def cli(env, tmp_path):
 @pytest.fixture
 def chromium():
     """Path to a headless Chromium (Debian's package); skips locally when absent, fails in CI."""
-    path = shutil.which("chromium") or shutil.which("chromium-browser")
-    if not path:
-        if IN_CI:
-            pytest.fail("chromium is not installed; .ci/run installs Debian's chromium")
-        pytest.skip("chromium is not installed (apt-get install chromium)")
-    return path
+    return _program(("chromium", "chromium-browser"), "chromium")
 
 
 def _program(names: tuple[str, ...], package: str):

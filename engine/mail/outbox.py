@@ -406,18 +406,6 @@ def drain_once(ctx, *, daemon_id: str, limit: int = 100, transport=None) -> Drai
     return result
 
 
-async def drain_once_async(ctx, *, daemon_id: str, limit: int = 100, transport=None) -> DrainResult:
-    """The same for a caller that already runs an event loop (database work in a thread)."""
-    rows = await asyncio.to_thread(claim, ctx, daemon_id=daemon_id, limit=limit)
-    if not rows:
-        return DrainResult()
-    messages = messages_of(rows, ctx.settings, ctx)
-    outcomes = await _deliver_with(ctx, transport, messages)
-    result = await asyncio.to_thread(record, ctx, daemon_id=daemon_id, rows=rows, outcomes=outcomes)
-    log.info("Outbox pass by %s: %s", daemon_id, result.as_dict())
-    return result
-
-
 def drain_all(ctx, *, daemon_id: str, limit: int = 100, transport=None, max_passes: int = 1000,
               while_full: bool = False, stop=None) -> DrainResult:
     """Passes until nothing is due (the daemon's drain job, `tkksd outbox drain`-like callers,
