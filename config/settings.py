@@ -11,6 +11,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
+from gettext import gettext as _  # the catalog engine/i18n.py binds; English until it does
 
 CONFIG_DIR = Path(__file__).resolve().parent
 DEFAULTS_FILE = CONFIG_DIR / "settings.toml"
@@ -171,7 +172,10 @@ def load(environ: Mapping[str, str] | None = None, path: str | Path | None = Non
                 secrets["smtp_password"] = Path(pw_file).read_text().strip()
             except OSError as exc:
                 raise SettingsError(f"cannot read the SMTP password file {pw_file}: {exc.strerror}") from None
-    if data.get("general", {}).get("language") not in ("id", "en"):
-        raise SettingsError("general.language must be 'id' or 'en'")
+    language = str(data.get("general", {}).get("language") or "id").strip().lower()
+    if language not in ("id", "en"):
+        raise SettingsError(_("the language (TKKSD_LANGUAGE or general.language) must be 'id' or 'en', not '{value}'").format(
+            value=data["general"]["language"]))
+    data["general"]["language"] = language
     _check_timezone(data.get("general", {}).get("timezone") or "Asia/Makassar")
     return Settings(data, secrets, cwd)

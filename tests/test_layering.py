@@ -10,12 +10,13 @@ Packages outside the engine:
 Inside the engine, each package may import only packages at its own level or below, in this
 order (lowest first)::
 
-    engine.errors < engine.clock < engine.context < engine.store < engine.lifecycle
+    engine.i18n < engine.errors < engine.clock < engine.context < engine.store < engine.lifecycle
         < engine.mail < engine.scheduler < engine.inventory < engine.bootstrap < engine.cli
 
 Why this order, as the code stands:
 
-- ``errors`` is the one tree of exceptions; ``clock`` raises from it; ``context`` is the
+- ``i18n`` (messages, dates and numbers in the reader's language) depends on nothing of the
+  engine, so every layer can say things; ``errors`` is the one tree of exceptions; ``clock`` raises from it; ``context`` is the
   ``Context`` dataclass (settings, database engine, registry, clock, hooks) that every layer takes
   as a parameter. It was defined in ``engine.bootstrap``, which made the lifecycle and the
   inventory import the composition root; it now lives low, and ``bootstrap`` re-exports it.
@@ -49,6 +50,7 @@ ROOT = Path(__file__).resolve().parents[1]
 TOP_PACKAGES = ("engine", "workflows", "notifiers", "config")
 
 ENGINE_ORDER = (
+    "engine.i18n",
     "engine.errors",
     "engine.clock",
     "engine.context",

@@ -89,8 +89,12 @@ def cli():
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: every failure is one sentence on stderr and a non-zero exit, no traceback."""
+    from engine import i18n
+
     from .common import configure_logging, report_failure, undecodable_argument
 
+    # The language before anything is said; the settings file may change it once it is read.
+    i18n.use(os.environ.get("TKKSD_LANGUAGE") or i18n.DEFAULT_LANGUAGE)
     configure_logging()
     bad = undecodable_argument(sys.argv[1:] if argv is None else argv)
     if bad is not None:

@@ -81,7 +81,10 @@ def context(check_schema: bool = True, access: str = "read", what: str = ""):
     from engine.bootstrap import bootstrap
     from engine.store.db import sqlite_path
 
+    from engine import i18n
+
     ctx = bootstrap(check_schema=check_schema)
+    i18n.use(ctx.settings.language)
     path = sqlite_path(ctx.engine)
     if path is not None and not path.exists():
         # Nothing to read the users from, and connecting would create the file.
@@ -124,20 +127,11 @@ def parse_sets(pairs: Iterable[str]) -> dict[str, str]:
     return out
 
 
-def table(rows: list[dict[str, Any]], columns: list[tuple[str, str]]) -> None:
-    """A plain aligned table for people; --json is for programs."""
-    if not rows:
-        click.echo("(none)")
-        return
-    widths = [max(len(title), *(len(str(r.get(key, "") or "")) for r in rows)) for key, title in columns]
-    widths = [min(w, 60) for w in widths]
-    click.echo("  ".join(title.ljust(w) for (_, title), w in zip(columns, widths)).rstrip())
-    for r in rows:
-        cells = []
-        for (key, _), w in zip(columns, widths):
-            text = str(r.get(key, "") if r.get(key) is not None else "")
-            cells.append((text[: w - 1] + "…" if len(text) > w else text).ljust(w))
-        click.echo("  ".join(cells).rstrip())
+def table(rows: list[dict[str, Any]], columns: list, total: int | None = None, all_option: str = "--all") -> None:
+    """A table for people (engine.cli.tables); --json is for programs."""
+    from .tables import table as show_table
+
+    show_table(rows, columns, total=total, all_option=all_option)
 
 
 def opd_filter(ctx, requested: str | None) -> str | None:
