@@ -43,6 +43,28 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
 }
 
 
+def translate_help(command: click.Command) -> click.Command:
+    """Put a command's help texts (marked ``N_`` where they are declared) into the reader's
+    language. Declarations run at import, before the language may be known, so the texts are
+    translated here, when a command is looked up to run or to show its help; the language is
+    one per process, so translating in place once is enough."""
+    from engine.i18n import _
+
+    if getattr(command, "tkksd_translated", False):
+        return command
+    for attr in ("help", "short_help", "epilog"):
+        text = getattr(command, attr, None)
+        if text:
+            setattr(command, attr, _(text))
+    for param in command.params:
+        if getattr(param, "help", None):
+            param.help = _(param.help)
+    for sub in getattr(command, "commands", {}).values():
+        translate_help(sub)
+    command.tkksd_translated = True
+    return command
+
+
 class LazyGroup(click.Group):
     def list_commands(self, ctx):
         return sorted(COMMANDS)
@@ -50,8 +72,8 @@ class LazyGroup(click.Group):
     def get_command(self, ctx, name):
         if name not in COMMANDS:
             return None
-        module, attr, _ = COMMANDS[name]
-        return getattr(importlib.import_module(module), attr)
+        module, attr, _help = COMMANDS[name]
+        return translate_help(getattr(importlib.import_module(module), attr))
 
     def resolve_command(self, ctx, args):
         """An unknown command is refused with the closest names (exit 2), not just "no such command"."""
