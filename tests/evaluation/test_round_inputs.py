@@ -29,7 +29,7 @@ def test_bad_input_and_filters(cli, ctx):
     assert cli("show", a, "--json").json()["state"] == "integrated"  # signed 2026-01-15: not in the round
 
     bad = cli("evaluasi", "tutup", "--output", "laporan.docx", check=False)
-    assert bad.returncode == 2 and ".html, .pdf or .xlsx" in bad.stderr
+    assert bad.returncode == 2 and ".html, .pdf atau .xlsx" in bad.stderr
     assert cli("evaluasi", "status", "--json").json()["status"] == "open"  # still open
     assert cli("evaluasi", "status", "EV-1999-01", check=False).returncode == 3
 

@@ -71,7 +71,7 @@ def test_the_generator_is_reproducible(tmp_path):
 
 def test_demo_loads_once_and_a_second_run_changes_nothing(cli, ctx):
     first = cli("demo")
-    assert "SAMPLE DATA" in first.stdout and "219 agreement(s) added" in first.stdout
+    assert "DATA CONTOH" in first.stdout and "219 kerja sama ditambahkan" in first.stdout
     with db.read(ctx.engine) as conn:
         rows = conn.execute(sa.select(sa.func.count()).select_from(history)).scalar_one()
     second = cli("demo", "--json").json()

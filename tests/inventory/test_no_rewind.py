@@ -52,8 +52,8 @@ def test_demo_after_a_daemon_pass_changes_nothing(cli, ctx):
     doctor_after = cli("doctor", check=False, now=AGAIN)
     assert (doctor_after.returncode, doctor_after.stdout, doctor_after.stderr) == \
         (doctor_before.returncode, doctor_before.stdout, doctor_before.stderr)
-    assert " 0 agreement(s) added, 0 updated, 219 already there" in again.stdout, again.stdout
-    assert f"({len(moved)} moved on in tkksd since, left as they are)" in again.stdout
+    assert " 0 kerja sama ditambahkan, 0 diperbarui, 219 sudah ada" in again.stdout, again.stdout
+    assert f"({len(moved)} telah bergerak di tkksd sejak itu, dibiarkan apa adanya)" in again.stdout
     assert _states_and_history(ctx) == before
     as_json = cli("demo", "--json", now=AGAIN).json()
     assert (as_json["added"], as_json["updated"], len(as_json["conflicts"])) == (0, 0, len(moved))

@@ -164,7 +164,7 @@ def test_potensi_from_entry_to_promoted_agreement_and_oikn_export(cli, tmp_path,
     assert early.returncode == 2 and "siap_diusulkan" in early.stderr
     cli("potensi", "status", p["id"], "dikaji")
     bad = cli("potensi", "status", p["id"], "diusulkan", check=False)
-    assert bad.returncode == 2 and "cannot become 'diusulkan'" in bad.stderr
+    assert bad.returncode == 2 and "tidak dapat menjadi 'diusulkan'" in bad.stderr
     cli("potensi", "status", p["id"], "siap_diusulkan")
     promoted = cli("potensi", "promote", p["id"], "--json").json()
     assert promoted["status"] == "diusulkan" and promoted["agreement"]
