@@ -17,8 +17,9 @@ def _date(value: str | None, option: str):
 
     try:
         return parse_date(value)
-    except ValueProblem as exc:
-        raise InvalidInput(f"{option} {exc}.") from None
+    except ValueProblem:
+        raise InvalidInput(_("{option} must be a real date as YYYY-MM-DD (for example 2027-01-31), not '{value}'.").format(
+            option=option, value=value)) from None
 
 
 @click.group(help=N_(

@@ -101,9 +101,9 @@ def wilayah_of(ref, as_json):
     if not units:
         click.echo(_("{ref} has no location yet (`tkksd fire {ref} <event> --set location=...`).").format(ref=row.number))
         return
+    # The source of each status (research notes, in English) stays in --json: a person reads the status.
     table(_labelled(units, ctx.lang), [Column("code", _("Code"), keep=True), Column("name", _("Name"), wide=True),
-                                       Column("level_label", _("Level")), Column("ikn_label", _("IKN delineation")),
-                                       Column("ikn_source", _("Source"), wide=True)])
+                                       Column("level_label", _("Level")), Column("ikn_label", _("IKN delineation"))])
     if due:
         due_day = ctx.clock.local(due).date()
         click.echo(_("The decision on IKN (hand over, limit or end) is due by {day} ({when}).").format(

@@ -35,7 +35,7 @@ TEXT = {
     "not_submitted_late": N_("The OPD has not submitted its evaluation ({days} days late)"),
     # the spreadsheet
     "opd_name": N_("OPD name"), "partner": N_("Partner"), "evaluated_at": N_("Evaluated ({zone})"),
-    "hanging_because": N_("Hanging because"), "step_col": N_("Step"),
+    "hanging_because": N_("Hanging because"), "step_col": N_("Step"), "late_col": N_("Late"),
     "departs_col": N_("Reason for departing from the score"), "yes": N_("yes"), "no": N_("no"),
 }
 SHEETS = {"id": ("per_opd", "kerja_sama"), "en": ("by_opd", "agreements")}  # names programs look sheets up by
@@ -101,7 +101,7 @@ def write_xlsx(data: dict[str, Any], path: Path, lang: str = "id", zone: str = Z
     wb = Workbook()
     ws = wb.active
     ws.title = opds_sheet
-    ws.append(["OPD", T["opd_name"], T["agreements"], T["evaluated"], T["pending_short"], T["late"], T["mean_score"]]
+    ws.append(["OPD", T["opd_name"], T["agreements"], T["evaluated"], T["pending_short"], T["late_col"], T["mean_score"]]
               + [outcome_label(o, lang) for o in OUTCOME_LABELS])
     for o in data["opds"]:
         ws.append([o["opd"], o["name"], o["total"], o["evaluated"], o["pending"], T["yes"] if o["late"] else T["no"],

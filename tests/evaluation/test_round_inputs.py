@@ -14,7 +14,7 @@ def test_bad_input_and_filters(cli, ctx):
     walk_service(ctx, b, "integrated", identify={"field": "public_works"},
                  sign={"signed_on": "2025-06-01", "ends_on": "2030-06-01"})
     for args, code, words in (
-        (("--due", "31-01-2027"), 2, "--due must be a date as YYYY-MM-DD"),
+        (("--due", "31-01-2027"), 2, "--due harus berupa tanggal yang sah TTTT-BB-HH"),
         (("--due", "2099-01-01", "--opd", "DISHUB"), 2, "No running agreement matches"),
         (("--due", "2099-01-01", "--signed-before", "2020-01-01"), 2, "No running agreement matches"),
     ):
