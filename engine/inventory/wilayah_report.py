@@ -65,6 +65,8 @@ def delineation_section(conn: Connection, lang: str = "id", clock=None) -> dict[
             "ikn_delineation": (r.data or {}).get("ikn_delineation"), "units": [],
             "decision_due": ((clock.local(due[r.id]) if clock else due[r.id]).date().isoformat()) if r.id in due else None,
             "decided": bool((r.data or {}).get("ikn_decision_ref")),
+            # when its IKN relevance and alignment were last assessed (identify, every evaluation)
+            "ikn_assessed_on": (r.data or {}).get("ikn_assessed_on"),
         })
         item["units"].append(f"{r.name} ({STATUS_LABELS[lang][r.ikn_status]})")
     units = Counter(conn.execute(sa.select(wilayah.c.ikn_status)).scalars().all())
@@ -102,7 +104,8 @@ def render_text(w: dict[str, Any]) -> str:
               f" (menunggu keputusan: {d['pending_decisions']})"]
     for a in d["agreements"]:
         due = f", keputusan paling lambat {a['decision_due']}" if a["decision_due"] else (", sudah diputuskan" if a["decided"] else "")
-        lines.append(f"  {a['id']}  {a['title'][:50]}  [{'; '.join(a['units'])}]{due}")
+        assessed = f", penilaian IKN terakhir {a['ikn_assessed_on']}" if a["ikn_assessed_on"] else ", belum dinilai keterkaitan IKN-nya"
+        lines.append(f"  {a['id']}  {a['title'][:50]}  [{'; '.join(a['units'])}]{due}{assessed}")
     lines += ["", "Potensi kerja sama dengan IKN (per urusan)", "-" * 42]
     for g in w["potensi"]:
         lines.append(f"  {g['label']}: {len(g['entries'])}")
@@ -168,9 +171,9 @@ _HTML = """
 <p>Wilayah: {% for s, n in w.ikn_delineation.units.items() %}{{ labels[s] }} {{ n }}{{ ", " if not loop.last }}{% endfor %}.
 Kerja sama berlokasi di wilayah yang masuk atau terpotong IKN: {{ w.ikn_delineation.agreements|length }}
 (menunggu keputusan: {{ w.ikn_delineation.pending_decisions }}).</p>
-<table><tr><th>Nomor</th><th>Judul</th><th>Lokasi</th><th>Status</th><th>Batas keputusan</th></tr>
+<table><tr><th>Nomor</th><th>Judul</th><th>Lokasi</th><th>Status</th><th>Batas keputusan</th><th>Penilaian IKN terakhir</th></tr>
 {% for a in w.ikn_delineation.agreements %}<tr><td>{{ a.id }}</td><td>{{ a.title }}</td><td>{{ a.units|join("; ") }}</td><td>{{ a.state }}</td>
-<td>{{ a.decision_due or ("sudah diputuskan" if a.decided else "-") }}</td></tr>
+<td>{{ a.decision_due or ("sudah diputuskan" if a.decided else "-") }}</td><td>{{ a.ikn_assessed_on or "belum dinilai" }}</td></tr>
 {% endfor %}</table>
 <h2>Potensi kerja sama dengan IKN</h2>
 {% for g in w.potensi %}<h3>{{ g.label }} ({{ g.entries|length }})</h3><ul>
@@ -203,8 +206,8 @@ def add_sheets(wb, w: dict[str, Any]) -> None:
                 [[k["code"], k["name"], k["units"], k["agreements"], k["ikn_label"]] for k in w["by_kecamatan"]])
     write_table(wb.create_sheet("delineasi_ikn"),
                 [Col("Nomor", width=16), Col("Judul", "wrap", 40), Col("Lokasi", "wrap", 30), Col("Status", "wrap", 18),
-                 Col("Batas keputusan", "date")],
-                [[a["id"], a["title"], "; ".join(a["units"]), a["state"], a["decision_due"]]
+                 Col("Batas keputusan", "date"), Col("Penilaian IKN terakhir", "date")],
+                [[a["id"], a["title"], "; ".join(a["units"]), a["state"], a["decision_due"], a["ikn_assessed_on"]]
                  for a in w["ikn_delineation"]["agreements"]])
     write_table(wb.create_sheet("potensi_ikn"),
                 [Col("Urusan", "wrap", 20), Col("Nomor", width=14), Col("Uraian", "wrap", 40), Col("Pengusul", "wrap", 24),
