@@ -67,11 +67,20 @@ def delineation_section(conn: Connection, lang: str = "id", clock=None) -> dict[
             "decided": bool((r.data or {}).get("ikn_decision_ref")),
             # when its IKN relevance and alignment were last assessed (identify, every evaluation)
             "ikn_assessed_on": (r.data or {}).get("ikn_assessed_on"),
+            "ikn_assessed": _assessed_text((r.data or {}).get("ikn_relevance"), (r.data or {}).get("ikn_assessed_on")),
         })
         item["units"].append(f"{r.name} ({STATUS_LABELS[lang][r.ikn_status]})")
     units = Counter(conn.execute(sa.select(wilayah.c.ikn_status)).scalars().all())
     return {"units": {s: units[s] for s in STATUS_LABELS[lang]}, "agreements": list(items.values()),
             "pending_decisions": sum(1 for i in items.values() if i["decision_due"])}
+
+
+def _assessed_text(relevance: str | None, assessed_on: str | None) -> str:
+    """The last IKN assessment as the report prints it. A relevance recorded without a date came
+    with an import (the date is derived only when a person records it)."""
+    if assessed_on:
+        return assessed_on
+    return "tanggal tidak tercatat" if relevance else "belum dinilai"
 
 
 def potensi_by_field(conn: Connection) -> list[dict[str, Any]]:
@@ -104,8 +113,7 @@ def render_text(w: dict[str, Any]) -> str:
               f" (menunggu keputusan: {d['pending_decisions']})"]
     for a in d["agreements"]:
         due = f", keputusan paling lambat {a['decision_due']}" if a["decision_due"] else (", sudah diputuskan" if a["decided"] else "")
-        assessed = f", penilaian IKN terakhir {a['ikn_assessed_on']}" if a["ikn_assessed_on"] else ", belum dinilai keterkaitan IKN-nya"
-        lines.append(f"  {a['id']}  {a['title'][:50]}  [{'; '.join(a['units'])}]{due}{assessed}")
+        lines.append(f"  {a['id']}  {a['title'][:50]}  [{'; '.join(a['units'])}]{due}, penilaian IKN terakhir {a['ikn_assessed']}")
     lines += ["", "Potensi kerja sama dengan IKN (per urusan)", "-" * 42]
     for g in w["potensi"]:
         lines.append(f"  {g['label']}: {len(g['entries'])}")
@@ -173,7 +181,7 @@ Kerja sama berlokasi di wilayah yang masuk atau terpotong IKN: {{ w.ikn_delineat
 (menunggu keputusan: {{ w.ikn_delineation.pending_decisions }}).</p>
 <table><tr><th>Nomor</th><th>Judul</th><th>Lokasi</th><th>Status</th><th>Batas keputusan</th><th>Penilaian IKN terakhir</th></tr>
 {% for a in w.ikn_delineation.agreements %}<tr><td>{{ a.id }}</td><td>{{ a.title }}</td><td>{{ a.units|join("; ") }}</td><td>{{ a.state }}</td>
-<td>{{ a.decision_due or ("sudah diputuskan" if a.decided else "-") }}</td><td>{{ a.ikn_assessed_on or "belum dinilai" }}</td></tr>
+<td>{{ a.decision_due or ("sudah diputuskan" if a.decided else "-") }}</td><td>{{ a.ikn_assessed }}</td></tr>
 {% endfor %}</table>
 <h2>Potensi kerja sama dengan IKN</h2>
 {% for g in w.potensi %}<h3>{{ g.label }} ({{ g.entries|length }})</h3><ul>
