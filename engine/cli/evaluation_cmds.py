@@ -81,11 +81,13 @@ def _print_status(data) -> None:
     t = data["totals"]
     state = _("open") if data["status"] == "open" else _("closed")
     line = (_("{round} ({state}), due {day}, {days} days late: {evaluated} of {agreements} agreements evaluated; "
-              "{late} of {opds} OPDs late") if data["days_late"] and t["pending"] else
-            _("{round} ({state}), due {day}: {evaluated} of {agreements} agreements evaluated; {late} of {opds} OPDs late"))
+              "IKN relevance re-assessed in {reassessed}; {late} of {opds} OPDs late") if data["days_late"] and t["pending"] else
+            _("{round} ({state}), due {day}: {evaluated} of {agreements} agreements evaluated; "
+              "IKN relevance re-assessed in {reassessed}; {late} of {opds} OPDs late"))
     click.echo(line.format(round=data["round"], state=state, day=day(date.fromisoformat(data["due_on"])),
                            days=number(data["days_late"]), evaluated=number(t["evaluated"]),
-                           agreements=number(t["agreements"]), late=number(t["late_opds"]), opds=number(t["opds"])))
+                           agreements=number(t["agreements"]), reassessed=number(t["ikn_reassessed"]),
+                           late=number(t["late_opds"]), opds=number(t["opds"])))
     rows = [{"opd": o["opd"], "total": number(o["total"]), "evaluated": number(o["evaluated"]),
              "pending": number(o["pending"]), "late": _("LATE") if o["late"] else "",
              "score": number(o["mean_score"]) if o["mean_score"] is not None else "",

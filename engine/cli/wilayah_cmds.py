@@ -91,8 +91,10 @@ def wilayah_of(ref, as_json):
         units = locations_of(conn, row.id)
         due = conn.execute(sa.select(sa.func.min(deadlines.c.due_at)).where(
             deadlines.c.agreement_id == row.id, deadlines.c.rule == "ikn_decision", deadlines.c.status == "pending")).scalar()
-    out = {"id": row.number, "units": units, "ikn_delineation": (row.data or {}).get("ikn_delineation"),
-           "ikn_decision_due": ctx.clock.local(due).date().isoformat() if due else None}
+    data = row.data or {}
+    out = {"id": row.number, "units": units, "ikn_delineation": data.get("ikn_delineation"),
+           "ikn_decision_due": ctx.clock.local(due).date().isoformat() if due else None,
+           "ikn_relevance": data.get("ikn_relevance"), "ikn_assessed_on": data.get("ikn_assessed_on")}
     if as_json:
         emit_json(out)
         return
@@ -106,8 +108,16 @@ def wilayah_of(ref, as_json):
                                        Column("level_label", _("Level")), Column("ikn_label", _("IKN delineation"))])
     if due:
         due_day = ctx.clock.local(due).date()
-        click.echo(_("The decision on IKN (hand over, limit or end) is due by {day} ({when}).").format(
+        click.echo(_("The decision on IKN (hand over, re-scope or end) is due by {day} ({when}).").format(
             day=day(due_day), when=days_from_today((due_day - ctx.clock.today()).days)))
+    if out["ikn_assessed_on"]:
+        from datetime import date
+
+        from engine.lifecycle.labels import choice_label
+
+        relevance = choice_label("ikn_relevance", out["ikn_relevance"], ctx.lang)
+        click.echo(_("IKN relevance: {relevance}, last assessed on {day}.").format(
+            relevance=relevance, day=day(date.fromisoformat(out["ikn_assessed_on"]))))
 
 
 @wilayah.command("agreements", help=N_(

@@ -36,7 +36,10 @@ TEXT = {
     # the spreadsheet
     "opd_name": N_("OPD name"), "partner": N_("Partner"), "evaluated_at": N_("Evaluated ({zone})"),
     "hanging_because": N_("Hanging because"), "step_col": N_("Step"), "late_col": N_("Late"),
-    "departs_col": N_("Reason for departing from the score"), "yes": N_("yes"), "no": N_("no"),
+    "departs_col": N_("Reason for departing from the score"),
+    "ikn_reassessed_card": N_("IKN relevance re-assessed"), "ikn_relevance": N_("IKN relevance"),
+    "assessed": N_("assessed {day}"), "not_reassessed": N_("not re-assessed"),
+    "ikn_assessed_col": N_("Last IKN assessment"), "ikn_reassessed_col": N_("IKN re-assessed in this evaluation"), "yes": N_("yes"), "no": N_("no"),
 }
 SHEETS = {"id": ("per_opd", "kerja_sama"), "en": ("by_opd", "agreements")}  # names programs look sheets up by
 FORMATS = ("html", "pdf", "xlsx")
@@ -73,6 +76,14 @@ def _score(value: float | None, lang: str) -> str:
     return "-" if value is None else number(value, lang)
 
 
+def _relevance(item: dict[str, Any], lang: str) -> str:
+    """The agreement's IKN relevance by its label in the report's language (``-`` when not set)."""
+    from engine.lifecycle.labels import choice_label
+
+    value = item.get("ikn_relevance")
+    return choice_label("ikn_relevance", value, lang) if value else "-"
+
+
 def _why_hanging(data: dict[str, Any], T: dict[str, str], lang: str) -> str:
     days = data.get("days_late") or 0
     return T["not_submitted_late"].format(days=number(days, lang)) if days else T["not_submitted"]
@@ -87,6 +98,7 @@ def render_html(data: dict[str, Any], region: str, lang: str = "id") -> str:
     env.filters["tanggal"] = lambda iso: _day(iso, lang)
     env.filters["score"] = lambda value: _score(value, lang)
     env.filters["outcome"] = lambda value: outcome_label(value, lang)
+    env.filters["relevance"] = lambda item: _relevance(item, lang)
     T = texts(lang)
     return env.get_template("round.html.j2").render(d=data, region=region, lang=lang, T=T,
                                                     why_hanging=_why_hanging(data, T, lang))
@@ -110,13 +122,14 @@ def write_xlsx(data: dict[str, Any], path: Path, lang: str = "id", zone: str = Z
     abbr = datetime.now(ZoneInfo(zone)).tzname() or zone
     items.append(["OPD", T["number"], T["title"], T["partner"], T["step_col"], T["outcome"],
                   T["score"], T["departs_col"], T["evaluated_at"].format(zone=abbr),
-                  T["hanging_because"]])
+                  T["hanging_because"], T["ikn_relevance"], T["ikn_assessed_col"], T["ikn_reassessed_col"]])
     why = _why_hanging(data, T, lang)
     for o in data["opds"]:
         for i in o["items"]:
             items.append([o["opd"], i["id"], i["title"], i["partner"], i["state_label"],
                           outcome_label(i["outcome"], lang) if i["outcome"] else "", i["score"], i["reason"],
-                          _moment(i["evaluated_at"], lang, zone), "" if i["outcome"] else why])
+                          _moment(i["evaluated_at"], lang, zone), "" if i["outcome"] else why,
+                          _relevance(i, lang), i.get("ikn_assessed_on"), T["yes"] if i.get("ikn_reassessed") else T["no"]])
     for sheet in wb.worksheets:
         for cell in sheet[1]:
             cell.font = Font(bold=True)

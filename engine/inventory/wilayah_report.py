@@ -66,6 +66,9 @@ def delineation_section(conn: Connection, lang: str = "id", clock=None, registry
             "ikn_delineation": (r.data or {}).get("ikn_delineation"), "units": [],
             "decision_due": ((clock.local(due[r.id]) if clock else due[r.id]).date().isoformat()) if r.id in due else None,
             "decided": bool((r.data or {}).get("ikn_decision_ref")),
+            # when its IKN relevance and alignment were last assessed (identify, every evaluation)
+            "ikn_assessed_on": (r.data or {}).get("ikn_assessed_on"),
+            "ikn_assessed": _assessed_text((r.data or {}).get("ikn_relevance"), (r.data or {}).get("ikn_assessed_on"), lang),
         })
         item["units"].append(f"{r.name} ({STATUS_LABELS[lang][r.ikn_status]})")
     units = Counter(conn.execute(sa.select(wilayah.c.ikn_status)).scalars().all())
@@ -81,6 +84,19 @@ def _state_label(registry, row, lang: str) -> str:
     if defn is None or not defn.has_state(row.lifecycle_state):
         return row.lifecycle_state
     return defn.state(row.lifecycle_state).label.get(lang)
+
+
+def _assessed_text(relevance: str | None, assessed_on: str | None, lang: str = "id") -> str:
+    """The last IKN assessment as the report prints it. A relevance recorded without a date came
+    with an import (the date is derived only when a person records it)."""
+    if assessed_on:
+        return assessed_on
+    return _t(N_("date not recorded") if relevance else N_("not assessed yet"), lang)
+
+
+def _assessed_shown(a: dict[str, Any], lang: str) -> str:
+    """The same for a reader: the date as people write it."""
+    return _day(a["ikn_assessed_on"], lang) if a.get("ikn_assessed_on") else a.get("ikn_assessed", "")
 
 
 def potensi_by_field(conn: Connection, lang: str = "id") -> list[dict[str, Any]]:
@@ -116,7 +132,9 @@ TEXT = {
     "potensi": N_("Potential cooperation with IKN"),
     "code": N_("Code"), "kecamatan": N_("Kecamatan"), "desa_kelurahan": N_("Desa/kelurahan"), "agreements": N_("Agreements"),
     "number": N_("Number"), "title": N_("Title"), "location": N_("Location"), "state": N_("State"),
-    "decision_due": N_("Decision due"), "field": N_("Field"), "description": N_("Description"), "proposer": N_("Proposer"),
+    "decision_due": N_("Decision due"), "last_assessment": N_("Last IKN assessment"),
+    "last_assessed": N_("last IKN assessment {when}"),
+    "field": N_("Field"), "description": N_("Description"), "proposer": N_("Proposer"),
     "counterpart": N_("IKN counterpart"), "form": N_("Form"), "status": N_("Status"), "agreement": N_("Agreement"),
 }
 
@@ -154,7 +172,8 @@ def render_text(w: dict[str, Any], lang: str = "id") -> str:
               "  " + T["located"].format(count=number(len(d["agreements"]), lang), pending=number(d["pending_decisions"], lang))]
     for a in d["agreements"]:
         decision = _decision(a, T, lang)
-        lines.append(f"  {a['id']}  {a['title'][:50]}  [{'; '.join(a['units'])}]" + (f", {decision}" if decision else ""))
+        lines.append(f"  {a['id']}  {a['title'][:50]}  [{'; '.join(a['units'])}]" + (f", {decision}" if decision else "")
+                     + ", " + T["last_assessed"].format(when=_assessed_shown(a, lang)))
     lines += ["", T["potensi_by_field"], "-" * len(T["potensi_by_field"])]
     for g in w["potensi"]:
         lines.append(f"  {g['label']}: {number(len(g['entries']), lang)}")
@@ -219,9 +238,9 @@ _HTML = """
 <h2>{{ T.delineation }}</h2>
 <p>{{ T.units }}: {% for s, n in w.ikn_delineation.units.items() %}{{ labels[s] }} {{ n }}{{ ", " if not loop.last }}{% endfor %}.
 {{ located }}.</p>
-<table><tr><th>{{ T.number }}</th><th>{{ T.title }}</th><th>{{ T.location }}</th><th>{{ T.state }}</th><th>{{ T.decision_due }}</th></tr>
+<table><tr><th>{{ T.number }}</th><th>{{ T.title }}</th><th>{{ T.location }}</th><th>{{ T.state }}</th><th>{{ T.decision_due }}</th><th>{{ T.last_assessment }}</th></tr>
 {% for a in w.ikn_delineation.agreements %}<tr><td>{{ a.id }}</td><td>{{ a.title }}</td><td>{{ a.units|join("; ") }}</td><td>{{ a.state_label or a.state }}</td>
-<td>{{ (a.decision_due | day) if a.decision_due else (T.decided if a.decided else "-") }}</td></tr>
+<td>{{ (a.decision_due | day) if a.decision_due else (T.decided if a.decided else "-") }}</td><td>{{ a | assessed }}</td></tr>
 {% endfor %}</table>
 <h2>{{ T.potensi }}</h2>
 {% for g in w.potensi %}<h3>{{ g.label }} ({{ g.entries|length }})</h3><ul>
@@ -242,6 +261,7 @@ def into_html(html: str, w: dict[str, Any] | None, lang: str = "id") -> str:
 
     env = Environment(autoescape=select_autoescape(default_for_string=True), trim_blocks=True, lstrip_blocks=True)
     env.filters["day"] = lambda iso: _day(iso, lang)
+    env.filters["assessed"] = lambda a: _assessed_shown(a, lang)
     T = texts(lang)
     d = w["ikn_delineation"]
     located = T["located"].format(count=number(len(d["agreements"]), lang), pending=number(d["pending_decisions"], lang))
@@ -266,8 +286,9 @@ def add_sheets(wb, w: dict[str, Any], lang: str = "id") -> None:
                 [[k["code"], k["name"], k["units"], k["agreements"], k["ikn_label"]] for k in w["by_kecamatan"]])
     write_table(wb.create_sheet(delineation),
                 [Col(T["number"], width=16), Col(T["title"], "wrap", 40), Col(T["location"], "wrap", 30),
-                 Col(T["state"], "wrap", 18), Col(T["decision_due"], "date")],
-                [[a["id"], a["title"], "; ".join(a["units"]), a.get("state_label") or a["state"], a["decision_due"]]
+                 Col(T["state"], "wrap", 18), Col(T["decision_due"], "date"), Col(T["last_assessment"], "date")],
+                [[a["id"], a["title"], "; ".join(a["units"]), a.get("state_label") or a["state"], a["decision_due"],
+                  a["ikn_assessed_on"]]
                  for a in w["ikn_delineation"]["agreements"]])
     write_table(wb.create_sheet(potential),
                 [Col(T["field"], "wrap", 20), Col(T["number"], width=14), Col(T["description"], "wrap", 40),
