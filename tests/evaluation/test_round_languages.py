@@ -9,7 +9,7 @@ import pytest
 
 from tests.helpers import add_service, walk_service
 
-from .conftest import scorecard
+from .conftest import REASSESSED, scorecard
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 EN = {"TKKSD_LANGUAGE": "en"}
@@ -27,7 +27,7 @@ def _round_with_two_scores(cli, ctx) -> None:
         walk_service(ctx, ref, "integrated")
     cli("evaluasi", "buka", "--due", "2099-01-31")
     for ref, score in zip(refs, (4, 3)):
-        values = {**scorecard(score), "evaluation_findings": "Efektif", "evaluation_recommendation": "continue"}
+        values = {**scorecard(score), **REASSESSED, "evaluation_findings": "Efektif", "evaluation_recommendation": "continue"}
         cli("fire", ref, "continue", *sets(values))
 
 
