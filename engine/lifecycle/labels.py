@@ -13,11 +13,13 @@ CHOICE_LABELS: dict[str, dict[str, dict[str, str]]] = {
         "id": {"region": "Pemerintah daerah", "ministry_agency": "Kementerian/lembaga", "otorita_ikn": "Otorita IKN",
                "bumn_bumd": "BUMN/BUMD", "company": "Badan usaha swasta", "university": "Perguruan tinggi",
                "ngo": "Organisasi kemasyarakatan", "foreign": "Luar negeri", "cooperative": "Koperasi",
-               "individual": "Perorangan", "": "(jenis mitra belum diisi)"},
+               "individual": "Perorangan", "antar_desa": "Antardesa", "pihak_ketiga": "Pihak ketiga",
+               "": "(jenis mitra belum diisi)"},
         "en": {"region": "Regional government", "ministry_agency": "Ministry/agency", "otorita_ikn": "IKN Authority",
                "bumn_bumd": "State/regional enterprise", "company": "Private company", "university": "University",
                "ngo": "Civil society organisation", "foreign": "Foreign partner", "cooperative": "Cooperative",
-               "individual": "Individual", "": "(partner type not set)"},
+               "individual": "Individual", "antar_desa": "Between villages", "pihak_ketiga": "Third party",
+               "": "(partner type not set)"},
     },
     "category": {
         "id": {"KSDD": "KS Daerah dengan Daerah Lain (KSDD)", "KSDPK": "KS Daerah dengan Pihak Ketiga (KSDPK)",
@@ -35,6 +37,45 @@ CHOICE_LABELS: dict[str, dict[str, dict[str, str]]] = {
         "id": {"sewa": "Sewa", "pinjam_pakai": "Pinjam pakai", "ksp": "KSP", "bgs_bsg": "BGS/BSG", "kspi": "KSPI", "ketupi": "KETUPI"},
         "en": {"sewa": "Lease", "pinjam_pakai": "Loan for use", "ksp": "KSP", "bgs_bsg": "BGS/BSG", "kspi": "KSPI", "ketupi": "KETUPI"},
     },
+    # The urusan pemerintahan (UU 23/2014) of the `field` choice, and the village fields of kerja-sama-desa.
+    "field": {
+        "id": {"education": "Pendidikan", "health": "Kesehatan", "public_works": "Pekerjaan umum dan penataan ruang",
+               "housing": "Perumahan rakyat dan kawasan permukiman", "public_order": "Ketenteraman dan ketertiban umum",
+               "social": "Sosial", "manpower": "Tenaga kerja", "women_children": "Pemberdayaan perempuan dan perlindungan anak",
+               "food_security": "Pangan", "land": "Pertanahan", "environment": "Lingkungan hidup",
+               "population_admin": "Administrasi kependudukan dan pencatatan sipil",
+               "village_empowerment": "Pemberdayaan masyarakat dan desa", "transport": "Perhubungan",
+               "communication": "Komunikasi dan informatika", "cooperatives_smes": "Koperasi, usaha kecil dan menengah",
+               "investment": "Penanaman modal", "youth_sports": "Kepemudaan dan olahraga", "culture": "Kebudayaan",
+               "libraries_archives": "Perpustakaan dan kearsipan", "tourism": "Pariwisata", "agriculture": "Pertanian",
+               "plantation": "Perkebunan", "marine_fisheries": "Kelautan dan perikanan", "trade": "Perdagangan",
+               "industry": "Perindustrian", "energy": "Energi dan sumber daya mineral", "clean_water": "Air minum",
+               "law": "Hukum", "governance": "Pemerintahan umum", "regional_assets": "Pengelolaan barang milik daerah",
+               "village_governance": "Penyelenggaraan pemerintahan desa", "development": "Pembangunan desa",
+               "community": "Pembinaan kemasyarakatan desa", "empowerment": "Pemberdayaan masyarakat desa",
+               "bumdes": "BUMDes"},
+        "en": {"education": "Education", "health": "Health", "public_works": "Public works and spatial planning",
+               "housing": "Housing and settlements", "public_order": "Public order", "social": "Social affairs",
+               "manpower": "Manpower", "women_children": "Women's empowerment and child protection",
+               "food_security": "Food", "land": "Land", "environment": "Environment",
+               "population_admin": "Population administration and civil registry",
+               "village_empowerment": "Community and village empowerment", "transport": "Transport",
+               "communication": "Communication and informatics", "cooperatives_smes": "Cooperatives and small businesses",
+               "investment": "Investment", "youth_sports": "Youth and sports", "culture": "Culture",
+               "libraries_archives": "Libraries and archives", "tourism": "Tourism", "agriculture": "Agriculture",
+               "plantation": "Plantations", "marine_fisheries": "Marine affairs and fisheries", "trade": "Trade",
+               "industry": "Industry", "energy": "Energy and mineral resources", "clean_water": "Drinking water",
+               "law": "Law", "governance": "General government", "regional_assets": "Regional property management",
+               "village_governance": "Village government", "development": "Village development",
+               "community": "Village community affairs", "empowerment": "Village community empowerment",
+               "bumdes": "Village-owned enterprises (BUMDes)"},
+    },
+    "ikn_delineation": {
+        "id": {"inside": "Di dalam delineasi IKN", "cut": "Terpotong delineasi IKN", "to_confirm": "Perlu dikonfirmasi",
+               "outside": "Di luar delineasi IKN"},
+        "en": {"inside": "Inside the IKN delineation", "cut": "Cut by the IKN delineation", "to_confirm": "To be confirmed",
+               "outside": "Outside the IKN delineation"},
+    },
     "outcome": {
         "id": {"continue": "Dilanjutkan", "upgrade": "Ditingkatkan menjadi PKS", "revise": "Direvisi (adendum)",
                "terminate": "Diakhiri", "extend": "Diperpanjang", "end": "Diakhiri (BMD)"},
@@ -44,9 +85,13 @@ CHOICE_LABELS: dict[str, dict[str, dict[str, str]]] = {
 }
 
 
+# Fields whose choices are those of another field.
+SAME_CHOICES = {"evaluation_recommendation": "outcome"}
+
+
 def choice_label(field: str, value: str | None, lang: str = "id") -> str:
     """The printable label of a choice value (the value itself when no label is known)."""
-    table = CHOICE_LABELS.get(field, {}).get("en" if lang == "en" else "id", {})
+    table = CHOICE_LABELS.get(SAME_CHOICES.get(field, field), {}).get("en" if lang == "en" else "id", {})
     return table.get(value or "", value or "")
 
 
