@@ -173,7 +173,7 @@ def test_workflow_check_names_every_problem_of_a_folder(tmp_path):
     assert "core field 'title' is not declared" in results["broken.v1.toml"]["problems"][0]
     assert "version 1 of 'kerja-sama' is already defined" in results["kerja-sama.v1.toml"]["problems"][0]
     shipped = len(list((ROOT / "workflows" / "definitions").glob("*.toml")))  # kerja-sama-desa came with issue 15
-    assert out.stderr.startswith(f"Error: 3 of {3 + shipped} workflow definition file(s) failed the check")
+    assert out.stderr.startswith(f"Kesalahan: 3 of {3 + shipped} workflow definition file(s) failed the check")
     # A file given on the command line is checked alongside the installed ones.
     single = run(tmp_path, "workflow", "check", str(folder / "broken.v1.toml"))
     assert single.returncode == 9 and "FAIL  broken v1" in single.stdout

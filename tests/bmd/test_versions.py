@@ -79,13 +79,13 @@ def test_version_2_with_a_renamed_state(cli, ctx, defs_dir, with_dirs):
     assert sorted(plan["blocked"]) == sorted([a, b])
     assert {x["id"]: x["ok"] for x in plan["agreements"]} == {a: False, b: False, c: True}
     assert plan["final_kept"] == 1
-    assert f"{a}: it is in 'synchronized', which v2 does not have" in dry.stderr
+    assert f"{a}: berstatus 'synchronized', yang tidak ada di v2" in dry.stderr
 
     # The real migration is refused the same way and changes nothing.
     before = snapshot(ctx.engine)
     refused = cli("workflow", "migrate", "kerja-sama", "--from", "1", "--to", "2", check=False, **v2)
     assert refused.returncode == 5
-    assert "refused, nothing was changed" in refused.stderr and a in refused.stderr and b in refused.stderr
+    assert "ditolak, tidak ada yang diubah" in refused.stderr and a in refused.stderr and b in refused.stderr
     assert refused.stderr.strip().count("\n") == 0
     assert snapshot(ctx.engine) == before
 
@@ -132,7 +132,7 @@ def test_a_migration_missing_a_new_requirement_is_refused_naming_it(cli, ctx, de
     before = snapshot(ctx.engine)
     refused = cli("workflow", "migrate", "kerja-sama", "--from", "1", "--to", "2", check=False, **v2)
     assert refused.returncode == 5
-    assert f"{p}: it would be in 'identified' without kecamatan, which v2 requires there" in refused.stderr
+    assert f"{p}: akan berstatus 'identified' tanpa kecamatan, yang diwajibkan v2 pada status itu" in refused.stderr
     assert q not in refused.stderr
     assert snapshot(ctx.engine) == before
 
@@ -146,11 +146,11 @@ def test_a_migration_missing_a_new_requirement_is_refused_naming_it(cli, ctx, de
 @pytest.mark.parametrize(
     "args, code, fragment",
     [
-        (("--from", "1", "--to", "1"), 2, "both 1"),
-        (("--from", "1", "--to", "3"), 3, "has no version 3"),
-        (("--from", "1", "--to", "2", "--map", "nowhere=proposed"), 2, "'nowhere' is not a state of kerja-sama v1"),
-        (("--from", "1", "--to", "2", "--map", "synchronized=rejected"), 2, "final state"),
-        (("--from", "1", "--to", "2", "--map", "synchronized"), 2, "--map needs old=new"),
+        (("--from", "1", "--to", "1"), 2, "sama-sama 1"),
+        (("--from", "1", "--to", "3"), 3, "versi 3 tidak terpasang"),
+        (("--from", "1", "--to", "2", "--map", "nowhere=proposed"), 2, "'nowhere' bukan status kerja-sama v1"),
+        (("--from", "1", "--to", "2", "--map", "synchronized=rejected"), 2, "status final"),
+        (("--from", "1", "--to", "2", "--map", "synchronized"), 2, "--map memerlukan lama=baru"),
     ],
 )
 def test_bad_migration_arguments_get_one_sentence(cli, defs_dir, with_dirs, args, code, fragment):
@@ -164,6 +164,6 @@ def test_only_an_admin_migrates(cli, defs_dir, with_dirs):
     write_v2(defs_dir)
     cli("user", "add", "sari", "--role", "secretariat")
     denied = cli("workflow", "migrate", "kerja-sama", "--from", "1", "--to", "2", user="sari", check=False, extra_env=with_dirs)
-    assert denied.returncode == 4 and "Only an admin" in denied.stderr
+    assert denied.returncode == 4 and "Hanya admin" in denied.stderr
     dry = cli("workflow", "migrate", "kerja-sama", "--from", "1", "--to", "2", "--dry-run", user="sari", extra_env=with_dirs)
     assert dry.returncode == 0

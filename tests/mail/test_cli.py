@@ -55,7 +55,7 @@ def test_outbox_list_show_retry_purge(cli, ctx):
 
 def test_outbox_refusals_are_one_sentence(cli, ctx):
     missing = cli("outbox", "show", "999", check=False)
-    assert missing.returncode != 0 and missing.stderr.strip() == "Error: There is no outbox message 999."
+    assert missing.returncode != 0 and missing.stderr.strip() == "Kesalahan: There is no outbox message 999."
     bad_date = cli("outbox", "purge", "--sent-before", "kemarin", check=False)
     assert bad_date.returncode != 0 and "ISO-8601" in bad_date.stderr
     cli("user", "add", "budi", "--role", "opd", "--opd", "DKP")
