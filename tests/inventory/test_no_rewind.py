@@ -47,7 +47,7 @@ def test_demo_after_a_daemon_pass_changes_nothing(cli, ctx):
     # The README quick start again in the same folder: init, then demo. Nothing moves back and
     # doctor says exactly what it said before (the demo keeps its hanging agreements on purpose).
     doctor_before = cli("doctor", check=False, now=AGAIN)
-    assert "up to date" in cli("init", now=AGAIN).stdout
+    assert "sudah mutakhir" in cli("init", now=AGAIN).stdout
     again = cli("demo", now=AGAIN)
     doctor_after = cli("doctor", check=False, now=AGAIN)
     assert (doctor_after.returncode, doctor_after.stdout, doctor_after.stderr) == \

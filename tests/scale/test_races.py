@@ -76,10 +76,10 @@ def test_a_second_daemon_on_sqlite_is_refused(sqlite_url, tmp_path):
                                 capture_output=True, text=True, timeout=60)
         assert second.returncode == 9, second.stderr
         line = second.stderr.strip().splitlines()[-1]
-        assert "Another tkksd daemon" in line and f"pid {first.pid}" in line and "PostgreSQL" in line
+        assert "Daemon tkksd lain" in line and f"pid {first.pid}" in line and "PostgreSQL" in line
         once = subprocess.run([*tkksd_executable(), "daemon", "--once"], env=env, cwd=tmp_path,
                               capture_output=True, text=True, timeout=60)
-        assert once.returncode == 9 and "Another tkksd daemon" in once.stderr
+        assert once.returncode == 9 and "Daemon tkksd lain" in once.stderr
     finally:
         assert "started" in stop(first)
     # The lock went with the process: a new daemon may start.

@@ -207,14 +207,14 @@ def test_a_deployment_overrides_the_delineation(cli, tmp_path, env):
     conf = tmp_path / "tkksd.toml"
     conf.write_text(f'[general]\nikn_delineation = "{own}"\n', encoding="utf-8")
     out = cli("init", extra_env={"TKKSD_CONFIG": str(conf)}).stdout
-    assert "0 added, 1 updated" in out
+    assert "Wilayah (kecamatan, kelurahan, desa): 0 ditambahkan, 1 diperbarui." in out
     unit = next(u for u in cli("wilayah", "list", "--kecamatan", "Loa Kulu", "--json").json() if u["code"] == "64.02.02.2003")
     assert unit["ikn_status"] == "cut" and "Keppres (test) (2027-01-10)" in unit["ikn_source"]
     bad = tmp_path / "bad.csv"
     bad.write_text("code,status,source,as_of\n64.02.99,inside,x,2025-01-01\n", encoding="utf-8")
     conf.write_text(f'[general]\nikn_delineation = "{bad}"\n', encoding="utf-8")
     r = cli("init", extra_env={"TKKSD_CONFIG": str(conf)}, check=False)
-    assert r.returncode == 9 and "'64.02.99' is not a unit" in r.stderr
+    assert r.returncode == 9 and "'64.02.99' bukan wilayah dalam berkas wilayah" in r.stderr
 
 
 def test_import_checks_locations_before_writing(cli, tmp_path):
