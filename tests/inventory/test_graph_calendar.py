@@ -132,4 +132,4 @@ def test_calendar_of_pending_deadlines_parses_back(demo_ctx, cli, tmp_path):
 
 def test_calendar_refuses_an_unknown_opd(ctx, cli, tmp_path):
     out = cli("calendar", "--opd", "NOPE", "--output", str(tmp_path / "x.ics"), check=False)
-    assert out.returncode == 2 and "Kode OPD 'NOPE' tidak dikenal" in out.stderr
+    assert out.returncode == 2 and "Unknown OPD code 'NOPE'" in out.stderr
