@@ -13,9 +13,9 @@ into the one catalog the program loads. ``click.po`` holds the messages of the c
 from __future__ import annotations
 
 import io
+from datetime import datetime, timezone
 import re
 import sys
-from datetime import datetime, timezone
 from pathlib import Path
 
 from babel.messages.catalog import Catalog
@@ -28,7 +28,6 @@ SOURCES = (ROOT / "engine", ROOT / "config")
 LOCALE = ROOT / "engine" / "locale"
 KEYWORDS = {"_": None, "N_": None, "ngettext": (1, 2), "in_language": (1,)}
 LANGUAGE = "id"
-FIXED_DATE = datetime(2026, 1, 1, tzinfo=timezone.utc)
 PLACEHOLDER = re.compile(r"\{[a-z_0-9]*(?:![rsa])?(?::[^{}]*)?\}")
 
 
@@ -51,9 +50,10 @@ def sources(lang: str = LANGUAGE) -> list[Path]:
 
 def merged(lang: str = LANGUAGE) -> tuple[Catalog, list[str]]:
     """All the ``.po`` files of ``lang`` as one catalog, and the conflicts between them."""
-    # A fixed creation date: the compiled catalog must be the same bytes whenever it is made (the
-    # check compares them), not carry the minute it was compiled in.
-    catalog = Catalog(locale=lang, domain="tkksd", project="tkksd", fuzzy=False, creation_date=FIXED_DATE)
+    # Fixed header dates: the compiled file depends on the translations only, so the check below
+    # can compare it byte for byte.
+    fixed = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    catalog = Catalog(locale=lang, domain="tkksd", project="tkksd", fuzzy=False, creation_date=fixed, revision_date=fixed)
     conflicts: list[str] = []
     for path in sources(lang):
         with path.open("rb") as fh:
