@@ -11,6 +11,7 @@ from workflows import WorkflowDefinitionError, load_registry
 from engine.clock import from_environment
 from engine.context import BatchHook, Context, Hook
 from engine.errors import ConfigurationError
+from engine.i18n import _
 
 
 def handlers() -> tuple[list[Hook], dict[Hook, BatchHook]]:
@@ -33,9 +34,9 @@ def _lock_wait(settings: Settings) -> float:
     try:
         seconds = float(value)
     except (TypeError, ValueError):
-        raise ConfigurationError(f"[database] lock_wait_seconds must be a number of seconds, not '{value}'.") from None
+        raise ConfigurationError(_("[database] lock_wait_seconds must be a number of seconds, not '{value}'.").format(value=value)) from None
     if not 0 < seconds <= 3600:
-        raise ConfigurationError(f"[database] lock_wait_seconds must be between 0 and 3600 seconds, not {value}.")
+        raise ConfigurationError(_("[database] lock_wait_seconds must be between 0 and 3600 seconds, not {value}.").format(value=value))
     return seconds
 
 

@@ -159,7 +159,7 @@ def test_a_dry_run_names_every_bad_row_and_column_and_nothing_is_written(demo_ct
     assert set(bad_rows.items()) <= named
 
     real = cli("import", str(path), check=False, now=NOW_2024)
-    assert real.returncode == 2 and "nothing was imported" in real.stderr
+    assert real.returncode == 2 and "tidak ada yang diimpor" in real.stderr
     assert (count(demo_ctx, agreements), count(demo_ctx, history)) == before
     with pytest.raises(ImportRefused) as refused:
         import_file(demo_ctx, path, "admin")

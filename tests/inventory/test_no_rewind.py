@@ -47,7 +47,7 @@ def test_demo_after_a_daemon_pass_changes_nothing(cli, ctx):
     # The README quick start again in the same folder: init, then demo. Nothing moves back and
     # doctor says exactly what it said before (the demo keeps its hanging agreements on purpose).
     doctor_before = cli("doctor", check=False, now=AGAIN)
-    assert "up to date" in cli("init", now=AGAIN).stdout
+    assert "sudah mutakhir" in cli("init", now=AGAIN).stdout
     again = cli("demo", now=AGAIN)
     doctor_after = cli("doctor", check=False, now=AGAIN)
     assert (doctor_after.returncode, doctor_after.stdout, doctor_after.stderr) == \
@@ -78,7 +78,7 @@ def test_an_import_that_would_rewind_is_refused_naming_the_agreement(cli, ctx, t
     assert refused.returncode == 6, refused
     assert f"{expired['id']} is 'expired' in tkksd; the sheet's 'integrated' would move it backwards" in refused.stderr
     last = refused.stderr.strip().splitlines()[-1]
-    assert last.startswith(f"Error: {sheet.name}: 1 row(s) conflict with what tkksd holds ({expired['id']}); nothing was imported")
+    assert last.startswith(f"Kesalahan: {sheet.name}: 1 baris bertentangan dengan data di tkksd ({expired['id']}); tidak ada yang diimpor")
     assert "Traceback" not in refused.stderr
     assert _states_and_history(ctx) == before
 

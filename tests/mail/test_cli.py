@@ -55,13 +55,13 @@ def test_outbox_list_show_retry_purge(cli, ctx):
 
 def test_outbox_refusals_are_one_sentence(cli, ctx):
     missing = cli("outbox", "show", "999", check=False)
-    assert missing.returncode != 0 and missing.stderr.strip() == "Error: There is no outbox message 999."
+    assert missing.returncode != 0 and missing.stderr.strip() == "Kesalahan: There is no outbox message 999."
     bad_date = cli("outbox", "purge", "--sent-before", "kemarin", check=False)
     assert bad_date.returncode != 0 and "ISO-8601" in bad_date.stderr
     cli("user", "add", "budi", "--role", "opd", "--opd", "DKP")
     oid = _failed_row(ctx)
     denied = cli("outbox", "retry", str(oid), user="budi", check=False)
-    assert denied.returncode != 0 and "secretariat or an admin" in denied.stderr
+    assert denied.returncode != 0 and "Hanya sekretariat atau admin" in denied.stderr
     assert cli("outbox", "show", str(oid), "--json").json()["status"] == "failed"  # unchanged
 
 
@@ -90,7 +90,7 @@ def test_mail_test_over_smtp_and_its_failure_sentence(cli, smtpd, tmp_path, serv
     assert len(server.recorder.accepted()) == 1
     wrong = cli("mail", "test", "uji@kukarkab.go.id", check=False,
                 extra_env={"TKKSD_CONFIG": str(path), "TKKSD_SMTP_PASSWORD": "sandi-bocor-42", "TKKSD_LOG_LEVEL": "debug"})
-    assert wrong.returncode != 0 and wrong.stderr.count("Error:") == 1
+    assert wrong.returncode != 0 and wrong.stderr.count("Kesalahan:") == 1
     assert "was not sent through the SMTP server" in wrong.stderr and "refused the login" in wrong.stderr
     assert "sandi-bocor-42" not in wrong.stdout + wrong.stderr
 
