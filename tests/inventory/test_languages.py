@@ -26,7 +26,7 @@ def test_the_report_text_is_in_one_language(cli):
     english = cli("report", now=NOW, extra_env=EN).stdout
     for heading in ("Laporan Inventaris Kerja Sama Daerah", "Menurut status", "Kerja sama menggantung",
                     "Keputusan Ketua TKKSD atas KB/MoU", "Kerja sama per kecamatan (lokasi)", "Delineasi IKN",
-                    "Potensi kerja sama dengan IKN (per urusan)", "Perhubungan/transportasi: 4"):
+                    "Potensi kerja sama dengan IKN (per urusan)", "Perhubungan: 4"):
         assert heading in indonesian and heading not in english, heading
     for heading in ("Inventory of Regional Cooperation Agreements", "By state", "Hanging agreements",
                     "The TKKSD chair's decisions on KB/MoU", "Agreements by kecamatan (location)", "IKN delineation",
@@ -66,7 +66,7 @@ def test_wilayah_and_potensi_in_either_language(cli):
         text = cli("wilayah", "list", "--kecamatan", "Samboja", extra_env=extra).stdout
         assert all(w in text for w in words) and not any(w in text for w in absent), text[:400]
     shown = cli("potensi", "show", "PI-2026-0001").stdout
-    assert "Urusan" in shown and "Perhubungan/transportasi" in shown and "Status       : Dikaji" in shown
+    assert "Urusan" in shown and "Perhubungan" in shown and "Status       : Dikaji" in shown
     shown = cli("potensi", "show", "PI-2026-0001", extra_env=EN).stdout
     assert "Field           : Transport" in shown and "Status          : Under study" in shown
     refused = cli("potensi", "list", "--status", "dikaj", check=False)
