@@ -133,7 +133,7 @@ def is_supplied(f: Field, value: Any) -> bool:
 def missing_requirements(defn: WorkflowDefinition, event: Event, values: Mapping[str, Any], supplied: Mapping[str, Any] | None = None) -> list[Field]:
     """The fields ``event`` still needs, given the stored values merged with ``supplied``."""
     supplied = supplied or {}
-    merged = {**values, **supplied}
+    merged = {**values, **supplied} if supplied else values  # nothing supplied: no copy to make
     out = []
     for req in event.requires:
         if not holds(req.when, merged):
@@ -248,6 +248,13 @@ def check_rule(defn: WorkflowDefinition, rule: Rule, view: AgreementView, values
     return None
 
 
+def only_flags(rule: Rule) -> bool:
+    """Whether ``rule`` flags without ever stopping the event (``warn = true`` on a registered kind)."""
+    from . import rule_kinds
+
+    return bool(rule.params.get("warn")) and rule_kinds.get(rule.kind) is not None
+
+
 def evaluate(defn: WorkflowDefinition, event: Event, view: AgreementView, supplied: Mapping[str, Any] | None = None) -> list[Problem]:
     """Every reason ``event`` cannot happen now: missing requirements first, then broken rules."""
     supplied = supplied or {}
@@ -258,6 +265,8 @@ def evaluate(defn: WorkflowDefinition, event: Event, view: AgreementView, suppli
     if problems:
         return problems  # rules read values that are not there yet
     for rule in event.rules:
+        if only_flags(rule):
+            continue  # its answer could not stop the event: not worth its look-ups here (see ``warnings``)
         problem = check_rule(defn, rule, view, merged, view.values, supplied)
         if problem is not None and not problem.warning:
             problems.append(problem)
