@@ -41,7 +41,7 @@ from engine.store.tables import agreements, history, id_counters
 log = logging.getLogger("tkksd.engine")
 
 __all__ = ["SYSTEM", "Agreement", "Change", "New", "Transitioned", "change", "change_many", "create", "create_many",
-           "decide", "decide_in_write", "fire_in", "handle", "link_parents", "next_number", "read", "read_by_id",
+           "decide", "decide_in_write", "fire_in", "handle", "hooks_for", "link_parents", "next_number", "read", "read_by_id",
            "stored_data"]
 
 
@@ -69,6 +69,9 @@ class Transitioned:
     # The lead OPD's directory entry when the writer already read it (fire does); the
     # notice handler reads it itself otherwise. ``False``: not read; None: not in the directory.
     lead_opd_entry: Any = False
+    # The acting user's name as the users table holds it, when the writer already read it
+    # (fire does); ``False``: not read, the notice handler reads it itself.
+    actor_user_name: Any = False
 
 
 @dataclass(frozen=True)
@@ -349,16 +352,34 @@ def _insert_history(conn: Connection, rows: list[dict]) -> list[int]:
 def handle(conn: Connection, ctx, ts: Sequence[Transitioned], *, created: bool = False) -> None:
     """Run the handlers wired at start-up on ``ts``, in their order, in this transaction.
 
+    A handler runs only on the transitions of definitions it applies to (``hooks_for``).
     For agreements created just now a handler may have a batched form
     (``ctx.batch_hooks``, wired beside it): it takes them all at once.
     """
     for hook in ctx.hooks:
+        mine = [t for t in ts if hook in hooks_for(ctx, t.definition)]
+        if not mine:
+            continue
         batch = ctx.batch_hooks.get(hook) if created else None
         if batch is not None:
-            batch(conn, list(ts), ctx)
+            batch(conn, mine, ctx)
             continue
-        for t in ts:
+        for t in mine:
             hook(conn, t, ctx)
+
+
+def hooks_for(ctx, defn: WorkflowDefinition) -> tuple:
+    """The hooks that have anything to do for agreements of ``defn``, decided once per
+    definition (by its identity and version; again when ``ctx.hooks`` was replaced)."""
+    hooks = tuple(ctx.hooks)
+    key = (id(defn), defn.version)
+    cached = ctx.hooks_by_definition.get(key)
+    if cached is not None and cached[0] is defn and cached[1] == hooks:
+        return cached[2]
+    chosen = tuple(h for h in hooks if h not in ctx.hook_applies or ctx.hook_applies[h](defn))
+    # The definition itself is kept with the decision, so its id cannot be reused by another.
+    ctx.hooks_by_definition[key] = (defn, hooks, chosen)
+    return chosen
 
 
 # ------------------------------------------------------------------------- firing an event
@@ -367,7 +388,7 @@ def handle(conn: Connection, ctx, ts: Sequence[Transitioned], *, created: bool =
 def fire_in(conn: Connection, ctx, agreement: Agreement, defn: WorkflowDefinition, *, event: str, actor: str,
             note: str | None = None, supplied: Mapping[str, Any] | None = None, kind: str | None = None,
             stored: Mapping[str, Any] | None = None, to_state: str | None = None, decided_in_write: bool = False,
-            lead_opd_entry: Any = False, at: datetime | None = None) -> Transitioned:
+            lead_opd_entry: Any = False, actor_user_name: Any = False, at: datetime | None = None) -> Transitioned:
     """Fire ``event`` inside ``conn``'s write transaction: decide, write, open the follow-up the
     event creates, run the handlers.
 
@@ -383,6 +404,7 @@ def fire_in(conn: Connection, ctx, agreement: Agreement, defn: WorkflowDefinitio
     t = change(conn, ctx, c, at=at, run_handlers=False)
     if t.values["lead_opd"] == agreement.lead_opd:
         t.lead_opd_entry = lead_opd_entry
+    t.actor_user_name = actor_user_name
     e = defn.event(event)
     if e.creates is not None:
         t.extra["created"] = _create_follow_up(conn, ctx, defn, e, agreement, t.values, actor, t.at)

@@ -192,6 +192,12 @@ DERIVED = ("ikn_delineation", "ikn_located_on")
 MANUAL_KINDS = ("human", "create")  # a person's values; imports and migrations carry stored ones
 
 
+def applies_to(defn) -> bool:
+    """Whether the hook has anything to do for a workflow: one with a location, village
+    parties, or a value derived from the location (which a person may not set)."""
+    return any(defn.has_field(key) for key in ("location", "desa_parties", *DERIVED))
+
+
 def after_transitions(conn: Connection, ts: list, ctx) -> None:
     """The hook for many agreements inserted at once (imports, the demo): the units are read once."""
     units = load_units(conn) if any(_wants_location(t) or t.values.get("desa_parties") for t in ts) else []

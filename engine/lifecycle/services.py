@@ -433,7 +433,7 @@ def fire(ctx: Context, actor_login: str, ref: str, event: str, *, values: Mappin
         with conn.begin():
             t = kernel.fire_in(conn, ctx, read.agreement, defn, event=event, actor=read.actor.login, note=note,
                                supplied=supplied, kind=kind, stored=stored, to_state=dest,
-                               lead_opd_entry=read.lead_opd_entry)
+                               lead_opd_entry=read.lead_opd_entry, actor_user_name=read.actor_name)
             return _shown_after_fire(conn, ctx, defn, read, t)
 
 
@@ -446,6 +446,7 @@ class _FireRead:
     lead_opd_entry: OpdEntry | None
     parent_number: str | None
     has_children: bool
+    actor_name: str | None  # the users table's name of the acting user (the notice names them)
 
 
 def _read_for_fire(conn: Connection, ref: str, login: str) -> _FireRead:
@@ -461,7 +462,7 @@ def _read_for_fire(conn: Connection, ref: str, login: str) -> _FireRead:
     if row.opd_code is not None:
         entry = OpdEntry(row.opd_code, row.opd_name, row.opd_head_title, row.opd_head_name, row.opd_head_email)
     actor = _actor(login, row.user_active, row.user_roles, row.user_opd) if login != SYSTEM else SYSTEM_ACTOR
-    return _FireRead(Agreement.from_row(row), actor, entry, row.parent_number, bool(row.has_children))
+    return _FireRead(Agreement.from_row(row), actor, entry, row.parent_number, bool(row.has_children), row.user_name)
 
 
 def _admission(conn: Connection, read: _FireRead, defn: WorkflowDefinition, values: Mapping[str, Any] | None,
@@ -542,14 +543,15 @@ def _statements() -> _Statements:
 
 
 def _fire_read():
-    """Everything ``fire`` reads, in one round trip: the agreement, the acting user, the lead
-    OPD's directory entry (the notice's letter and recipient), the parent's number and whether
+    """Everything ``fire`` reads, in one round trip: the agreement, the acting user (with the
+    name the notice gives them), the lead OPD's directory entry (the notice's letter and recipient), the parent's number and whether
     there are children (the answer ``show`` gives). A missing user or OPD leaves its columns NULL."""
     parent = agreements.alias("parent")
     child = agreements.alias("child")
     return sa.select(
         agreements,
         users.c.active.label("user_active"), users.c.roles.label("user_roles"), users.c.opd_code.label("user_opd"),
+        users.c.name.label("user_name"),
         opds.c.code.label("opd_code"), opds.c.name.label("opd_name"), opds.c.head_title.label("opd_head_title"),
         opds.c.head_name.label("opd_head_name"), opds.c.head_email.label("opd_head_email"),
         parent.c.number.label("parent_number"),

@@ -4,6 +4,7 @@ by ``general.opd_urusan``) by `tkksd init`, read by the rule ``field_in_urusan``
 from __future__ import annotations
 
 import csv
+from functools import lru_cache
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -60,8 +61,15 @@ def sync_urusan(conn: Connection, path: Path, known_fields: set[str] | None = No
     return len(unique), skipped
 
 
+@lru_cache(maxsize=1)
+def _urusan_of_opd():
+    # Built once: asked in transitions whose rules compare the field with the lead OPD's urusan,
+    # and a prebuilt statement goes straight to SQLAlchemy's compiled cache.
+    return sa.select(opd_urusan.c.urusan).where(opd_urusan.c.opd_code == sa.bindparam("code"))
+
+
 def urusan_of(conn: Connection, code: str) -> list[str]:
-    return list(conn.execute(sa.select(opd_urusan.c.urusan).where(opd_urusan.c.opd_code == code)).scalars())
+    return list(conn.execute(_urusan_of_opd(), {"code": code}).scalars())
 
 
 def load_urusan(conn: Connection, ctx) -> tuple[int, list[str]]:
