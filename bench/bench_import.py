@@ -81,7 +81,7 @@ def run_import(folder: Path, xlsx: Path) -> tuple[float, int]:
     result = import_file(ctx, xlsx, "admin")
     elapsed = time.perf_counter() - t0
     ctx.engine.dispose()
-    return elapsed, len(result.added)
+    return elapsed, result.added
 
 
 def run_baseline(folder: Path, xlsx: Path) -> tuple[float, int]:

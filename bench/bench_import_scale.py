@@ -29,6 +29,8 @@ sys.path.insert(0, {root!r})
 from engine.store import db
 from engine.bootstrap import bootstrap
 from engine.store.directory import sync_directory
+from engine.store.urusan import load_urusan
+from engine.store.wilayah import sync_wilayah
 from engine.lifecycle.services import ensure_first_admin
 from engine.inventory.importing import import_file
 env = dict(os.environ)
@@ -36,6 +38,8 @@ ctx = bootstrap(env, check_schema=False)
 db.upgrade(ctx.engine)
 with db.write(ctx.engine) as conn:
     sync_directory(conn, ctx.settings.opd_file)
+    load_urusan(conn, ctx)
+    sync_wilayah(conn, ctx.settings.wilayah_file, ctx.settings.delineation_file)
     ensure_first_admin(conn, "admin", ctx.clock.now())
 t0 = time.perf_counter()
 r = import_file(ctx, {csv!r}, "admin", dry_run={dry})

@@ -113,13 +113,14 @@ class ImportConflicts(Conflict):
     """Rows of a sheet that would move agreements backwards or overwrite what changed in tkksd
     since they were imported; nothing was imported (``--skip-conflicts`` applies the rest)."""
 
-    def __init__(self, path: str, problems: Sequence[Any]):
+    def __init__(self, path: str, problems: Sequence[Any], *, total: int | None = None):
         self.path = path
-        self.problems = list(problems)
-        named = ", ".join(p.agreement for p in self.problems[:10]) + (" ..." if len(self.problems) > 10 else "")
+        self.problems = list(problems)  # the first ones, when a large sheet has many
+        self.total = len(self.problems) if total is None else total
+        named = ", ".join(p.agreement for p in self.problems[:10]) + (" ..." if self.total > 10 else "")
         TkksdError.__init__(
             self,
-            f"{Path(path).name}: {len(self.problems)} row(s) conflict with what tkksd holds ({named}); nothing was "
+            f"{Path(path).name}: {self.total} row(s) conflict with what tkksd holds ({named}); nothing was "
             "imported (--skip-conflicts imports the other rows and leaves these agreements as they are).",
         )
         self.agreement = self.problems[0].agreement if self.problems else ""
@@ -130,11 +131,12 @@ class ImportRefused(TkksdError):
 
     exit_code = 2
 
-    def __init__(self, path: str, problems: Sequence[Any]):
+    def __init__(self, path: str, problems: Sequence[Any], *, total: int | None = None, rows: int | None = None):
         self.path = path
-        self.problems = list(problems)
-        rows = len({p.row for p in self.problems})
-        super().__init__(f"{Path(path).name}: {len(self.problems)} problem(s) in {rows} row(s); nothing was imported.")
+        self.problems = list(problems)  # the first ones, when a large sheet has many
+        self.total = len(self.problems) if total is None else total
+        rows = len({p.row for p in self.problems}) if rows is None else rows
+        super().__init__(f"{Path(path).name}: {self.total} problem(s) in {rows} row(s); nothing was imported.")
 
 
 class MigrationRefused(TkksdError):
