@@ -22,7 +22,7 @@ with the stored agreements they name, and (unless a dry run) written through the
 batched ``create_many``/``change_many``, all in one transaction, so that a bad row further down
 rolls back what the chunks above it wrote. What is kept across chunks does not grow with the
 sheet: counters, the first ``KEPT_PROBLEMS`` problems and conflicts, the first ``KEPT_IDS``
-numbers, and a ledger on disk (``_Ledger``) of the rows already seen (duplicates, parents).
+numbers, and a ledger on disk (``import_ledger.Ledger``) of the rows already seen (duplicates, parents).
 """
 
 from __future__ import annotations
@@ -31,8 +31,6 @@ import functools
 import hashlib
 import itertools
 import re
-import sqlite3
-import tempfile
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -48,6 +46,7 @@ from engine.store import db
 
 from engine.inventory import sheets
 from engine.context import Context
+from engine.inventory.import_ledger import Ledger
 from engine.inventory.sheet_dates import to_date
 from engine.errors import ConfigurationError, ImportConflicts, ImportRefused, PermissionDenied
 from engine.lifecycle import kernel
@@ -468,60 +467,6 @@ def _row_parent(raw: Mapping[str, Any], number: str | None, bad: Bad) -> str | N
     return parent
 
 
-# ------------------------------------------------------------------------- what passed rows leave behind
-
-
-class _Ledger:
-    """What an import remembers of the rows it has passed, in a scratch SQLite file rather than
-    in memory (a million rows would not fit the goal): each row's identity and row number (a
-    duplicate names the first), parents not found yet (they may come further down), and the
-    parent links to write once every row exists."""
-
-    def __init__(self) -> None:
-        self._folder = tempfile.TemporaryDirectory(prefix="tkksd-import-")
-        self._db = sqlite3.connect(Path(self._folder.name) / "ledger.sqlite3", isolation_level=None)
-        # Scratch data: a crash loses nothing worth a journal.
-        self._db.executescript("""
-            PRAGMA journal_mode = OFF;
-            PRAGMA synchronous = OFF;
-            CREATE TABLE seen (ident TEXT PRIMARY KEY, row INTEGER NOT NULL) WITHOUT ROWID;
-            CREATE TABLE pending (row INTEGER NOT NULL, parent TEXT NOT NULL);
-            CREATE TABLE links (number TEXT PRIMARY KEY, parent TEXT) WITHOUT ROWID;
-        """)
-
-    def __enter__(self) -> "_Ledger":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._db.close()
-        self._folder.cleanup()
-
-    def first_row(self, ident: str, row: int) -> int | None:
-        """The row that had ``ident`` before this one; None (and ``row`` remembered) if none did."""
-        if self._db.execute("INSERT OR IGNORE INTO seen VALUES (?, ?)", (ident, row)).rowcount:
-            return None
-        return self._db.execute("SELECT row FROM seen WHERE ident = ?", (ident,)).fetchone()[0]
-
-    def has(self, number: str) -> bool:
-        return self._db.execute("SELECT 1 FROM seen WHERE ident = ?", (number,)).fetchone() is not None
-
-    def defer_parent(self, row: int, parent: str) -> None:
-        self._db.execute("INSERT INTO pending VALUES (?, ?)", (row, parent))
-
-    def parents_nowhere(self) -> Iterator[tuple[int, str]]:
-        """(row, parent) of the deferred parents that no row of the sheet turned out to have."""
-        yield from self._db.execute(
-            "SELECT row, parent FROM pending WHERE NOT EXISTS (SELECT 1 FROM seen WHERE ident = parent) ORDER BY row")
-
-    def link(self, number: str, parent: str | None) -> None:
-        self._db.execute("INSERT OR REPLACE INTO links VALUES (?, ?)", (number, parent))
-
-    def links(self, size: int) -> Iterator[list[tuple[str, str | None]]]:
-        cursor = self._db.execute("SELECT number, parent FROM links ORDER BY number")
-        while batch := cursor.fetchmany(size):
-            yield batch
-
-
 # ------------------------------------------------------------------------- one chunk: check
 
 
@@ -531,7 +476,7 @@ def _chunks(items: Iterable, size: int) -> Iterator[list]:
         yield chunk
 
 
-def _check_chunk(chk: _Checker, rows: list[tuple[int, dict[str, Any]]], ledger: _Ledger,
+def _check_chunk(chk: _Checker, rows: list[tuple[int, dict[str, Any]]], ledger: Ledger,
                  result: ImportResult) -> list[RowPlan]:
     """The plans of the chunk's good rows; the problems of the others go to ``result``."""
     plans = []
@@ -595,7 +540,7 @@ def _stored_for(conn: Connection, plans: list[RowPlan]) -> _Stored:
     return _Stored(by_number, by_key, number_of)
 
 
-def _compare_chunk(conn: Connection, ctx: Context, plans: list[RowPlan], ledger: _Ledger, result: ImportResult,
+def _compare_chunk(conn: Connection, ctx: Context, plans: list[RowPlan], ledger: Ledger, result: ImportResult,
                    *, parent_column: bool) -> list[RowPlan]:
     """Each plan compared with its stored agreement: new, update or same; the plans that can go
     on (a plan whose parent is nowhere, or that would change its workflow, is a problem)."""
@@ -744,7 +689,7 @@ class _Writer:
         self.now = ctx.clock.now()
         self.top: dict[str, int] = {}  # PREFIX-YEAR -> the highest number imported in it
 
-    def write(self, plans: list[RowPlan], ledger: _Ledger, result: ImportResult) -> None:
+    def write(self, plans: list[RowPlan], ledger: Ledger, result: ImportResult) -> None:
         new = [p for p in plans if p.action == "new"]
         created = kernel.create_many(self.conn, self.ctx, [self._new(p) for p in new], actor=self.actor, kind="import",
                                      event="import", at=self.now, chunk=CHUNK_ROWS)
@@ -768,7 +713,7 @@ class _Writer:
                              note=f"imported from {self.source} row {p.row} by {self.actor}: {'; '.join(p.notes)}{self.suffix}",
                              supplied=p.changes, entered_at=_entered_at(self.ctx, p) if p.state_since is not None else None)
 
-    def _remember(self, p: RowPlan, ledger: _Ledger, result: ImportResult) -> None:
+    def _remember(self, p: RowPlan, ledger: Ledger, result: ImportResult) -> None:
         """The plan's parent link (written at the end: the parent may be a row further down) and number."""
         if p.action == "same":
             result.unchanged += 1
@@ -777,7 +722,7 @@ class _Writer:
         if p.number:
             _raise_top(self.top, p.number)
 
-    def finish(self, ledger: _Ledger) -> None:
+    def finish(self, ledger: Ledger) -> None:
         """Parent links (a parent may be a row of this very sheet, inserted after its child),
         then the id counters."""
         for batch in ledger.links(LOOKUP_CHUNK):
@@ -813,7 +758,7 @@ def _pass(conn: Connection, ctx: Context, sheet: sheets.Sheet, result: ImportRes
         return
     chk = _Checker(conn, ctx, cols)
     parent_column = "parent" in sheet_keys(keys)
-    with _Ledger() as ledger:
+    with Ledger() as ledger:
         for rows in _chunks(sheets.iter_dicts(sheet, keys), CHUNK_ROWS):
             plans = _compare_chunk(conn, ctx, _check_chunk(chk, rows, ledger, result), ledger, result,
                                    parent_column=parent_column)
@@ -834,7 +779,7 @@ def _may_write(result: ImportResult, skip_conflicts: bool) -> bool:
     return result.problem_count == 0 and (skip_conflicts or result.conflict_count == 0)
 
 
-def _count_or_write(plans: list[RowPlan], writer: _Writer | None, ledger: _Ledger, result: ImportResult,
+def _count_or_write(plans: list[RowPlan], writer: _Writer | None, ledger: Ledger, result: ImportResult,
                     skip_conflicts: bool) -> None:
     if writer is not None and _may_write(result, skip_conflicts):
         writer.write(plans, ledger, result)
