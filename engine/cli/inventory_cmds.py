@@ -14,24 +14,24 @@ from engine.store.outputs import atomic_output
 from .common import actor, context, emit_json, opd_filter
 
 DEMO_FILE = Path(__file__).resolve().parents[2] / "config" / "demo" / "inventory.csv"
-DEMO_NOTE = "demo inventory (sample data)"
+# Added to the demo rows' history notes, in the language the deployment records in.
+DEMO_NOTE = N_("demo inventory (sample data)")
 
 
-def _print_problems(problems, total: int, lang: str, limit: int = 200) -> None:
+def _print_problems(problems, total: int, names, limit: int = 200) -> None:
+    """The first ``limit`` problems (or conflicts), one line each, and how many more there are."""
+    from engine.i18n import number
+
     for p in problems[:limit]:
-        click.echo(f"  {p.sentence(lang)}", err=True)
-    if total > min(limit, len(problems)):
-        more = total - min(limit, len(problems))
-        click.echo("  " + _say(lang, f"... dan {more:,} lagi (--json memuat {len(problems):,} yang pertama).",
-                               f"... and {more:,} more (--json lists the first {len(problems):,})."), err=True)
-
-
-def _say(lang: str, indonesian: str, english: str) -> str:
-    return english if lang == "en" else indonesian
+        click.echo(f"  {p.sentence(names)}", err=True)
+    shown = min(limit, len(problems))
+    if total > shown:
+        click.echo("  " + _("... and {more} more (--json lists the first {listed}).").format(
+            more=number(total - shown), listed=number(len(problems))), err=True)
 
 
 @contextlib.contextmanager
-def _progress_bar(as_json: bool, lang: str, dry_run: bool):
+def _progress_bar(as_json: bool, dry_run: bool):
     """A progress bar on stderr while rows are checked and written (rows done of all, time
     left), drawn by rich, when stderr is a terminal; None (nothing drawn) otherwise."""
     if as_json or not sys.stderr.isatty():
@@ -40,7 +40,7 @@ def _progress_bar(as_json: bool, lang: str, dry_run: bool):
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-    label = _say(lang, "Memeriksa baris" if dry_run else "Mengimpor baris", "Checking rows" if dry_run else "Importing rows")
+    label = _("Checking rows") if dry_run else _("Importing rows")
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn())
     with Progress(*columns, console=Console(stderr=True)) as bar:
         task = bar.add_task(label, total=None)
@@ -51,63 +51,61 @@ def _progress_bar(as_json: bool, lang: str, dry_run: bool):
         yield show
 
 
-def _summary(name: str, result, dry_run: bool, lang: str) -> str:
-    if lang == "en":
-        kept = f", {result.conflict_count} conflict(s)" + ("" if dry_run else " left as they are") if result.conflict_count else ""
-        return (f"{name}: {result.rows} row(s) checked; {'would add' if dry_run else 'added'} {result.added}, "
-                f"{'would update' if dry_run else 'updated'} {result.updated}, {result.unchanged} unchanged{kept}"
-                + (" (dry run: nothing written)." if dry_run else "."))
-    kept = f", {result.conflict_count} konflik" + ("" if dry_run else " dibiarkan apa adanya") if result.conflict_count else ""
-    return (f"{name}: {result.rows} baris diperiksa; {'akan ditambahkan' if dry_run else 'ditambahkan'} {result.added}, "
-            f"{'akan diperbarui' if dry_run else 'diperbarui'} {result.updated}, {result.unchanged} tidak berubah{kept}"
-            + (" (uji coba: tidak ada yang disimpan)." if dry_run else "."))
+# The summary line: one whole sentence per case, so that each translates as a whole.
+SUMMARY = {
+    (False, False): N_("{file}: {rows} row(s) checked; added {added}, updated {updated}, {unchanged} unchanged."),
+    (False, True): N_("{file}: {rows} row(s) checked; added {added}, updated {updated}, {unchanged} unchanged, "
+                      "{conflicts} conflict(s) left as they are."),
+    (True, False): N_("{file}: {rows} row(s) checked; would add {added}, would update {updated}, {unchanged} unchanged "
+                      "(dry run: nothing written)."),
+    (True, True): N_("{file}: {rows} row(s) checked; would add {added}, would update {updated}, {unchanged} unchanged, "
+                     "{conflicts} conflict(s) (dry run: nothing written)."),
+}
 
 
-@click.command("import")
+def _summary(name: str, result, dry_run: bool) -> str:
+    from engine.i18n import number
+
+    return _(SUMMARY[(dry_run, bool(result.conflict_count))]).format(
+        file=name, rows=number(result.rows), added=number(result.added), updated=number(result.updated),
+        unchanged=number(result.unchanged), conflicts=number(result.conflict_count))
+
+
+@click.command("import", help=N_(
+    "Import agreements from a CSV or XLSX sheet (the format `tkksd export` writes).\n\n"
+    "Every row is checked first; each problem is printed as row, column and a sentence, and if any row is bad "
+    "nothing is written. Importing the same file again changes nothing; a changed row updates its agreement with "
+    "its own history entry (docs/import.md). A row that would move its agreement backwards, or overwrite what "
+    "changed in tkksd since it was imported, is a conflict: nothing is written, unless --skip-conflicts (those "
+    "rows are left alone).\n\n"
+    "\b\nExample:\n"
+    "  tkksd import --template templat-kerja-sama.xlsx --workflow kerja-sama\n"
+    "  tkksd import daftar-kerja-sama.xlsx --dry-run\n"
+    "  tkksd import daftar-kerja-sama.xlsx"))
 @click.argument("file", required=False, type=click.Path(dir_okay=False))
-@click.option("--dry-run", is_flag=True, help="Check every row and say what would change; write nothing.")
+@click.option("--dry-run", is_flag=True, help=N_("Check every row and say what would change; write nothing."))
 @click.option("--template", "template", default=None, type=click.Path(dir_okay=False),
-              help="Write an empty XLSX template (headers, notes, drop-down lists) to this file instead.")
+              help=N_("Write an empty XLSX template (headers, notes, drop-down lists) to this file instead."))
 @click.option("--skip-conflicts", is_flag=True,
-              help="Import the other rows when some would rewind an agreement or overwrite what changed in tkksd since.")
+              help=N_("Import the other rows when some would rewind an agreement or overwrite what changed in tkksd since."))
 @click.option("--workflow", "workflow", default=None,
-              help="With --template: only this workflow's columns and drop-down choices (one template per workflow).")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+              help=N_("With --template: only this workflow's columns and drop-down choices (one template per workflow)."))
+@click.option("--json", "as_json", is_flag=True, help=N_("Print JSON."))
 def import_(file, dry_run, template, skip_conflicts, workflow, as_json):
-    """Import agreements from a CSV or XLSX sheet (the format `tkksd export` writes).
-
-    Every row is checked first; each problem is printed as row, column and a sentence, and
-    if any row is bad nothing is written. Importing the same file again changes nothing; a
-    changed row updates its agreement with its own history entry (docs/import.md). A row that
-    would move its agreement backwards, or overwrite what changed in tkksd since it was
-    imported, is a conflict: nothing is written, unless --skip-conflicts (those rows are left alone).
-
-    \b
-    Example:
-      tkksd import --template templat-kerja-sama.xlsx --workflow kerja-sama
-      tkksd import daftar-kerja-sama.xlsx --dry-run
-      tkksd import daftar-kerja-sama.xlsx
-    """
-    from engine.errors import ImportConflicts, ImportRefused
-    from engine.inventory.exporting import write_template
-    from engine.inventory.importing import import_file
+    from engine.errors import ImportConflicts, ImportRefused, InvalidInput
+    from engine.i18n import number
+    from engine.inventory.importing import column_names, import_file
 
     ctx = context()
+    _check_import_arguments(file, template, workflow)
     if template:
-        with atomic_output(ctx.settings, template) as tmp:
-            keys = write_template(ctx, tmp, workflow=workflow)
-        if as_json:
-            emit_json({"template": template, "columns": keys})
-        else:
-            click.echo(f"Wrote the import template {template} ({len(keys)} columns, with notes and drop-down lists).")
+        _write_template(ctx, template, workflow, as_json)
         return
-    if not file:
-        raise click.UsageError("give the FILE to import, or --template FILE.xlsx")
     try:
         from engine.store.waiting import announce
 
-        with announce(ctx.engine, "import", f"an import of {Path(file).name} by {actor()}"), \
-                _progress_bar(as_json, ctx.lang, dry_run) as progress:
+        with announce(ctx.engine, "import", file=Path(file).name, user=actor()), \
+                _progress_bar(as_json, dry_run) as progress:
             result = import_file(ctx, file, actor(), dry_run=dry_run, skip_conflicts=skip_conflicts, progress=progress)
     except (ImportRefused, ImportConflicts) as exc:
         key = "conflicts" if isinstance(exc, ImportConflicts) else "problems"
@@ -115,22 +113,46 @@ def import_(file, dry_run, template, skip_conflicts, workflow, as_json):
             emit_json({"file": file, "dry_run": False, "written": False, key: [p.as_dict() for p in exc.problems],
                        f"{key[:-1]}_count": exc.total})
         else:
-            _print_problems(exc.problems, exc.total, ctx.lang)
+            _print_problems(exc.problems, exc.total, column_names(ctx.registry))
         raise
     if as_json:
         emit_json({**result.as_dict(), "written": not dry_run and not result.problem_count})
         if result.problem_count:
-            raise SystemExit(2)
+            raise SystemExit(InvalidInput.exit_code)
         return
     name = Path(file).name
     if result.problem_count:
-        click.echo(_say(ctx.lang, f"{name}: {result.problem_count} masalah di {result.problem_rows} baris; tidak ada yang akan diimpor:",
-                        f"{name}: {result.problem_count} problem(s) in {result.problem_rows} row(s); nothing would be imported:"),
-                   err=True)
-        _print_problems(result.problems, result.problem_count, ctx.lang)
-        raise SystemExit(2)
-    click.echo(_summary(name, result, dry_run, ctx.lang))
-    _print_problems(result.conflicts, result.conflict_count, ctx.lang)
+        click.echo(_("{file}: {problems} problem(s) in {rows} row(s); nothing would be imported:").format(
+            file=name, problems=number(result.problem_count), rows=number(result.problem_rows)), err=True)
+        _print_problems(result.problems, result.problem_count, column_names(ctx.registry))
+        raise SystemExit(InvalidInput.exit_code)
+    click.echo(_summary(name, result, dry_run))
+    _print_problems(result.conflicts, result.conflict_count, column_names(ctx.registry))
+
+
+def _check_import_arguments(file, template, workflow) -> None:
+    """A FILE to import or a --template to write (not both); --workflow only with --template."""
+    from engine.errors import InvalidInput
+
+    if template and file:
+        raise InvalidInput(_("Give either the FILE to import or --template FILE.xlsx, not both."))
+    if not template and not file:
+        raise InvalidInput(_("Give the FILE to import, or --template FILE.xlsx to write an empty template."))
+    if workflow and not template:
+        raise InvalidInput(_("--workflow goes with --template (an import takes each row's workflow from the sheet)."))
+
+
+def _write_template(ctx, template: str, workflow: str | None, as_json: bool) -> None:
+    from engine.i18n import number
+    from engine.inventory.exporting import write_template
+
+    with atomic_output(ctx.settings, template) as tmp:
+        keys = write_template(ctx, tmp, workflow=workflow)
+    if as_json:
+        emit_json({"template": template, "columns": keys})
+    else:
+        click.echo(_("Wrote the import template {file} ({count} columns, with notes and drop-down lists).").format(
+            file=template, count=number(len(keys))))
 
 
 def _export_progress():
@@ -183,13 +205,13 @@ def export(file, workflow, opd, state):
     "  tkksd init && tkksd demo && tkksd report"))
 @click.option("--json", "as_json", is_flag=True, help=N_("Print JSON."))
 def demo(as_json):
-    from engine.i18n import number
+    from engine.i18n import in_language, number
     from engine.inventory.importing import import_file
     from engine.inventory.potensi import load_file
 
     ctx = context()
-    result = import_file(ctx, DEMO_FILE, actor(), source="config/demo/inventory.csv", note_extra=DEMO_NOTE,
-                         skip_conflicts=True)
+    result = import_file(ctx, DEMO_FILE, actor(), source="config/demo/inventory.csv",
+                         note_extra=in_language(DEMO_NOTE, ctx.lang), skip_conflicts=True)
     potensi_added, _already = load_file(ctx, actor(), DEMO_FILE.with_name("potensi.csv"))  # OIKN's inventory
     if as_json:
         emit_json({**result.as_dict(), "sample_data": True, "potensi_added": potensi_added})

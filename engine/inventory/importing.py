@@ -47,8 +47,9 @@ from engine.store import db
 from engine.inventory import sheets
 from engine.context import Context
 from engine.inventory.import_ledger import Ledger
-from engine.inventory.sheet_dates import to_date
-from engine.errors import ConfigurationError, ImportConflicts, ImportRefused, PermissionDenied
+from engine.inventory.sheet_dates import in_known_form, to_date
+from engine.errors import ConfigurationError, ImportConflicts, ImportRefused, PermissionDenied, did_you_mean, labelled
+from engine.i18n import N_, _, day, in_language, language
 from engine.lifecycle import kernel
 from engine.lifecycle.agreement import Agreement
 from engine.lifecycle.lifecycle_order import moves_backwards
@@ -74,21 +75,41 @@ LOOKUP_CHUNK = 500
 
 @dataclass(frozen=True)
 class RowProblem:
+    """One thing wrong with a row, or a row in conflict: the row as the sheet shows it, the
+    column's key (or the header text of an unknown column), the sentence in the reader's
+    language (said where the problem is found) and a stable ``code`` for programs
+    (docs/import.md lists them)."""
+
     row: int
     column: str | None
     message: str
     agreement: str | None = None  # a conflict names the agreement it would rewind or overwrite
+    code: str = "problem"
 
-    def sentence(self, lang: str = "en") -> str:
-        from engine.inventory.import_messages import sentence
-
-        return sentence(self.row, self.column, self.message, lang)
+    def sentence(self, names: Mapping[str, str] | None = None) -> str:
+        """``baris 7, kolom Tanggal berakhir (ends_on): ...``: ``names`` maps a column's key to the
+        name its reader knows it by (``column_names``); a header text that is no key stays as written."""
+        if self.column is None:
+            return _("row {row}: {message}").format(row=self.row, message=self.message)
+        column = (names or {}).get(self.column, self.column)
+        return _("row {row}, column {column}: {message}").format(row=self.row, column=column, message=self.message)
 
     def as_dict(self) -> dict[str, Any]:
-        out = {"row": self.row, "column": self.column, "message": self.message}
+        out = {"row": self.row, "column": self.column, "code": self.code, "message": self.message}
         if self.agreement is not None:
             out["agreement"] = self.agreement
         return out
+
+
+def column_names(registry) -> dict[str, str]:
+    """Column key -> how a reader knows the column: its label in the reader's language with the key
+    in brackets (a sheet's header may be either): ``Tanggal berakhir (ends_on)``."""
+    return _shown(sheets.columns(registry))
+
+
+def _shown(cols: list[sheets.Column]) -> dict[str, str]:
+    lang = language()
+    return {c.key: labelled(c.key, c.label.get(lang)) for c in cols}
 
 
 @dataclass
@@ -189,42 +210,98 @@ def map_header(header: list[str], cols: list[sheets.Column], header_row: int = 1
     for c in cols:
         for name in (c.key, c.label.id, c.label.en):
             names.setdefault(name.strip().lower(), c.key)
+    shown = _shown(cols)
     keys: list[str | None] = []
     problems: list[RowProblem] = []
     seen: set[str] = set()
-    for i, text in enumerate(header):
+    for text in header:
         if not text or text.strip().lower() in IGNORED_HEADERS:
             keys.append(None)
             continue
         key = names.get(text.strip().lower())
         if key is None:
-            problems.append(RowProblem(header_row, text, f"unknown column '{text}'; the columns are the field keys of the loaded workflows (see `tkksd import --template`)"))
+            problems.append(RowProblem(header_row, text, _(
+                "unknown column '{name}'{hint}; a column is headed by a field's key or label "
+                "(`tkksd import --template` writes them)").format(name=text, hint=did_you_mean(text, list(names))),
+                code="unknown_column"))
             keys.append(None)
         elif key in seen:
-            problems.append(RowProblem(header_row, text, f"column '{key}' appears twice"))
+            problems.append(RowProblem(header_row, text, _("the column {column} appears twice").format(column=shown[key]),
+                                       code="duplicate_column"))
             keys.append(None)
         else:
             seen.add(key)
             keys.append(key)
     for required in ("workflow", "state", "title", "partner", "lead_opd"):
         if required not in seen:
-            problems.append(RowProblem(header_row, required, f"the sheet has no '{required}' column"))
+            problems.append(RowProblem(header_row, required, _("the sheet has no column {column}").format(
+                column=shown[required]), code="missing_column"))
     return keys, problems
 
 
 # ------------------------------------------------------------------------- values
 
 
+class _Bad(ValueError):
+    """What is wrong with one cell: a stable code and the sentence in the reader's language."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code, self.message = code, message
+
+
+class _BadColumn(_Bad):
+    """What is wrong with a row, and the column it is about."""
+
+    def __init__(self, column: str, code: str, message: str):
+        super().__init__(code, message)
+        self.column = column
+
+
 def _as_date(value: Any) -> date:
-    return guards.parse_date(to_date(value))
+    """A date as a sheet holds it (a date cell, 2023-11-20, 20/11/2023, 20 November 2023)."""
+    value = to_date(value)
+    try:
+        return guards.parse_date(value)
+    except guards.ValueProblem:
+        raise _date_problem(value) from None
+
+
+def _date_problem(value: Any) -> _Bad:
+    text = str(value).strip()
+    if in_known_form(text):
+        return _Bad("bad_date", _("'{value}' is not a real date").format(value=text))
+    return _Bad("bad_date", _("must be a date (for instance 20/11/2023 or 20 November 2023), not '{value}'").format(value=text))
 
 
 def _typed_cell(f, value: Any) -> Any:
+    """The cell's value in the field's type; ``_Bad`` says why it has none."""
     if f.type == "date":
-        value = to_date(value)  # 20/11/2023, 20 November 2023, a date cell
-    elif f.type in ("text", "reference", "choice", "opd") and not isinstance(value, str):
+        return _as_date(value)
+    if f.type in ("text", "reference", "choice", "opd") and not isinstance(value, str):
         value = str(value)
-    return guards.parse_value(f, value)
+    try:
+        return guards.parse_value(f, value)
+    except guards.ValueProblem:
+        raise _value_problem(f, value) from None
+
+
+def _value_problem(f, raw: Any) -> _Bad:
+    """Why ``raw`` is no value of the field ``f``. The guards decide whether a value parses and know
+    no language; the sentence is said here (the column is named before it)."""
+    text = str(raw).strip()
+    if f.type == "bool":
+        return _Bad("not_yes_no", _("must be ya or tidak (yes/no), not '{value}'").format(value=text))
+    if f.type == "number":
+        return _Bad("not_a_number", _("must be a number, not '{value}'").format(value=text))
+    if not text:
+        return _Bad("empty", _("cannot be empty"))
+    if f.type == "choice" and text.isprintable():
+        lang = language()
+        choices = ", ".join(sheets.choice_shown(f.key, c, lang) for c in f.choices)
+        return _Bad("not_a_choice", _("must be one of {choices}, not '{value}'{hint}").format(
+            choices=choices, value=text, hint=did_you_mean(text, f.choices)))
+    return _Bad("control_characters", _("contains control characters"))
 
 
 def _row_key(defn_name: str, values: Mapping[str, Any]) -> str:
@@ -271,6 +348,7 @@ class _Checker:
         self.opd_by_name = {r.name.strip().lower(): r.code for r in active}  # sheets name the OPD, not its code
         self.rules: dict[str, tuple[list[tuple[str, str]], list[str]]] = {}
         self.col_types = {c.key: c.type for c in cols}
+        self.names = _shown(cols)  # how problems name other columns
         self.field_maps: dict[str, dict[str, Any]] = {}
         self.units = locations.load_units(conn)  # location and desa_parties are checked against them
         self.older = _on_older_versions(conn, ctx)
@@ -279,25 +357,30 @@ class _Checker:
         self._located = functools.lru_cache(maxsize=4096)(self._location_problems)
 
     def defn(self, name: str | None, version: Any, number: Any = None) -> WorkflowDefinition:
+        """The row's workflow definition; ``_Bad`` (with the column it is about) when there is none."""
+        loaded = self.ctx.registry.names()
         if not name:
-            raise ValueError(f"needs a workflow ({', '.join(self.ctx.registry.names())})")
+            raise _BadColumn("workflow", "no_workflow", _("needs a workflow ({names})").format(names=", ".join(loaded)))
         name = str(name).strip()
-        if name not in self.ctx.registry.names():
-            raise ValueError(f"unknown workflow '{name}' (loaded: {', '.join(self.ctx.registry.names())})")
+        if name not in loaded:
+            raise _BadColumn("workflow", "unknown_workflow", _("unknown workflow '{name}'{hint} (loaded: {names})").format(
+                name=name, hint=did_you_mean(name, loaded), names=", ".join(loaded)))
         v = None
         if version not in (None, ""):
             try:
                 v = int(str(version).strip())
             except ValueError:
-                raise ValueError(f"workflow_version must be a whole number, not '{version}'") from None
+                raise _BadColumn("workflow_version", "bad_workflow_version", _(
+                    "must be a whole number, not '{value}'").format(value=version)) from None
         elif number is not None:
             # An empty version means the latest for a new agreement, and for one that exists the
             # version it runs (a sheet exported before a new version was installed still imports).
             v = self.older.get((name, str(number).strip().upper()))
-        try:
-            return self.ctx.registry.get(name, v)
-        except LookupError as exc:
-            raise ValueError(str(exc)) from None
+        if v is not None and v not in self.ctx.registry.versions(name):
+            raise _BadColumn("workflow_version", "unknown_workflow_version", _(
+                "workflow {name} has no version {version} (installed: {versions})").format(
+                name=name, version=v, versions=", ".join(str(n) for n in self.ctx.registry.versions(name))))
+        return self.ctx.registry.get(name, v)
 
     def fields(self, defn: WorkflowDefinition) -> dict[str, Any]:
         """key -> Field, built once per definition (``defn.has_field`` scans a tuple)."""
@@ -331,7 +414,7 @@ class _Checker:
 # date, its core values, its field values, the date rules between them, its locations, its
 # parent. A row with any problem gives no plan.
 
-Bad = Callable[[str | None, str], None]
+Bad = Callable[[str | None, str, str], None]  # (column, code, sentence)
 
 
 def _location_alias(fields: dict[str, Any], raw: dict[str, Any]) -> dict[str, Any]:
@@ -352,8 +435,8 @@ def check_row(chk: _Checker, number_row: int, raw: dict[str, Any], problems: lis
     """The row's plan, or None with what is wrong with it added to ``problems``."""
     start = len(problems)
 
-    def bad(column: str | None, message: str) -> None:
-        problems.append(RowProblem(number_row, column, message))
+    def bad(column: str | None, code: str, message: str) -> None:
+        problems.append(RowProblem(number_row, column, message, code=code))
 
     defn = _row_definition(chk, raw, bad)
     if defn is None:
@@ -365,7 +448,7 @@ def check_row(chk: _Checker, number_row: int, raw: dict[str, Any], problems: lis
     present = _field_values(chk, defn, raw, values, bad)
     _date_rule_problems(chk, defn, values, bad)
     for key, message in chk.location_problems(defn, values):
-        bad(key, message)
+        bad(key, "bad_location", message)
     parent = _row_parent(raw, number, bad)
     if len(problems) > start:
         return None
@@ -376,8 +459,8 @@ def check_row(chk: _Checker, number_row: int, raw: dict[str, Any], problems: lis
 def _row_definition(chk: _Checker, raw: Mapping[str, Any], bad: Bad) -> WorkflowDefinition | None:
     try:
         return chk.defn(raw.get("workflow"), raw.get("workflow_version"), raw.get("id"))
-    except ValueError as exc:
-        bad("workflow_version" if "version" in str(exc) and raw.get("workflow") else "workflow", str(exc))
+    except _BadColumn as exc:
+        bad(exc.column, exc.code, exc.message)
         return None
 
 
@@ -388,16 +471,22 @@ def _row_number(defn: WorkflowDefinition, raw: Mapping[str, Any], bad: Bad) -> s
         return None
     number = str(number).strip().upper()
     if not NUMBER_RE.match(number):
-        bad("id", f"id '{raw.get('id')}' is not an agreement number like {defn.id_prefix}-2021-0042")
+        bad("id", "bad_id", _("'{value}' is not an agreement number like {example}").format(
+            value=raw.get("id"), example=f"{defn.id_prefix}-2021-0042"))
         return None
     return number
+
+
+def _state_names(defn: WorkflowDefinition) -> str:
+    lang = language()
+    return ", ".join(labelled(s.name, s.label.get(lang)) for s in defn.states)
 
 
 def _row_state(defn: WorkflowDefinition, raw: Mapping[str, Any], bad: Bad) -> str | None:
     """The state's code; its label in place of the code is accepted ("Terintegrasi (berjalan)")."""
     state = raw.get("state")
     if state is None:
-        bad("state", f"needs a state ({', '.join(s.name for s in defn.states)})")
+        bad("state", "no_state", _("needs a state ({states})").format(states=_state_names(defn)))
         return None
     state = str(state).strip()
     if defn.has_state(state):
@@ -405,8 +494,14 @@ def _row_state(defn: WorkflowDefinition, raw: Mapping[str, Any], bad: Bad) -> st
     by_label = [s.name for s in defn.states if state.lower() in (s.label.id.lower(), s.label.en.lower(), s.name.lower())]
     if by_label:
         return by_label[0]
-    bad("state", f"unknown state '{state}' for workflow {defn.name} (states: {', '.join(s.name for s in defn.states)})")
+    bad("state", "unknown_state", _("unknown state '{value}'{hint} in workflow {workflow} (its states: {states})").format(
+        value=state, hint=did_you_mean(state, [s.name for s in defn.states]), workflow=defn.name,
+        states=_state_names(defn)))
     return None
+
+
+def _in_future(chk: _Checker, value: date) -> str:
+    return _("{date} is in the future (today is {today})").format(date=day(value), today=day(chk.today))
 
 
 def _row_since(chk: _Checker, raw: Mapping[str, Any], bad: Bad) -> date | None:
@@ -415,12 +510,17 @@ def _row_since(chk: _Checker, raw: Mapping[str, Any], bad: Bad) -> date | None:
         return None
     try:
         since = _as_date(since)
-    except ValueError as exc:
-        bad("state_since", f"state_since {exc}")
+    except _Bad as exc:
+        bad("state_since", exc.code, exc.message)
         return None
     if since > chk.today:
-        bad("state_since", f"state_since {since.isoformat()} is in the future (today is {chk.today.isoformat()})")
+        bad("state_since", "future_date", _in_future(chk, since))
     return since
+
+
+def _unknown_opd(chk: _Checker, value: str) -> str:
+    return _("'{value}' is neither a code nor a name of the OPD directory{hint}; `tkksd opd list` shows it").format(
+        value=value, hint=did_you_mean(value, sorted(chk.opd_codes)))
 
 
 def _core_values(chk: _Checker, raw: Mapping[str, Any], bad: Bad) -> dict[str, Any]:
@@ -429,16 +529,16 @@ def _core_values(chk: _Checker, raw: Mapping[str, Any], bad: Bad) -> dict[str, A
     for key in sheets.CORE_FIELDS:
         v = raw.get(key)
         if v is None:
-            bad(key, f"{key} is required")
+            bad(key, "required", _("must be filled in"))
             continue
         v = str(v).strip()
         if key == "lead_opd":
             v = chk.opd_by_name.get(v.lower(), v).upper()
             if v not in chk.opd_codes:
-                bad(key, f"unknown OPD code '{v}'; `tkksd opd list` shows the directory")
+                bad(key, "unknown_opd", _unknown_opd(chk, v))
                 continue
         if CONTROL_CHARACTERS.search(v):
-            bad(key, f"{key} contains control characters")
+            bad(key, "control_characters", _("contains control characters"))
             continue
         values[key] = v
     return values
@@ -457,18 +557,19 @@ def _field_values(chk: _Checker, defn: WorkflowDefinition, raw: Mapping[str, Any
         f = fields.get(key)
         if f is None:
             if v is not None:
-                bad(key, f"'{key}' is not a field of workflow {defn.name} v{defn.version}; leave this cell empty")
+                bad(key, "not_a_field", _("is not a field of workflow {workflow} v{version}; leave this cell empty").format(
+                    workflow=defn.name, version=defn.version))
             continue
         present.add(key)
         if v is None:
             continue
         try:
             values[key] = _typed_cell(f, v)
-        except guards.ValueProblem as exc:
-            bad(key, str(exc))
+        except _Bad as exc:
+            bad(key, exc.code, exc.message)
             continue
         if f.type == "opd" and values[key] not in chk.opd_codes:
-            bad(key, f"unknown OPD code '{values[key]}' in {key}")
+            bad(key, "unknown_opd", _unknown_opd(chk, values[key]))
     return present
 
 
@@ -478,11 +579,12 @@ def _date_rule_problems(chk: _Checker, defn: WorkflowDefinition, values: Mapping
     for key, other in after:
         a, b = values.get(key), values.get(other)
         if isinstance(a, date) and isinstance(b, date) and a <= b:
-            bad(key, f"{key} {a.isoformat()} must be after {other} {b.isoformat()} (the end comes before the start)")
+            bad(key, "end_before_start", _("{date} must be after {other} {other_date} (the end comes before the start)").format(
+                date=day(a), other=chk.names.get(other, other), other_date=day(b)))
     for key in not_future:
         v = values.get(key)
         if isinstance(v, date) and v > chk.today:
-            bad(key, f"{key} {v.isoformat()} is in the future (today is {chk.today.isoformat()})")
+            bad(key, "future_date", _in_future(chk, v))
 
 
 def _row_parent(raw: Mapping[str, Any], number: str | None, bad: Bad) -> str | None:
@@ -491,10 +593,10 @@ def _row_parent(raw: Mapping[str, Any], number: str | None, bad: Bad) -> str | N
         return None
     parent = str(parent).strip().upper()
     if not NUMBER_RE.match(parent):
-        bad("parent", f"parent '{raw.get('parent')}' is not an agreement number")
+        bad("parent", "bad_parent", _("'{value}' is not an agreement number").format(value=raw.get("parent")))
         return None
     if number is not None and parent == number:
-        bad("parent", "an agreement cannot be its own parent")
+        bad("parent", "own_parent", _("an agreement cannot be its own parent"))
         return None
     return parent
 
@@ -520,10 +622,15 @@ def _check_chunk(chk: _Checker, rows: list[tuple[int, dict[str, Any]]], ledger: 
             if first is None:
                 plans.append(plan)
             else:
-                what = f"id {plan.number}" if plan.number else "the same workflow, title, partner and lead OPD (and no id)"
-                found.append(RowProblem(number_row, "id", f"duplicate: row {first} already has {what}"))
+                found.append(RowProblem(number_row, "id", _duplicate(plan, first), code="duplicate"))
         result.add_problems(found)
     return plans
+
+
+def _duplicate(plan: RowPlan, first: int) -> str:
+    if plan.number:
+        return _("a duplicate: row {row} has the same id {number}").format(row=first, number=plan.number)
+    return _("a duplicate: row {row} has the same workflow, title, partner and lead OPD (and no id)").format(row=first)
 
 
 # ------------------------------------------------------------------------- one chunk: compare with the database
@@ -596,12 +703,13 @@ def _compare_chunk(conn: Connection, ctx: Context, plans: list[RowPlan], ledger:
 
 def _workflow_problem(p: RowPlan, existing: Agreement) -> RowProblem | None:
     if existing.workflow != p.defn.name:
-        return RowProblem(p.row, "workflow", f"{existing.number} runs workflow {existing.workflow}, not {p.defn.name}; an import cannot change it")
+        return RowProblem(p.row, "workflow", _("{number} runs workflow {workflow}, not {other}; an import cannot change it").format(
+            number=existing.number, workflow=existing.workflow, other=p.defn.name), code="other_workflow")
     if existing.workflow_version != p.defn.version:
-        return RowProblem(
-            p.row, "workflow_version",
-            f"{existing.number} runs {existing.workflow} v{existing.workflow_version}; moving it to v{p.defn.version} is `tkksd workflow migrate`, not an import",
-        )
+        return RowProblem(p.row, "workflow_version", _(
+            "{number} runs {workflow} v{version}; moving it to v{other} is `tkksd workflow migrate`, not an import").format(
+            number=existing.number, workflow=existing.workflow, version=existing.workflow_version, other=p.defn.version),
+            code="other_version")
     return None
 
 
@@ -612,17 +720,32 @@ def _plan_update(ctx: Context, p: RowPlan, existing: Agreement, number_of: Mappi
     p.stored_parent = number_of.get(existing.parent_id) if existing.parent_id else None
     p.changes = _diff(p)
     since_stored = ctx.clock.local(existing.state_entered_at).date()
+    # The notes go into the history row: in the language the deployment records in (ctx.lang).
+    lang = ctx.lang
     if p.state != existing.lifecycle_state:
-        p.notes.append(f"state {existing.lifecycle_state} -> {p.state}")
+        p.notes.append(in_language(N_("state {old} -> {new}"), lang).format(
+            old=_state_label(p.defn, existing.lifecycle_state, lang), new=_state_label(p.defn, p.state, lang)))
     if p.state_since is not None and p.state_since != since_stored:
-        p.notes.append(f"state_since {since_stored.isoformat()} -> {p.state_since.isoformat()}")
+        p.notes.append(in_language(N_("in this state since {old} -> {new}"), lang).format(
+            old=day(since_stored, lang), new=day(p.state_since, lang)))
     if not parent_column:
         p.parent = p.stored_parent  # a sheet without the column leaves the link alone
     elif p.parent != p.stored_parent:
-        p.notes.append(f"parent {p.stored_parent or '-'} -> {p.parent or '-'}")
+        p.notes.append(in_language(N_("parent {old} -> {new}"), lang).format(old=p.stored_parent or "-", new=p.parent or "-"))
     if p.changes:
-        p.notes.append("changed " + ", ".join(sorted(p.changes)))
+        p.notes.append(in_language(N_("changed: {fields}"), lang).format(
+            fields=", ".join(_field_label(p.defn, key, lang) for key in sorted(p.changes))))
     p.action = "update" if p.notes else "same"
+
+
+def _state_label(defn: WorkflowDefinition, state: str, lang: str) -> str:
+    return labelled(state, defn.state(state).label.get(lang)) if defn.has_state(state) else state
+
+
+def _field_label(defn: WorkflowDefinition, key: str, lang: str) -> str:
+    if defn.has_field(key):
+        return labelled(key, defn.field(key).label.get(lang))
+    return labelled(key, sheets.FIXED_LABELS[key].get(lang)) if key in sheets.FIXED_LABELS else key
 
 
 def find_conflicts(conn: Connection, plans: list[RowPlan]) -> list[RowProblem]:
@@ -631,16 +754,20 @@ def find_conflicts(conn: Connection, plans: list[RowPlan]) -> list[RowProblem]:
     updates = [p for p in plans if p.action == "update"]
     imported_at = _last_import_seqs(conn, [p.existing.id for p in updates])
     conflicts = []
+    lang = language()
     for p in updates:
         a = p.existing
         if moves_backwards(p.defn, a.lifecycle_state, p.state):
-            message = (f"{a.number} is '{a.lifecycle_state}' in tkksd; the sheet's '{p.state}' would move it backwards "
-                       "(an import never rewinds an agreement)")
-            conflicts.append(RowProblem(p.row, "state", message, a.number))
+            message = _("{number} is {state} in tkksd; the sheet's {other} would move it backwards "
+                        "(an import never rewinds an agreement)").format(
+                number=a.number, state=_state_label(p.defn, a.lifecycle_state, lang), other=_state_label(p.defn, p.state, lang))
+            conflicts.append(RowProblem(p.row, "state", message, a.number, code="rewind"))
         elif a.id in imported_at and a.history_seq > imported_at[a.id]:
-            message = (f"{a.number} was changed in tkksd after it was imported (it is now '{a.lifecycle_state}', "
-                       f"version {a.version}); the sheet would overwrite that ({'; '.join(p.notes)})")
-            conflicts.append(RowProblem(p.row, None, message, a.number))
+            message = _("{number} was changed in tkksd after it was imported (it is now {state}, version {version}); "
+                        "the sheet would overwrite that ({changes})").format(
+                number=a.number, state=_state_label(p.defn, a.lifecycle_state, lang), version=a.version,
+                changes="; ".join(p.notes))
+            conflicts.append(RowProblem(p.row, None, message, a.number, code="changed_since_import"))
         else:
             continue
         p.action = "conflict"
@@ -707,7 +834,8 @@ def _require_importer(conn: Connection, actor: str) -> None:
     from engine.lifecycle.services import resolve_actor
 
     if not resolve_actor(conn, actor).holds("secretariat"):
-        raise PermissionDenied(f"Only the secretariat (or an admin) may import agreements; '{actor}' is neither.")
+        raise PermissionDenied(_("Only the secretariat (or an admin) may import agreements; '{user}' is neither.").format(
+            user=actor))
 
 
 class _Writer:
@@ -718,6 +846,8 @@ class _Writer:
     def __init__(self, conn: Connection, ctx: Context, *, actor: str, source: str, note_extra: str):
         self.conn, self.ctx, self.actor, self.source = conn, ctx, actor, source
         self.suffix = f"; {note_extra}" if note_extra else ""
+        # History notes are recorded in the deployment's language, whatever the importer reads.
+        self.note = in_language(N_("imported from {file} row {row} by {user}"), ctx.lang)
         self.now = ctx.clock.now()
         self.top: dict[str, int] = {}  # PREFIX-YEAR -> the highest number imported in it
 
@@ -736,13 +866,14 @@ class _Writer:
             self._remember(p, ledger, result)
 
     def _new(self, p: RowPlan) -> kernel.New:
-        return kernel.New(p.defn, p.values, p.state, note=f"imported from {self.source} row {p.row} by {self.actor}{self.suffix}",
+        note = self.note.format(file=self.source, row=p.row, user=self.actor) + self.suffix
+        return kernel.New(p.defn, p.values, p.state, note=note,
                           number=p.number, import_key=p.import_key, entered_at=_entered_at(self.ctx, p),
                           year=_number_year(p))
 
     def _change(self, p: RowPlan) -> kernel.Change:
-        return kernel.Change(p.existing, p.defn, "import", p.state, self.actor, "import",
-                             note=f"imported from {self.source} row {p.row} by {self.actor}: {'; '.join(p.notes)}{self.suffix}",
+        note = f"{self.note.format(file=self.source, row=p.row, user=self.actor)}: {'; '.join(p.notes)}{self.suffix}"
+        return kernel.Change(p.existing, p.defn, "import", p.state, self.actor, "import", note=note,
                              supplied=p.changes, entered_at=_entered_at(self.ctx, p) if p.state_since is not None else None)
 
     def _remember(self, p: RowPlan, ledger: Ledger, result: ImportResult) -> None:
@@ -758,7 +889,7 @@ class _Writer:
         """Parent links (a parent may be a row of this very sheet, inserted after its child),
         then the id counters."""
         for batch in ledger.links(LOOKUP_CHUNK):
-            names = sorted({parent for _, parent in batch if parent})
+            names = sorted({parent for _number, parent in batch if parent})
             ids = {r.number: r.id for r in _in_chunks(self.conn, agreements.c.number, names)}
             kernel.link_parents(self.conn, {number: ids[parent] if parent else None for number, parent in batch})
         _fix_counters(self.conn, self.top)
@@ -772,7 +903,7 @@ def max_import_rows(ctx: Context) -> int:
     try:
         return max(1, int(ctx.settings.get("import", "max_rows", DEFAULT_MAX_ROWS)))
     except (TypeError, ValueError):
-        raise ConfigurationError("[import] max_rows must be a whole number of rows.") from None
+        raise ConfigurationError(_("[import] max_rows must be a whole number of rows.")) from None
 
 
 Progress = Callable[[int, "int | None"], None]
@@ -800,7 +931,8 @@ def _pass(conn: Connection, ctx: Context, sheet: sheets.Sheet, result: ImportRes
             _report(progress, result.rows, result.rows + len(rows), sheet.total)
             result.rows += len(rows)
         for row, parent in ledger.parents_nowhere():
-            result.add_problems([RowProblem(row, "parent", f"parent {parent} is neither in this sheet nor in the database")])
+            result.add_problems([RowProblem(row, "parent", _("{parent} is neither in this sheet nor in the database").format(
+                parent=parent), code="parent_nowhere")])
         if writer is not None and _may_write(result, skip_conflicts):
             writer.finish(ledger)
     if progress is not None:
@@ -849,7 +981,7 @@ def import_file(ctx: Context, path: str | Path, actor: str, *, dry_run: bool = F
     source = source or Path(path).name
     result = ImportResult(source, dry_run)
     names = header_names(sheets.columns(ctx.registry))
-    with sheets.open_sheet(path, names, max_rows=max_import_rows(ctx), lang=ctx.lang) as sheet:
+    with sheets.open_sheet(path, names, max_rows=max_import_rows(ctx)) as sheet:
         if dry_run:
             with db.read(ctx.engine) as conn:
                 _pass(conn, ctx, sheet, result, writer=None, skip_conflicts=skip_conflicts, progress=progress)

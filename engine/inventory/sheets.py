@@ -23,6 +23,7 @@ from workflows import Registry
 from workflows.spec import Field, Label
 
 from engine.errors import InvalidInput
+from engine.i18n import N_, _, in_language, number
 
 FIXED = ("id", "workflow", "workflow_version", "state", "state_since", "title", "partner", "lead_opd", "parent")
 CORE_FIELDS = ("title", "partner", "lead_opd")
@@ -39,16 +40,23 @@ FIXED_LABELS: dict[str, Label] = {
     "parent": Label("Induk (KB yang ditindaklanjuti)", "Parent (the KB it follows up)"),
 }
 
+# The notes on the template's headers, in the language the sheet is written in (``Column.note``).
 FIXED_NOTES: dict[str, str] = {
-    "id": "Contoh KS-2021-0042. Kosongkan untuk kerja sama baru: nomor diberikan saat impor.",
-    "workflow": "Nama alur kerja, mis. kerja-sama atau pemanfaatan-bmd.",
-    "workflow_version": "Kosongkan untuk versi terbaru (kerja sama yang sudah tercatat: versi yang dijalaninya).",
-    "state": "Kode status dari daftar (mis. integrated). Kerja sama masuk dalam status ini.",
-    "state_since": "Tanggal status ini mulai berlaku (mis. 20/11/2023); tenggat dihitung dari tanggal ini.",
-    "title": "Judul naskah kerja sama (wajib).",
-    "partner": "Nama mitra (wajib).",
-    "lead_opd": "Kode OPD pengampu dari direktori (wajib), mis. DKP.",
-    "parent": "Nomor KB/MoU yang ditindaklanjuti oleh PKS ini (boleh kosong).",
+    "id": N_("For instance KS-2021-0042. Leave it empty for a new agreement: the number is given at import."),
+    "workflow": N_("The workflow's name, for instance kerja-sama or pemanfaatan-bmd."),
+    "workflow_version": N_("Leave it empty for the latest version (an agreement already recorded: the version it runs)."),
+    "state": N_("The state's code from the list (for instance integrated). The agreement enters this state."),
+    "state_since": N_("The date this state began (for instance 20/11/2023); deadlines count from it."),
+    "title": N_("The title of the agreement (required)."),
+    "partner": N_("The partner's name (required)."),
+    "lead_opd": N_("The lead OPD's code from the directory (required), for instance DKP."),
+    "parent": N_("The number of the KB/MoU this PKS follows up (may be empty)."),
+}
+
+# What a field's cell takes, by the field's type.
+KIND_NOTES: dict[str, str] = {
+    "date": N_("a date, for instance 20/11/2023"), "bool": N_("yes/no (ya/tidak)"), "choice": N_("choose from the list"),
+    "reference": N_("a reference number"), "number": N_("a number"), "opd": N_("an OPD code"), "text": N_("text"),
 }
 
 
@@ -61,18 +69,27 @@ class Column:
     workflows: tuple[str, ...] = ()  # the workflows that have this field (empty for fixed columns)
 
     def note(self, lang: str = "id") -> str:
+        """The header's note in ``lang``: label, what the cell takes (choices with their labels), workflows."""
         if self.key in FIXED_NOTES:
-            return f"{self.label.get(lang)}. {FIXED_NOTES[self.key]}"
-        kinds = {
-            "date": "tanggal YYYY-MM-DD", "bool": "ya/tidak", "choice": "pilih dari daftar",
-            "reference": "nomor rujukan", "number": "angka", "opd": "kode OPD", "text": "teks",
-        }
-        text = f"{self.label.get(lang)} ({kinds.get(self.type, self.type)})"
+            return f"{self.label.get(lang)}. {in_language(FIXED_NOTES[self.key], lang)}"
+        kind = in_language(KIND_NOTES[self.type], lang) if self.type in KIND_NOTES else self.type
+        text = f"{self.label.get(lang)} ({kind})"
         if self.choices:
-            text += ": " + ", ".join(self.choices)
+            text += ": " + ", ".join(choice_shown(self.key, c, lang) for c in self.choices)
         if self.workflows:
-            text += ". Alur kerja: " + ", ".join(self.workflows)
+            text += f". {FIXED_LABELS['workflow'].get(lang)}: " + ", ".join(self.workflows)
         return text + "."
+
+
+def choice_shown(key: str, choice: str, lang: str) -> str:
+    """A choice as a reader of the sheet needs it, what it means and the code the cell takes:
+    ``Pemerintah daerah (region)``; a label that holds its code already stays as it is
+    (``KS Daerah dengan Daerah Lain (KSDD)``)."""
+    from engine.errors import labelled
+    from engine.lifecycle.labels import choice_label
+
+    label = choice_label(key, choice, lang)
+    return label if f"({choice})" in label else labelled(choice, label)
 
 
 def columns(registry: Registry) -> list[Column]:
@@ -134,8 +151,8 @@ def _header_index(rows: Sequence[Sequence[Any]], names: set[str] | None) -> int:
     return first_filled or 0
 
 
-def _find_header(path: Path, numbered: Iterator[tuple[int, Sequence[Any]]], names: set[str] | None,
-                 lang: str) -> tuple[int, Sequence[Any], Iterator[tuple[int, Sequence[Any]]]]:
+def _find_header(path: Path, numbered: Iterator[tuple[int, Sequence[Any]]],
+                 names: set[str] | None) -> tuple[int, Sequence[Any], Iterator[tuple[int, Sequence[Any]]]]:
     """(the header's row number, its cells, the rows after it) among the first rows of
     ``numbered`` ((row number, cells), streamed)."""
     first: list[tuple[int, Sequence[Any]]] = []
@@ -144,11 +161,10 @@ def _find_header(path: Path, numbered: Iterator[tuple[int, Sequence[Any]]], name
         if len(first) == HEADER_SEARCH_ROWS:
             break
     if not first:
-        raise InvalidInput(_say(lang, f"'{path.name}' kosong: tidak ada baris judul kolom.",
-                                f"'{path.name}' is empty: it has no header row."))
-    at = _header_index([cells for _, cells in first], names)
-    number, cells = first[at]
-    return number, cells, itertools.chain(first[at + 1:], numbered)
+        raise InvalidInput(_("'{file}' is empty: it has no header row.").format(file=path.name))
+    at = _header_index([cells for _row, cells in first], names)
+    row, cells = first[at]
+    return row, cells, itertools.chain(first[at + 1:], numbered)
 
 
 def _header_texts(cells: Sequence[Any], header_text) -> list[str]:
@@ -162,32 +178,22 @@ class _CellTooLong(Exception):
     """A cell past ``CELL_LIMIT``; the row reading it names the row."""
 
 
-def _data_rows(path: Path, rest: Iterator[tuple[int, Sequence[Any]]], clean, max_rows: int | None,
-               lang: str) -> Iterator[tuple[int, list[Any]]]:
+def _data_rows(path: Path, rest: Iterator[tuple[int, Sequence[Any]]], clean,
+               max_rows: int | None) -> Iterator[tuple[int, list[Any]]]:
     """The non-empty data rows, cleaned; a row past ``max_rows`` or a cell past ``CELL_LIMIT``
     is refused where it is met, before the rest of the file is read."""
     count = 0
-    number = 0
+    row = 0
     try:
-        for number, cells in rest:
+        for row, cells in rest:
             values = [clean(c) for c in cells]
             if any(v is not None for v in values):
                 count += 1
                 if max_rows is not None and count > max_rows:
-                    raise _too_many(path, max_rows, lang)
-                yield number, values
+                    raise _too_many(path, max_rows)
+                yield row, values
     except _CellTooLong:
-        raise _too_long(path, number, lang) from None
-
-
-def _say(lang: str, indonesian: str, english: str) -> str:
-    """A refusal of the file in the reader's language: Indonesian with the English original in
-    brackets (scripts read the English one), or English alone."""
-    return english if lang == "en" else f"{indonesian} [{english}]"
-
-
-def _id_number(n: int) -> str:
-    return f"{n:,}".replace(",", ".")  # Indonesian groups thousands with dots
+        raise _too_long(path, row) from None
 
 
 def _clean_cell(value: Any) -> Any:
@@ -241,14 +247,9 @@ def mark_text_cells(ws, min_row: int = 1) -> None:
                 cell.quotePrefix = True
 
 
-def _too_many(path: Path, max_rows: int, lang: str) -> InvalidInput:
-    return InvalidInput(_say(
-        lang,
-        f"'{path.name}' memuat lebih dari {_id_number(max_rows)} baris, batas satu impor ([import] max_rows); "
-        "pecah menjadi beberapa berkas; tidak ada yang diimpor.",
-        f"'{path.name}' has more than {max_rows:,} rows, the most one import takes ([import] max_rows); "
-        "split it into several files; nothing was imported.",
-    ))
+def _too_many(path: Path, max_rows: int) -> InvalidInput:
+    return InvalidInput(_("'{file}' has more than {count} rows, the most one import takes ([import] max_rows); "
+                          "split it into several files; nothing was imported.").format(file=path.name, count=number(max_rows)))
 
 
 # Excel's limit of characters in a cell; a longer cell cannot come from a spreadsheet and is
@@ -256,36 +257,31 @@ def _too_many(path: Path, max_rows: int, lang: str) -> InvalidInput:
 CELL_LIMIT = 32_767
 
 
-def _too_long(path: Path, number: int, lang: str) -> InvalidInput:
-    return InvalidInput(_say(
-        lang,
-        f"'{path.name}' baris {number}: sebuah sel berisi lebih dari {_id_number(CELL_LIMIT)} karakter "
-        "(batas sel lembar kerja); tidak ada yang diimpor.",
-        f"'{path.name}' row {number}: a cell is longer than {CELL_LIMIT:,} characters "
-        "(the most a spreadsheet cell holds); nothing was imported.",
-    ))
+def _too_long(path: Path, row: int) -> InvalidInput:
+    return InvalidInput(_("'{file}' row {row}: a cell is longer than {count} characters (the most a spreadsheet cell "
+                          "holds); nothing was imported.").format(file=path.name, row=row, count=number(CELL_LIMIT)))
 
 
 @contextlib.contextmanager
-def open_sheet(path: str | Path, header_names: set[str] | None = None, *, max_rows: int | None = None,
-               lang: str = "en") -> Iterator[Sheet]:
+def open_sheet(path: str | Path, header_names: set[str] | None = None, *,
+               max_rows: int | None = None) -> Iterator[Sheet]:
     """The sheet at ``path``, open while the caller reads its rows; ``header_names`` (lower case)
     lets the header be found below title rows. A CSV past ``max_rows`` rows or with a cell past
     ``CELL_LIMIT`` is refused before any row is handed out (a quick count reads it first); an
     XLSX is refused at the row where it happens."""
     path = Path(path)
     if not path.exists():
-        raise InvalidInput(f"There is no file '{path}'.")
+        raise InvalidInput(_("There is no file '{path}'.").format(path=path))
     if path.is_dir():
-        raise InvalidInput(f"'{path}' is a folder, not a .csv or .xlsx file.")
+        raise InvalidInput(_("'{path}' is a folder, not a .csv or .xlsx file.").format(path=path))
     suffix = path.suffix.lower()
     if suffix == ".csv":
         opener = _open_csv
     elif suffix in (".xlsx", ".xlsm"):
         opener = _open_xlsx
     else:
-        raise InvalidInput(f"'{path.name}' is neither a .csv nor a .xlsx file.")
-    with opener(path, header_names, max_rows, lang) as sheet:
+        raise InvalidInput(_("'{file}' is neither a .csv nor a .xlsx file.").format(file=path.name))
+    with opener(path, header_names, max_rows) as sheet:
         yield sheet
 
 
@@ -294,30 +290,30 @@ def _csv_lines(path: Path):
     try:
         fh = open(path, encoding="utf-8-sig", newline="")
     except OSError as exc:
-        raise InvalidInput(f"Cannot read '{path}': {exc.strerror or exc}.") from None
+        raise InvalidInput(_("Cannot read '{path}': {reason}.").format(path=path, reason=exc.strerror or exc)) from None
     return fh
 
 
 @contextlib.contextmanager
-def _open_csv(path: Path, names: set[str] | None, max_rows: int | None, lang: str) -> Iterator[Sheet]:
-    total = _count_csv_rows(path, names, max_rows, lang)
+def _open_csv(path: Path, names: set[str] | None, max_rows: int | None) -> Iterator[Sheet]:
+    total = _count_csv_rows(path, names, max_rows)
     fh = _csv_lines(path)
     try:
-        number, cells, rest = _find_header(path, _csv_numbered(path, fh, lang), names, lang)
-        rows = _data_rows(path, rest, lambda c: restore_csv(_clean_cell(c)), max_rows, lang)
-        yield Sheet(str(path), _header_texts(cells, str.strip), rows, number, total)
+        row, cells, rest = _find_header(path, _csv_numbered(path, fh), names)
+        rows = _data_rows(path, rest, lambda c: restore_csv(_clean_cell(c)), max_rows)
+        yield Sheet(str(path), _header_texts(cells, str.strip), rows, row, total)
     finally:
         fh.close()
 
 
-def _count_csv_rows(path: Path, names: set[str] | None, max_rows: int | None, lang: str) -> int:
+def _count_csv_rows(path: Path, names: set[str] | None, max_rows: int | None) -> int:
     """The data rows of a CSV, counted by a quick read (the csv module alone, nothing kept): the
     row limit and the cell limit refuse the file before any row is checked, and the count is
     the progress bar's total."""
     fh = _csv_lines(path)
     try:
-        _, _, rest = _find_header(path, _csv_numbered(path, fh, lang), names, lang)
-        return sum(1 for _ in _data_rows(path, rest, _filled_or_none, max_rows, lang))
+        _row, _cells, rest = _find_header(path, _csv_numbered(path, fh), names)
+        return sum(1 for _row in _data_rows(path, rest, _filled_or_none, max_rows))
     finally:
         fh.close()
 
@@ -326,11 +322,11 @@ def _filled_or_none(cell: str) -> str | None:
     return cell if cell.strip() else None
 
 
-def _csv_numbered(path: Path, fh, lang: str) -> Iterator[tuple[int, list[str]]]:
+def _csv_numbered(path: Path, fh) -> Iterator[tuple[int, list[str]]]:
     """(row number, cells) of a CSV, streamed; comment lines at the top are skipped but counted,
     so that numbers are the lines a text editor shows."""
     try:
-        skipped, head = _csv_head(path, fh, lang)
+        skipped, head = _csv_head(path, fh)
         sample = "".join(head)
         delimiter = ";" if sample.count(";") > sample.count(",") else ","  # Excel in an Indonesian locale writes ';'
         previous_limit = csv.field_size_limit(CELL_LIMIT)
@@ -340,22 +336,23 @@ def _csv_numbered(path: Path, fh, lang: str) -> Iterator[tuple[int, list[str]]]:
                 yield skipped + reader.line_num, cells
         except csv.Error as exc:
             if "field larger than field limit" in str(exc):
-                raise _too_long(path, skipped + reader.line_num, lang) from None
-            raise InvalidInput(f"'{path.name}' row {skipped + reader.line_num}: not valid CSV ({exc}).") from None
+                raise _too_long(path, skipped + reader.line_num) from None
+            raise InvalidInput(_("'{file}' row {row}: not valid CSV ({reason}).").format(
+                file=path.name, row=skipped + reader.line_num, reason=exc)) from None
         finally:
             csv.field_size_limit(previous_limit)
     except UnicodeDecodeError:
-        raise InvalidInput(f"'{path.name}' is not UTF-8 text; save the CSV as UTF-8.") from None
+        raise InvalidInput(_("'{file}' is not UTF-8 text; save the CSV as UTF-8.").format(file=path.name)) from None
 
 
-def _csv_head(path: Path, fh, lang: str) -> tuple[int, list[str]]:
+def _csv_head(path: Path, fh) -> tuple[int, list[str]]:
     """(comment lines skipped, the first lines after them): the lines the delimiter is guessed from."""
     skipped = 0
     head: list[str] = []
     # Leading lines that start with '#' are comments (the demo inventory says it is sample data there).
     for line in fh:
         if len(line) > 8 * CELL_LIMIT:
-            raise _too_long(path, skipped + len(head) + 1, lang)
+            raise _too_long(path, skipped + len(head) + 1)
         if line.lstrip().startswith("#") and not head:
             skipped += 1
             continue
@@ -366,23 +363,24 @@ def _csv_head(path: Path, fh, lang: str) -> tuple[int, list[str]]:
 
 
 @contextlib.contextmanager
-def _open_xlsx(path: Path, names: set[str] | None, max_rows: int | None, lang: str) -> Iterator[Sheet]:
+def _open_xlsx(path: Path, names: set[str] | None, max_rows: int | None) -> Iterator[Sheet]:
     import openpyxl
 
     try:
         wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds for a bad file
-        raise InvalidInput(f"'{path.name}' cannot be read as an XLSX workbook ({type(exc).__name__}).") from None
+        raise InvalidInput(_("'{file}' cannot be read as an XLSX workbook ({reason}).").format(
+            file=path.name, reason=type(exc).__name__)) from None
     try:
         ws = wb[SHEET_NAME] if SHEET_NAME in wb.sheetnames else wb.worksheets[0]
         numbered = enumerate(ws.iter_rows(values_only=True), start=1)
-        number, cells, rest = _find_header(path, numbered, names, lang)
+        row, cells, rest = _find_header(path, numbered, names)
         # A merged header cell reads as its text in the first cell and empty cells after it: the
         # empty ones are columns without a name, which the import ignores.
         header = _header_texts(cells, lambda c: "" if c is None else " ".join(str(c).split()))
-        rows = _data_rows(path, rest, _clean_xlsx_cell, max_rows, lang)
+        rows = _data_rows(path, rest, _clean_xlsx_cell, max_rows)
         stated = ws.max_row  # the workbook's own dimension: a progress total, not a count
-        yield Sheet(str(path), header, rows, number, stated - number if stated else None)
+        yield Sheet(str(path), header, rows, row, stated - row if stated else None)
     finally:
         wb.close()
 
@@ -478,7 +476,8 @@ def write_xlsx(path: str | Path, cols: Sequence[Column], rows: Sequence[dict[str
             lst.cell(row=j, column=col_no, value=v)
         dv = DataValidation(
             type="list", formula1=f"={LISTS_SHEET}!${letter}$2:${letter}${len(values) + 1}", allow_blank=True,
-            showErrorMessage=True, errorTitle="Nilai tidak dikenal", error=f"Pilih {c.label.get(lang)} dari daftar.",
+            showErrorMessage=True, errorTitle=in_language(N_("Unknown value"), lang),
+            error=in_language(N_("Choose the {column} from the list."), lang).format(column=c.label.get(lang)),
             promptTitle=c.key, prompt=c.note(lang)[:250], showInputMessage=False,
         )
         target = get_column_letter(i)
@@ -489,12 +488,12 @@ def write_xlsx(path: str | Path, cols: Sequence[Column], rows: Sequence[dict[str
     guide = wb.create_sheet(GUIDE_SHEET)
     guide.column_dimensions["A"].width = 28
     guide.column_dimensions["B"].width = 110
-    guide.append(["tkksd", title or "Daftar kerja sama daerah"])
+    guide.append(["tkksd", title or in_language(N_("Regional cooperation agreements"), lang)])
     guide["A1"].font = bold
     for line in GUIDE_LINES:
-        guide.append(["", line])
+        guide.append(["", in_language(line, lang)])
     guide.append([])
-    guide.append(["Kolom", "Keterangan"])
+    guide.append([in_language(N_("Column"), lang), in_language(N_("What it holds"), lang)])
     guide.cell(row=guide.max_row, column=1).font = bold
     for c in cols:
         guide.append([c.key, c.note(lang)])
@@ -504,13 +503,16 @@ def write_xlsx(path: str | Path, cols: Sequence[Column], rows: Sequence[dict[str
     wb.save(path)
 
 
+# The guide sheet of the template and of an XLSX export, in the sheet's language.
 GUIDE_LINES = (
-    "Satu baris untuk satu kerja sama. Baris pertama lembar 'kerja_sama' adalah kode kolom; jangan diubah.",
-    "Arahkan kursor ke judul kolom untuk melihat keterangannya; kolom berkode memakai daftar pilihan.",
-    "Impor: tkksd import FILE.xlsx --dry-run memeriksa semua baris tanpa menyimpan apa pun; tanpa --dry-run menyimpan bila semua baris benar.",
-    "Sel kosong berarti nilai kosong; kolom yang tidak ada di lembar tidak mengubah nilai yang tersimpan.",
-    "Tanggal boleh berupa sel tanggal atau ditulis 2023-11-20, 20/11/2023, 20-11-2023 atau 20 November 2023; ya/tidak untuk kolom ya-tidak.",
-    "Judul lembar di atas baris judul kolom, sel gabungan, kolom 'No.' dan kolom kosong diabaikan saat impor.",
+    N_("One row per agreement. The first row of the sheet 'kerja_sama' holds the column codes; do not change it."),
+    N_("Point at a column's heading to read its note; coded columns offer a drop-down list."),
+    N_("Import: tkksd import FILE.xlsx --dry-run checks every row and saves nothing; without --dry-run the rows are "
+       "saved when every row is right."),
+    N_("An empty cell means an empty value; a column missing from the sheet leaves the stored values alone."),
+    N_("Dates may be date cells or written 2023-11-20, 20/11/2023, 20-11-2023 or 20 November 2023; "
+       "ya/tidak in the yes-no columns."),
+    N_("Title rows above the header row, merged cells, a 'No.' column and empty columns are ignored at import."),
 )
 
 

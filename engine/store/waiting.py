@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import json
 import os
 import socket
 import sys
@@ -60,9 +61,11 @@ def _note_path(db_file: Path, kind: str) -> Path:
 
 
 @contextlib.contextmanager
-def announce(engine: Engine, kind: str, what: str) -> Iterator[None]:
-    """While the block runs, other processes that wait for the database learn that ``what``
-    (e.g. "an import of daftar.xlsx") holds it. SQLite only; PostgreSQL uses application_name."""
+def announce(engine: Engine, kind: str, **details: str) -> Iterator[None]:
+    """While the block runs, other processes that wait for the database learn that a ``kind`` of
+    work holds it (an import: ``file`` and ``user`` in ``details``). The note holds the facts, not
+    a sentence: the waiting process words them in its reader's language. SQLite only;
+    PostgreSQL uses application_name."""
     from engine.store.db import sqlite_path
 
     path = sqlite_path(engine)
@@ -82,7 +85,7 @@ def announce(engine: Engine, kind: str, what: str) -> Iterator[None]:
             yield  # another of the same kind announces already
             return
         os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{what} (pid {os.getpid()})".encode("utf-8", "replace"), 0)
+        os.pwrite(fd, json.dumps({**details, "pid": os.getpid()}).encode("utf-8", "replace"), 0)
         yield
     finally:
         os.close(fd)
@@ -98,7 +101,7 @@ def _held_note(note: Path) -> str | None:
         try:
             fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
         except BlockingIOError:
-            return os.pread(fd, 300, 0).decode("utf-8", "replace").strip() or "a tkksd process"
+            return os.pread(fd, 4096, 0).decode("utf-8", "replace").strip() or _("a tkksd process")
         fcntl.flock(fd, fcntl.LOCK_UN)
         return None  # a note left by a process that has ended
     finally:
@@ -111,11 +114,19 @@ def sqlite_holders(db_file: Path) -> list[str]:
     if daemon:
         out.append(_("the tkksd daemon (pid {pid})").format(pid=daemon) if daemon.isdigit()
                    else _("the tkksd daemon ({note})").format(note=daemon))
-    for kind in ("import",):
-        held = _held_note(_note_path(db_file, kind))
-        if held:
-            out.append(held)
+    held = _held_note(_note_path(db_file, "import"))
+    if held:
+        out.append(_import_holder(held))
     return out
+
+
+def _import_holder(note: str) -> str:
+    """"an import of daftar.xlsx by sari (pid 4711)", from the facts an importing process noted."""
+    try:
+        facts = json.loads(note)
+        return _("an import of {file} by {user} (pid {pid})").format(file=facts["file"], user=facts["user"], pid=facts["pid"])
+    except (ValueError, TypeError, KeyError):
+        return note  # a note of another form: shown as it is
 
 
 def postgres_holders(engine: Engine) -> list[str]:

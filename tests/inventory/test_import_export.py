@@ -80,7 +80,10 @@ def test_a_changed_row_updates_its_agreement_with_its_own_history_entry(demo_ctx
     assert not shown["data"].get("signatories")
     last = history_of(demo_ctx, target["id"])[-1]
     assert (last["event"], last["kind"], last["from"], last["to"]) == ("import", "import", "integrated", "under_evaluation")
-    assert "daftar.csv row" in last["note"] and "by admin" in last["note"] and "objective" in last["note"]
+    # the note in the deployment's language (Indonesian), the changes named by their labels
+    assert last["note"].startswith("diimpor dari daftar.csv baris ") and "oleh admin: " in last["note"]
+    assert "status Terintegrasi (berjalan) (integrated) -> Dievaluasi (under_evaluation)" in last["note"]
+    assert "status sejak" in last["note"] and "20 April 2024" in last["note"] and "(objective)" in last["note"]
     # the hooks re-planned its deadlines for the new state
     with db.read(demo_ctx.engine) as conn:
         aid = conn.execute(sa.select(agreements.c.id).where(agreements.c.number == target["id"])).scalar_one()
@@ -114,12 +117,12 @@ def test_rows_without_an_id_get_numbers_and_are_recognised_again(ctx, tmp_path):
 
 
 BAD = {
-    # row change -> (column the report must name, words the sentence must hold)
-    "lead_opd": ("DINAS-ENTAH", "unknown OPD code"),
-    "signed_on": ("2023-02-30", "not a real date"),
-    "ends_on": ("2019-01-01", "must be after"),
-    "state": ("disetujui", "unknown state"),
-    "category": ("KSXX", "must be one of"),
+    # column -> (bad value, words the sentence must hold (in Indonesian, the default), the problem's code)
+    "lead_opd": ("DINAS-ENTAH", "bukan kode maupun nama OPD dalam direktori", "unknown_opd"),
+    "signed_on": ("2023-02-30", "'2023-02-30' bukan tanggal yang ada", "bad_date"),
+    "ends_on": ("2019-01-01", "1 Januari 2019 harus sesudah", "end_before_start"),
+    "state": ("disetujui", "status 'disetujui' tidak dikenal", "unknown_state"),
+    "category": ("KSXX", "harus salah satu dari", "not_a_choice"),
 }
 
 
@@ -130,7 +133,7 @@ def _bad_workbook(demo_ctx, path):
     ws = wb["kerja_sama"]
     header = [c.value for c in ws[1]]
     bad_rows = {}
-    for n, (column, (value, _)) in enumerate(BAD.items()):
+    for n, (column, (value, _words, _code)) in enumerate(BAD.items()):
         row = 3 + n * 7
         ws.cell(row=row, column=header.index(column) + 1, value=value)
         bad_rows[row] = column
@@ -148,15 +151,20 @@ def test_a_dry_run_names_every_bad_row_and_column_and_nothing_is_written(demo_ct
 
     out = cli("import", str(path), "--dry-run", check=False, now=NOW_2024)
     assert out.returncode == 2
+    lines = out.stderr.splitlines()
     for row, column in bad_rows.items():
-        assert f"row {row}, column {column}:" in out.stderr, (row, column, out.stderr)
-    for _, words in BAD.values():
+        # the row as the sheet shows it, the column by its label with the key a header may be
+        assert any(line.startswith(f"  baris {row}, kolom ") and f"({column}): " in line for line in lines), (row, column)
+    for _value, words, _code in BAD.values():
         assert words in out.stderr
-    assert "duplicate" in out.stderr
+    assert "ganda: baris 2 memuat nomor" in out.stderr
+    assert not any(word in out.stderr for word in ("row ", "column ", "must be", "unknown"))  # one language
 
     as_json = cli("import", str(path), "--dry-run", "--json", check=False, now=NOW_2024)
     named = {(p["row"], p["column"]) for p in as_json.json()["problems"]}
     assert set(bad_rows.items()) <= named
+    codes = {p["column"]: p["code"] for p in as_json.json()["problems"]}
+    assert {column: code for column, (_value, _words, code) in BAD.items()} | {"id": "duplicate"} == codes
 
     real = cli("import", str(path), check=False, now=NOW_2024)
     assert real.returncode == 2 and "tidak ada yang diimpor" in real.stderr
@@ -171,18 +179,18 @@ def test_unknown_workflow_and_unknown_column_are_refused(ctx, tmp_path):
     _write(sheet, [{"id": "KS-2021-0001", "workflow": "hibah", "state": "proposed", "title": "T", "partner": "P",
                     "lead_opd": "DKP"}])
     result = import_file(ctx, sheet, "admin", dry_run=True)
-    assert [(p.row, p.column) for p in result.problems] == [(2, "workflow")]
-    assert "unknown workflow 'hibah'" in result.problems[0].message
+    assert [(p.row, p.column, p.code) for p in result.problems] == [(2, "workflow", "unknown_workflow")]
+    assert "alur kerja 'hibah' tidak dikenal" in result.problems[0].message
     _write(sheet, [{"id": "KS-2021-0001", "workflow": "kerja-sama", "state": "proposed", "title": "T", "partner": "P",
                     "lead_opd": "DKP", "warna": "merah"}])
     result = import_file(ctx, sheet, "admin", dry_run=True)
-    assert [(p.row, p.column) for p in result.problems] == [(1, "warna")]
+    assert [(p.row, p.column, p.code) for p in result.problems] == [(1, "warna", "unknown_column")]
 
 
 def test_the_template_has_headers_notes_and_drop_down_lists(ctx, tmp_path, cli):
     path = tmp_path / "templat.xlsx"
     out = cli("import", "--template", str(path))
-    assert "template" in out.stdout
+    assert out.stdout.startswith(f"Templat impor {path} telah ditulis (")
     wb = openpyxl.load_workbook(path)
     ws = wb["kerja_sama"]
     header = [c.value for c in ws[1]]
@@ -210,5 +218,5 @@ def test_only_the_secretariat_may_import(ctx, tmp_path, cli):
     _write(sheet, [{"id": "KS-2021-0001", "workflow": "kerja-sama", "state": "proposed", "title": "T", "partner": "P",
                     "lead_opd": "DKP"}])
     out = cli("import", str(sheet), user="budi", check=False)
-    assert out.returncode == 4 and "secretariat" in out.stderr
+    assert out.returncode == 4 and "Hanya sekretariat (atau admin) yang boleh mengimpor" in out.stderr
     assert count(ctx, agreements) == 0

@@ -60,7 +60,8 @@ def test_too_many_rows_are_refused_before_the_file_is_read_through(ctx, cli, tmp
         out = cli(*args, check=False)
         assert out.returncode == 2, out
         line = _one_sentence(out.stderr)
-        assert "lebih dari 10 baris" in line and "more than 10 rows" in line and "not UTF-8" not in line
+        assert line == ("Kesalahan: 'banyak.csv' memuat lebih dari 10 baris, batas satu impor ([import] max_rows); "
+                        "pecah menjadi beberapa berkas; tidak ada yang diimpor."), line
     english = cli("import", str(sheet), check=False, extra_env={"TKKSD_LANGUAGE": "en"})
     assert english.returncode == 2 and "baris" not in english.stderr
     assert _one_sentence(english.stderr) == ("Error: 'banyak.csv' has more than 10 rows, the most one import takes "
@@ -75,6 +76,8 @@ def test_a_cell_past_the_spreadsheet_limit_is_refused_at_its_row(ctx, cli, tmp_p
     out = cli("import", str(sheet), check=False, extra_env={"TKKSD_LANGUAGE": "en"})
     assert out.returncode == 2, out
     assert "'panjang.csv' row 3: a cell is longer than 32,767 characters" in _one_sentence(out.stderr)
+    out = cli("import", str(sheet), check=False)
+    assert "'panjang.csv' baris 3: sebuah sel berisi lebih dari 32.767 karakter" in _one_sentence(out.stderr)
     just_fits = tmp_path / "pas.csv"
     _write_sheet(just_fits, [_row(1, title="x" * 32_767)])
     assert cli("import", str(just_fits), "--dry-run").returncode == 0
@@ -99,7 +102,7 @@ def test_xlsx_limits_are_refused_at_their_row(ctx, tmp_path):
             data = src.read(item.filename)
             dst.writestr(item, data.replace(b">PANJANG<", b">" + b"y" * 40_000 + b"<"))
     before = _counts(ctx)
-    with pytest.raises(InvalidInput, match="row 3: a cell is longer than 32,767 characters"):
+    with pytest.raises(InvalidInput, match="baris 3: sebuah sel berisi lebih dari 32.767 karakter"):
         import_file(ctx, path, "admin")
     assert _counts(ctx) == before
 
@@ -112,7 +115,7 @@ def test_a_bad_row_after_written_chunks_rolls_them_back(ctx, tmp_path, monkeypat
     before = _counts(ctx)
     with pytest.raises(ImportRefused) as refused:
         import_file(ctx, sheet, "admin")
-    assert [(p.row, p.column) for p in refused.value.problems] == [(15, "id")]
+    assert [(p.row, p.column, p.code) for p in refused.value.problems] == [(15, "id", "bad_id")]
     assert _counts(ctx) == before
 
 
@@ -134,8 +137,8 @@ def test_rows_are_remembered_across_chunks(ctx, tmp_path, monkeypatch):
     _write_sheet(again, [_row(i) for i in range(20, 26)] + [_row(21), _row(99, "PKS Yatim", "KS-2024-0950", "KS-2024-0999")])
     before = _counts(ctx)
     dry = import_file(ctx, again, "admin", dry_run=True)
-    assert [(p.row, p.column) for p in dry.problems] == [(8, "id"), (9, "parent")]
-    assert "duplicate: row 3 already has" in dry.problems[0].message and dry.added == 0
+    assert [(p.row, p.column, p.code) for p in dry.problems] == [(8, "id", "duplicate"), (9, "parent", "parent_nowhere")]
+    assert dry.problems[0].message.startswith("ganda: baris 3 memuat") and dry.added == 0
     with pytest.raises(ImportRefused):
         import_file(ctx, again, "admin")
     assert _counts(ctx) == before
@@ -190,4 +193,4 @@ def test_the_progress_bar_is_drawn_only_on_a_terminal(env, cli, tmp_path):
 
     piped = cli("import", str(sheet), "--dry-run", extra_env={"TERM": "xterm"})
     assert "Memeriksa baris" not in piped.stderr and "\x1b" not in piped.stderr and piped.stderr == ""
-    assert "2500 baris diperiksa" in piped.stdout
+    assert "2.500 baris diperiksa" in piped.stdout

@@ -76,7 +76,8 @@ def test_an_import_that_would_rewind_is_refused_naming_the_agreement(cli, ctx, t
 
     refused = cli("import", str(sheet), now=AGAIN, check=False)
     assert refused.returncode == 6, refused
-    assert f"{expired['id']} is 'expired' in tkksd; the sheet's 'integrated' would move it backwards" in refused.stderr
+    assert (f"kolom Status (state): {expired['id']} berstatus Berakhir (expired) di tkksd; status Terintegrasi (berjalan) "
+            "(integrated) pada lembar akan memundurkannya") in refused.stderr
     last = refused.stderr.strip().splitlines()[-1]
     assert last.startswith(f"Kesalahan: {sheet.name}: 1 baris bertentangan dengan data di tkksd ({expired['id']}); tidak ada yang diimpor")
     assert "Traceback" not in refused.stderr
@@ -84,6 +85,7 @@ def test_an_import_that_would_rewind_is_refused_naming_the_agreement(cli, ctx, t
 
     dry = cli("import", str(sheet), "--dry-run", "--json", now=AGAIN).json()
     assert dry["updated_ids"] == [untouched["id"]] and [c["agreement"] for c in dry["conflicts"]] == [expired["id"]]
+    assert [c["code"] for c in dry["conflicts"]] == ["rewind"]
 
     applied = cli("import", str(sheet), "--skip-conflicts", now=AGAIN)
     assert "diperbarui 1," in applied.stdout and "1 konflik dibiarkan apa adanya" in applied.stdout  # Indonesian by default
@@ -104,5 +106,10 @@ def test_a_sheet_does_not_overwrite_what_changed_since_it_was_imported(cli, ctx,
     _write(sheet, rows)
     refused = cli("import", str(sheet), now=AGAIN, check=False)
     assert refused.returncode == 6
-    assert f"{target['id']} was changed in tkksd after it was imported" in refused.stderr
+    assert f"{target['id']} telah diubah di tkksd sesudah diimpor (kini berstatus Usulan (proposed), versi " in refused.stderr
+    # what the sheet would change, in words: states and fields by their labels, dates as people write them
+    assert "lembar ini akan menimpanya (status Usulan (proposed) -> Teridentifikasi (identified); status sejak " in refused.stderr
+    assert "diubah: Tujuan (objective)" in refused.stderr
+    english = cli("import", str(sheet), now=AGAIN, check=False, extra_env={"TKKSD_LANGUAGE": "en"})
+    assert f"{target['id']} was changed in tkksd after it was imported (it is now proposed, version " in english.stderr
     assert cli("show", target["id"], "--json").json()["state"] == "proposed"

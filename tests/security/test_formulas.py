@@ -87,7 +87,7 @@ def test_import_limits_are_enforced_while_reading(ctx, tmp_path):
 
     long = tmp_path / "long.csv"
     long.write_text("id,workflow,state,title,partner,lead_opd\n,kerja-sama,proposed," + "x" * 131_073 + ",P,DKP\n")
-    with pytest.raises(InvalidInput, match="row 2: a cell is longer than 32,767 characters"):
+    with pytest.raises(InvalidInput, match="baris 2: sebuah sel berisi lebih dari 32.767 karakter"):
         import_file(ctx, long, "admin")
     many = tmp_path / "many.csv"
     many.write_text("id,workflow,state,title,partner,lead_opd\n"
@@ -98,7 +98,7 @@ def test_import_limits_are_enforced_while_reading(ctx, tmp_path):
 
     import os
     limited = bootstrap({**os.environ, "TKKSD_DATABASE_URL": str(ctx.engine.url), "TKKSD_CONFIG": str(conf)})
-    with pytest.raises(InvalidInput, match="more than 10 rows"):
+    with pytest.raises(InvalidInput, match="lebih dari 10 baris"):
         import_file(limited, many, "admin", dry_run=True)
     limited.engine.dispose()
     assert list_agreements(ctx) == []

@@ -33,7 +33,7 @@ import sqlite3, sys, time
 from sqlalchemy import create_engine
 from engine.store.waiting import announce
 engine = create_engine("sqlite:///{db_file}")
-ctx = announce(engine, "import", "an import of daftar.xlsx by sari") if {announce_import} else None
+ctx = announce(engine, "import", file="daftar.xlsx", user="sari") if {announce_import} else None
 if ctx: ctx.__enter__()
 con = sqlite3.connect("{db_file}", isolation_level=None)
 con.execute("BEGIN IMMEDIATE")
@@ -58,7 +58,7 @@ def test_a_held_write_lock_is_named_and_bounded(sqlite_only, cli, env, tmp_path)
         holder.kill()
         holder.wait()
     assert r.returncode == 10, r.stderr
-    assert "dikunci oleh" in r.stderr and "daftar.xlsx" in r.stderr and "sari (pid" in r.stderr and "menunggu 1,5 detik" in r.stderr
+    assert "dikunci oleh impor daftar.xlsx oleh sari (pid " in r.stderr and "menunggu 1,5 detik" in r.stderr
     assert waited < 15
     assert "Traceback" not in r.stderr
 

@@ -224,7 +224,8 @@ def test_import_checks_locations_before_writing(cli, tmp_path):
         "kerja-sama,proposed,PKS A,Mitra A,DPU,PKS,Sumber Sari\n"
         "kerja-sama,proposed,PKS B,Mitra B,DPU,PKS,Karya Jaya; 64.02.06\n", encoding="utf-8")
     r = cli("import", str(sheet), check=False)
-    assert r.returncode == 2 and "row 2, column location" in r.stderr + r.stdout and "ada di 3 kecamatan" in r.stderr + r.stdout
+    assert r.returncode == 2 and "baris 2, kolom Lokasi (kecamatan/kelurahan/desa) (location): " in r.stderr
+    assert "ada di 3 kecamatan" in r.stderr
     assert cli("list", "--json").json() == []
     sheet.write_text(sheet.read_text(encoding="utf-8").replace(",Sumber Sari\n", ",Sumber Sari (Sebulu)\n"), encoding="utf-8")
     cli("import", str(sheet))
