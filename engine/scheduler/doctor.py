@@ -36,6 +36,7 @@ def hanging(conn: Connection, ctx, now: datetime | None = None) -> list[dict[str
     from engine.lifecycle import hanging as hanging_
 
     return [{"agreement": h.number, "title": h.title, "state": h.state, "since": h.since,
+             "due_on": min((r.due_on for r in h.reasons if r.due_on is not None), default=None),
              "repairable": any(r.kind == hanging_.NO_DEADLINE for r in h.reasons), "description": h.describe()}
             for h in hanging_.find(conn, ctx, now)]
 

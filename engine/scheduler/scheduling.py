@@ -11,7 +11,7 @@ scheduler's business: the first sweep finds every row that fell due meanwhile.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Callable
 from zoneinfo import ZoneInfo
 
@@ -25,8 +25,10 @@ class Jobs:
     digests: Callable[[], None]
 
 
-def build_scheduler(settings, jobs: Jobs, *, now: datetime | None = None):
-    """A BackgroundScheduler (not started) with the fixed jobs; sweep and drain run at once."""
+def build_scheduler(settings, jobs: Jobs, *, now: datetime | None = None, first_pass_done: bool = False):
+    """A BackgroundScheduler (not started) with the fixed jobs; sweep and drain run at once,
+    or one interval later when the daemon has just made its first pass (``first_pass_done``:
+    it has also sent the digests a downtime swallowed)."""
     from apscheduler.executors.pool import ThreadPoolExecutor
     from apscheduler.jobstores.memory import MemoryJobStore
     from apscheduler.schedulers.background import BackgroundScheduler
@@ -46,10 +48,13 @@ def build_scheduler(settings, jobs: Jobs, *, now: datetime | None = None):
         executors={"default": ThreadPoolExecutor(2)},
         job_defaults=dict(JOB_DEFAULTS),
     )
-    scheduler.add_job(jobs.sweep, IntervalTrigger(seconds=int(daemon.get("sweep_seconds", 60)), timezone=utc),
-                      id="sweep", name="sweep due deadlines", replace_existing=True, next_run_time=start)
-    scheduler.add_job(jobs.drain, IntervalTrigger(seconds=int(daemon.get("drain_seconds", 30)), timezone=utc),
-                      id="drain", name="drain the outbox", replace_existing=True, next_run_time=start)
+    sweep_every, drain_every = int(daemon.get("sweep_seconds", 60)), int(daemon.get("drain_seconds", 30))
+    scheduler.add_job(jobs.sweep, IntervalTrigger(seconds=sweep_every, timezone=utc), id="sweep", name="sweep due deadlines",
+                      replace_existing=True,
+                      next_run_time=start + timedelta(seconds=sweep_every) if first_pass_done else start)
+    scheduler.add_job(jobs.drain, IntervalTrigger(seconds=drain_every, timezone=utc), id="drain", name="drain the outbox",
+                      replace_existing=True,
+                      next_run_time=start + timedelta(seconds=drain_every) if first_pass_done else start)
     weekday, at = parse_weekly(str(daemon.get("weekly_digest", "mon 08:00")))
     # Cron in the regency's zone; the digests themselves are idempotent per period, and the
     # pass at start-up sends the current period's if a downtime swallowed its tick.
@@ -57,6 +62,7 @@ def build_scheduler(settings, jobs: Jobs, *, now: datetime | None = None):
                       id="digest_weekly", name="weekly OPD digests", replace_existing=True)
     scheduler.add_job(jobs.digests, CronTrigger(day=int(daemon.get("monthly_digest_day", 1)), hour=8, minute=0, timezone=zone),
                       id="digest_monthly", name="monthly chair digest", replace_existing=True)
-    scheduler.add_job(jobs.digests, id="digest_startup", name="digests missed while down", replace_existing=True,
-                      next_run_time=start)
+    if not first_pass_done:
+        scheduler.add_job(jobs.digests, id="digest_startup", name="digests missed while down", replace_existing=True,
+                          next_run_time=start)
     return scheduler
