@@ -339,7 +339,7 @@ def summary_line(out: dict[str, Any], *, caught_up_from: datetime | None = None,
     d = out.get("digests") or {}
     rounds = out.get("rounds") or {}
     r = out.get("drain") or {}
-    events = sum(int(s.get(k, 0)) for k in ("fired", "notified", "folded", "skipped"))
+    events = int(s.get("fired", 0)) + int(s.get("notified", 0))  # what happened; folded and skipped did not
     head = _("one pass")
     if events and caught_up_from is not None and now is not None and (now - caught_up_from).total_seconds() >= 86400:
         head = _("caught up {span}").format(span=span_text((now - caught_up_from).total_seconds()))

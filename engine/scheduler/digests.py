@@ -61,12 +61,15 @@ def monthly_period(clock, day_of_month: int, now: datetime) -> tuple[datetime, d
     return start, first, nxt - timedelta(days=1)
 
 
-def action_text(ctx, i: dict[str, Any], lang: str) -> str:
-    """What must be done, as an action: a step to complete, or what the deadline is about."""
+def action_text(i: dict[str, Any], lang: str, ctx=None) -> str:
+    """What must be done, as an action: a step to complete, or what the deadline is about.
+    Without ``ctx`` (no workflow labels at hand) a step's deadline is said by its label."""
     from engine.i18n import in_language
     from engine.lifecycle.labels import deadline_what
 
     if i["rule"] in ("step_sla", "escalation") or i["rule"] is None:
+        if ctx is None:
+            return i["what"]
         return in_language("Complete the step {step}", lang).format(step=_state_label(ctx, i["state"], lang))
     if i["rule"] == "expiry_warning":  # the items do not carry how many days ahead the warning is
         return in_language("The term ends soon: decide on extension or termination", lang)
@@ -75,7 +78,7 @@ def action_text(ctx, i: dict[str, Any], lang: str) -> str:
 
 def _item(ctx, i: dict[str, Any], lang: str = "id") -> dict[str, Any]:
     # "opd" lets the chair's digest group its items by the OPD that must act.
-    return {"agreement": {"id": i["agreement"], "title": i["title"]}, "what": action_text(ctx, i, lang),
+    return {"agreement": {"id": i["agreement"], "title": i["title"]}, "what": action_text(i, lang, ctx),
             "due_at": datetime.fromisoformat(i["due_at"]), "opd": dict(i["responsible"])}
 
 

@@ -251,7 +251,8 @@ def act(conn: Connection, ctx, row, now: datetime, daemon_id: str) -> dict[str, 
 
     agr = kernel.read_by_id(conn, row.agreement_id)
     base = {"deadline": row.id, "agreement": agr.number, "rule": row.rule, "action": row.action,
-            "due_at": row.due_at, "at": now, "lead_opd": agr.lead_opd}
+            "due_at": row.due_at, "at": now, "lead_opd": agr.lead_opd, "state": row.state,
+            "offset_days": row.offset_days or 0, "workflow": (agr.workflow, agr.workflow_version)}
     try:
         try:
             defn = ctx.registry.get(agr.workflow, agr.workflow_version)
