@@ -76,8 +76,9 @@ def refresh(conn: Connection, ctx, server: str, error: str) -> None:
 
 
 def close(conn: Connection, ctx, server: str) -> int | None:
-    """The server delivers again: the outage going on (if any) is over, and its one mail to the
-    secretariat, listing what failed in it, goes into the outbox. Returns that mail's id."""
+    """The outage going on (if any) is over (the server delivers again, or an operator re-queues
+    what failed): its one mail to the secretariat, listing what failed in it, goes into the
+    outbox. Returns how many messages it lists (None when no outage was going on)."""
     from engine.lifecycle.notices import enqueue
 
     row = current(conn)
@@ -92,10 +93,8 @@ def close(conn: Connection, ctx, server: str) -> int | None:
         "messages": [{"message_id": r.message_id, "subject": r.subject or r.kind, "to": list(r.to_addrs or []),
                       "agreement": r.number or "-"} for r in failed[:MAX_LISTED]],
     }
-    made = enqueue(conn, ctx, kind=KIND, agreement_id=None, to=["secretariat"], dedupe_key=mail_key(row.id), context=context)
-    log.warning("%s", _("Mail outage over: {server} delivers again; {count} message(s) failed meanwhile "
-                        "(`tkksd outbox retry --all` sends them again)").format(server=server, count=number(len(failed))))
-    return made
+    enqueue(conn, ctx, kind=KIND, agreement_id=None, to=["secretariat"], dedupe_key=mail_key(row.id), context=context)
+    return len(failed)
 
 
 def resolve_all(conn: Connection, now) -> int:

@@ -406,13 +406,20 @@ def _record_in(conn: Connection, ctx, daemon_id: str, rows: Sequence[Any], outco
     return DrainResult(sent=sent, retried=retried, failed=failed, claimed=len(rows))
 
 
-def _close_outage(conn: Connection, ctx) -> None:
-    """Mail went out: an outage going on is over (its one mail to the secretariat is written)."""
+def _close_outage(conn: Connection, ctx, *, delivered: bool = True) -> None:
+    """Mail went out (or an operator re-queued what failed): an outage going on is over, and its
+    one mail to the secretariat is written."""
+    from engine.i18n import number
     from engine.mail import outage
     from engine.mail.transport import describe, transport_kind
 
-    if transport_kind(ctx.settings) == "smtp":
-        outage.close(conn, ctx, describe(ctx.settings))
+    if transport_kind(ctx.settings) != "smtp":
+        return
+    server = describe(ctx.settings)
+    failed = outage.close(conn, ctx, server)
+    if failed is not None and delivered:
+        log.warning("%s", _("Mail outage over: {server} delivers again; {count} message(s) failed meanwhile "
+                            "(`tkksd outbox retry --all` sends them again)").format(server=server, count=number(failed)))
 
 
 def _hours(delta: timedelta) -> str:
@@ -765,6 +772,7 @@ def retry_all(ctx, actor_login: str, *, status: str = "failed") -> int:
             conn.execute(incidents.update().where(incidents.c.outbox_id.in_(chunk), incidents.c.resolved_at.is_(None))
                          .values(resolved_at=now))
         if status == "failed":
+            _close_outage(conn, ctx, delivered=False)  # its one mail to the secretariat, if not written yet
             outage.resolve_all(conn, now)
         lift(conn, now)  # an operator's retry also lets the drain log in again
     return len(ids)
