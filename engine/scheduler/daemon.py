@@ -21,7 +21,7 @@ import socket
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any, Callable, Protocol
 
 import sqlalchemy as sa
 
@@ -48,8 +48,14 @@ class Totals:
             self.counts[k] = self.counts.get(k, 0) + int(v)
 
 
-# progress(stage, done, total): how far a long job is; "sweep" (deadlines) and "drain" (e-mails).
-Progress = Callable[[str, int, int], None]
+class Progress(Protocol):
+    """How far the first pass is: ``progress(stage, done, total)`` for "sweep" (deadlines) and
+    "drain" (e-mails); ``close()`` when the pass is over."""
+
+    def __call__(self, stage: str, done: int, total: int) -> None: ...
+
+    def close(self) -> None: ...
+
 
 
 class Daemon:
@@ -142,12 +148,15 @@ class Daemon:
         def seen(action: dict[str, Any]) -> None:
             nonlocal done, total
             _log_action(action)
-            done += 1
+            done += 1 + (action.get("folded") or 0)  # the rows it folded were due too
             total = max(total, done)
             if self.progress:
                 self.progress("sweep", done, total)
 
-        return self.sweep(on_action=seen)
+        part = self.sweep(on_action=seen)
+        if self.progress and done:
+            self.progress("sweep", max(done, total), max(done, total))  # rows cancelled on the way count as done
+        return part
 
     def drain(self) -> dict[str, int]:
         def run():
@@ -297,7 +306,9 @@ class Daemon:
             id=self.daemon_id, pid=os.getpid(), sweep=self.ctx.settings.get("daemon", "sweep_seconds", 60),
             drain=self.ctx.settings.get("daemon", "drain_seconds", 30)))
         out = self._pass()
-        self.progress = None  # the ticks after the first pass are short: their log lines suffice
+        if self.progress is not None:
+            self.progress.close()
+            self.progress = None  # the ticks after the first pass are short: their log lines suffice
         if not self.stop.is_set():
             log.info("%s", self.summary(out))
         scheduler = build_scheduler(self.ctx.settings, Jobs(self.sweep_and_rounds, self.drain, self.sweep_then_digests),
