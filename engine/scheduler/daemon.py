@@ -57,7 +57,6 @@ class Progress(Protocol):
     def close(self) -> None: ...
 
 
-
 class Daemon:
     def __init__(self, ctx, daemon_id: str | None = None, progress: Progress | None = None):
         self.ctx = ctx
@@ -96,7 +95,8 @@ class Daemon:
                 self._db_down = True
                 with self._lock:
                     self.totals.add({"reconnects": 1})
-                    self.totals.last_error = f"{name}: database connection lost: {db.first_line(exc)}"[:500]
+                    self.totals.last_error = _("{job}: lost the database connection ({error})").format(
+                        job=_(JOB_NAMES.get(name, name)), error=db.first_line(exc))[:500]
                 return {}
             text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             log.error("%s", _("{job} failed: {kind}: {text}").format(job=_(JOB_NAMES.get(name, name)), kind=type(exc).__name__, text=text))
@@ -112,7 +112,8 @@ class Daemon:
                     self.stop.set()
             with self._lock:
                 self.totals.errors += 1
-                self.totals.last_error = f"{name}: {type(exc).__name__}: {text}"[:500]
+                self.totals.last_error = _("{job} failed: {kind}: {text}").format(
+                    job=_(JOB_NAMES.get(name, name)), kind=type(exc).__name__, text=text)[:500]
             part = {}
         with self._lock:
             self.totals.add(part)
@@ -120,13 +121,13 @@ class Daemon:
 
     def sweep(self, on_action=None) -> dict[str, int]:
         def run():
-            from engine.scheduler.sweep import _log_action, sweep
+            from engine.scheduler.sweep import log_action, sweep
 
-            r = sweep(self.ctx, daemon_id=self.claim_token, stop=self.stop, on_action=on_action or _log_action)
+            r = sweep(self.ctx, daemon_id=self.claim_token, stop=self.stop, on_action=on_action or log_action)
             if r.errors:
                 with self._lock:
                     self.totals.errors += r.errors
-                    self.totals.last_error = f"sweep: {r.errors} deadline(s) failed (see the log)"
+                    self.totals.last_error = _("sweep: {n} deadline(s) failed (see the log)").format(n=r.errors)
             if r.acted or r.errors:
                 log.info("%s", _("sweep: {fired} fired, {notified} notices ({folded} folded), {skipped} skipped, {errors} errors").format(
                     **{k: number(v) for k, v in r.as_dict().items()}))
@@ -139,7 +140,7 @@ class Daemon:
     def _counted_sweep(self) -> dict[str, int]:
         """The first pass's sweep: its progress told to ``self.progress``, the oldest due time
         it acted on kept for the summary."""
-        from engine.scheduler.sweep import _log_action, due_count, oldest_due
+        from engine.scheduler.sweep import log_action, due_count, oldest_due
 
         total = due_count(self.ctx) if self.progress else 0
         self.caught_up_from = oldest_due(self.ctx)
@@ -147,7 +148,7 @@ class Daemon:
 
         def seen(action: dict[str, Any]) -> None:
             nonlocal done, total
-            _log_action(action)
+            log_action(action)
             done += 1 + (action.get("folded") or 0)  # the rows it folded were due too
             total = max(total, done)
             if self.progress:

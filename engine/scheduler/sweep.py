@@ -293,7 +293,7 @@ def act(conn: Connection, ctx, row, now: datetime, daemon_id: str) -> dict[str, 
 # --------------------------------------------------------------------------- the sweep
 
 
-def _log_action(a: dict[str, Any]) -> None:
+def log_action(a: dict[str, Any]) -> None:
     """One line per deadline, for debugging only: a catch-up acts on hundreds at once, and the
     pass's summary says what they came to."""
     if not log.isEnabledFor(logging.DEBUG):
@@ -314,7 +314,7 @@ def _log_action(a: dict[str, Any]) -> None:
 
 def sweep_batch(conn: Connection, ctx, *, now: datetime, daemon_id: str, limit: int, result: SweepResult,
                 stop: threading.Event | None = None, keep_actions: bool = False,
-                on_action: Callable[[dict[str, Any]], None] | None = _log_action) -> int:
+                on_action: Callable[[dict[str, Any]], None] | None = log_action) -> int:
     """Claim and act on one batch inside ``conn``'s transaction; returns how many rows were claimed."""
     ids = catchup.order(conn, ctx, claim(conn, now, limit), now)
     lease = timedelta(seconds=_settings_int(ctx, "lease_seconds", 300))
@@ -356,7 +356,7 @@ def sweep_batch(conn: Connection, ctx, *, now: datetime, daemon_id: str, limit: 
 
 def sweep(ctx, *, daemon_id: str, batch_size: int | None = None, stop: threading.Event | None = None,
           max_batches: int = 100_000, now: datetime | None = None,
-          on_action: Callable[[dict[str, Any]], None] | None = _log_action) -> SweepResult:
+          on_action: Callable[[dict[str, Any]], None] | None = log_action) -> SweepResult:
     """Act on everything due now, batch after batch, until nothing due is left (or ``stop``).
     ``on_action`` sees each action as it is done (the daemon counts its progress with it)."""
     batch_size = batch_size or _settings_int(ctx, "batch_size", 100)
