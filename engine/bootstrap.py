@@ -16,13 +16,15 @@ from engine.errors import ConfigurationError
 def handlers() -> tuple[list[Hook], dict[Hook, BatchHook]]:
     """The transition handlers, wired here and nowhere else: deadlines first (the notice shows
     what falls due next), then the notice to the outbox. Each is ``handler(conn, transitioned, ctx)``."""
-    from engine.lifecycle import deadlines, flags, locations, notices
+    from engine.lifecycle import deadlines, flags, ikn_assessment, locations, notices
     from engine.lifecycle.created_deadlines import plan_created
 
-    # locations first: the deadlines read the IKN status it derives from the agreement's units.
+    # locations first: the deadlines read the IKN status it derives from the agreement's units;
+    # then the date of the last IKN assessment, which the notice may show.
     # flags last: what a rule raises without stopping the event (a field outside the lead OPD's
     # urusan at identify) becomes an incident.
-    return ([locations.after_transition, deadlines.after_transition, notices.after_transition, flags.after_transition],
+    return ([locations.after_transition, ikn_assessment.after_transition, deadlines.after_transition,
+             notices.after_transition, flags.after_transition],
             {locations.after_transition: locations.after_transitions, deadlines.after_transition: plan_created})
 
 

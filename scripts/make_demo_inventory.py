@@ -392,6 +392,7 @@ class Generator:
         self._pipeline(kbs, pipeline)
         locate(self.rows)
         for r in self.rows:
+            r.pop("kecamatan", None)  # the free text gave the location; the units are the record
             r.pop("_child", None)
             r.pop("_parent_row", None)
             r.pop("_topic", None)
@@ -478,8 +479,10 @@ class Generator:
 def write(rows: list[dict], path: Path, registry) -> None:
     from engine.inventory import sheets
 
-    cols = sheets.columns(registry)
-    keys = [c.key for c in cols]
+    # The columns of the versions new rows are imported under (an empty version means the latest):
+    # a field only an older version has (the free-text kecamatan of version 1) is left out.
+    current = {f.key for name in registry.names() for f in registry.latest(name).fields}
+    keys = [c.key for c in sheets.columns(registry) if c.key in sheets.FIXED or c.key in current]
     unknown = sorted({k for r in rows for k in r if k not in keys})
     if unknown:
         raise SystemExit(f"columns not in the loaded definitions: {', '.join(unknown)}")

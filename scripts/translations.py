@@ -13,6 +13,7 @@ into the one catalog the program loads. ``click.po`` holds the messages of the c
 from __future__ import annotations
 
 import io
+from datetime import datetime, timezone
 import re
 import sys
 from pathlib import Path
@@ -49,7 +50,10 @@ def sources(lang: str = LANGUAGE) -> list[Path]:
 
 def merged(lang: str = LANGUAGE) -> tuple[Catalog, list[str]]:
     """All the ``.po`` files of ``lang`` as one catalog, and the conflicts between them."""
-    catalog = Catalog(locale=lang, domain="tkksd", project="tkksd", fuzzy=False)
+    # Fixed header dates: the compiled file depends on the translations only, so the check below
+    # can compare it byte for byte.
+    fixed = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    catalog = Catalog(locale=lang, domain="tkksd", project="tkksd", fuzzy=False, creation_date=fixed, revision_date=fixed)
     conflicts: list[str] = []
     for path in sources(lang):
         with path.open("rb") as fh:

@@ -13,6 +13,13 @@ outcomes it supports). A rule on an evaluation event names the outcome the event
   from an earlier evaluation); without ``required`` a scorecard is checked when one is given;
 * the outcome must be one the band of the weighted score supports, and a recommendation given
   with the event must match the outcome, unless ``reason`` is supplied with the event.
+
+Rule kind ``reassessed``: what an evaluation must look at again before it closes (issue 15: the
+IKN relevance and alignment), either supplied with the closing event or recorded by an event
+fired during this evaluation:
+
+    { rule = "reassessed", when_from = ["under_evaluation"], keys = ["ikn_relevance", "ikn_reassessment"],
+      event = "ikn_reassess" }
 """
 
 from __future__ import annotations
@@ -150,3 +157,33 @@ def _validate_scorecard(defn, rule) -> str | None:
 
 
 kind("scorecard", field_params=("reason", "recommendation", "findings"), validate=_validate_scorecard)(_check_scorecard)
+
+
+def _check_reassessed(defn, rule, view, values, stored, supplied) -> Problem | None:
+    p = rule.params
+    if p.get("when_from") and getattr(view, "state", None) not in p["when_from"]:
+        return None
+    absent = [k for k in p["keys"] if supplied.get(k) in (None, "")]
+    if not absent:
+        return None
+    event = p.get("event")
+    # Recorded earlier in this evaluation (the state's entry moment bounds "this evaluation").
+    if event and view.count_events_since_entered(event) > 0:
+        return None
+    named = ", ".join(f"{k} ({defn.field(k).label.en})" for k in absent)
+    how = f"with this event or first with '{event}'" if event else "with this event"
+    # Missing items read after "missing " in the refusal.
+    return Problem(absent[0], f"{named}, assessed again at every evaluation, {how}", missing=True)
+
+
+def _validate_reassessed(defn, rule) -> str | None:
+    keys = rule.params.get("keys")
+    if not isinstance(keys, list) or not keys:
+        return "needs 'keys' (the fields assessed again)"
+    event = rule.params.get("event")
+    if event is not None and not defn.has_event(str(event)):
+        return f"names unknown event '{event}'"
+    return None
+
+
+kind("reassessed", field_params=("keys",), validate=_validate_reassessed)(_check_reassessed)

@@ -26,6 +26,8 @@ class AgreementView(Protocol):
 
     def count_events(self, event: str) -> int: ...
 
+    def count_events_since_entered(self, event: str) -> int: ...  # fired since the current state was entered
+
     def open_overlaps(self, keys: Sequence[str]) -> list[str]: ...
 
     def limit(self, name: str) -> Any: ...
@@ -120,6 +122,29 @@ def holds(cond: Mapping[str, Any] | None, values: Mapping[str, Any]) -> bool:
     if "eq" in cond:
         return value == cond["eq"]
     return value in cond["in"]
+
+
+def _read_keys(cond: Mapping[str, Any]) -> set[str]:
+    """The field keys a (checked) condition reads."""
+    for op in ("any", "all"):
+        if op in cond:
+            return set().union(*(_read_keys(c) for c in cond[op]))
+    if "not" in cond:
+        return _read_keys(cond["not"])
+    return {cond["key"]}
+
+
+def could_pass(event: Event, values: Mapping[str, Any]) -> bool:
+    """False when a ``condition`` rule of ``event`` fails on values the event does not ask for:
+    nothing supplied with it can change them, so the event cannot happen for this agreement
+    (an IKN hand-over of an agreement outside the delineation, an upgrade of a PKS)."""
+    asked = {r.key for r in event.requires}
+    for rule in event.rules:
+        if rule.kind != "condition" or _read_keys(rule.params["when"]) & asked:
+            continue
+        if not holds(rule.params["when"], values):
+            return False
+    return True
 
 
 def is_supplied(f: Field, value: Any) -> bool:

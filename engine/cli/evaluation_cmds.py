@@ -72,7 +72,8 @@ def _print_status(data) -> None:
     state = "terbuka" if data["status"] == "open" else "ditutup"
     late = f", terlambat {data['days_late']} hari" if data["days_late"] and t["pending"] else ""
     click.echo(f"{data['round']} ({state}), batas {due}{late}: {t['evaluated']} dari {t['agreements']} kerja sama "
-               f"dievaluasi; {t['late_opds']} dari {t['opds']} OPD terlambat")
+               f"dievaluasi; keterkaitan IKN dinilai ulang pada {t['ikn_reassessed']}; "
+               f"{t['late_opds']} dari {t['opds']} OPD terlambat")
     rows = [{"opd": o["opd"], "total": o["total"], "evaluated": o["evaluated"], "pending": o["pending"],
              "late": "TERLAMBAT" if o["late"] else "", "score": o["mean_score"] if o["mean_score"] is not None else "",
              "outcomes": ", ".join(f"{k} {n}" for k, n in sorted(o["outcomes"].items()))} for o in data["opds"]]

@@ -89,8 +89,10 @@ def wilayah_of(ref, as_json):
         units = locations_of(conn, row.id)
         due = conn.execute(sa.select(sa.func.min(deadlines.c.due_at)).where(
             deadlines.c.agreement_id == row.id, deadlines.c.rule == "ikn_decision", deadlines.c.status == "pending")).scalar()
-    out = {"id": row.number, "units": units, "ikn_delineation": (row.data or {}).get("ikn_delineation"),
-           "ikn_decision_due": ctx.clock.local(due).date().isoformat() if due else None}
+    data = row.data or {}
+    out = {"id": row.number, "units": units, "ikn_delineation": data.get("ikn_delineation"),
+           "ikn_decision_due": ctx.clock.local(due).date().isoformat() if due else None,
+           "ikn_relevance": data.get("ikn_relevance"), "ikn_assessed_on": data.get("ikn_assessed_on")}
     if as_json:
         emit_json(out)
         return
@@ -101,8 +103,20 @@ def wilayah_of(ref, as_json):
         return
     table(_labelled(units, ctx.lang), [("code", "kode"), ("name", "nama"), ("level_label", "tingkat"),
                                        ("ikn_label", "delineasi IKN"), ("ikn_source", "sumber")])
+    english = ctx.lang == "en"
     if due:
-        click.echo(f"Keputusan terkait IKN (serahkan/batasi/akhiri) paling lambat {tanggal(ctx.clock.local(due).date())}.")
+        by = ctx.clock.local(due).date()
+        click.echo(f"IKN decision (hand over, re-scope or end) due by {by.isoformat()}." if english else
+                   f"Keputusan terkait IKN (serahkan/batasi/akhiri) paling lambat {tanggal(by)}.")
+    if out["ikn_assessed_on"]:
+        from datetime import date
+
+        from engine.lifecycle.labels import choice_label
+
+        relevance = choice_label("ikn_relevance", out["ikn_relevance"], ctx.lang)
+        on = date.fromisoformat(out["ikn_assessed_on"])
+        click.echo(f"IKN relevance: {relevance}, last assessed on {on.isoformat()}." if english else
+                   f"Keterkaitan dengan IKN: {relevance}, dinilai terakhir {tanggal(on)}.")
 
 
 @wilayah.command("agreements")

@@ -182,6 +182,18 @@ def _date_rules(defn: WorkflowDefinition) -> tuple[list[tuple[str, str]], list[s
     return after, not_future
 
 
+def _on_older_versions(conn: Connection, ctx: Context) -> dict[tuple[str, str], int]:
+    """(workflow, number) -> version of the agreements that run an older version than the latest
+    loaded (few: until `tkksd workflow migrate` moves them)."""
+    out: dict[tuple[str, str], int] = {}
+    for name in ctx.registry.names():
+        latest = ctx.registry.latest(name).version
+        rows = conn.execute(sa.select(agreements.c.number, agreements.c.workflow_version)
+                            .where(agreements.c.workflow == name, agreements.c.workflow_version < latest))
+        out.update({(name, r.number): r.workflow_version for r in rows})
+    return out
+
+
 class _Checker:
     """Everything a row is checked against, loaded once per import."""
 
@@ -195,8 +207,9 @@ class _Checker:
         self.col_types = {c.key: c.type for c in cols}
         self.field_maps: dict[str, dict[str, Any]] = {}
         self.units = locations.load_units(conn)  # location and desa_parties are checked against them
+        self.older = _on_older_versions(conn, ctx)
 
-    def defn(self, name: str | None, version: Any) -> WorkflowDefinition:
+    def defn(self, name: str | None, version: Any, number: Any = None) -> WorkflowDefinition:
         if not name:
             raise ValueError(f"needs a workflow ({', '.join(self.ctx.registry.names())})")
         name = str(name).strip()
@@ -208,6 +221,10 @@ class _Checker:
                 v = int(str(version).strip())
             except ValueError:
                 raise ValueError(f"workflow_version must be a whole number, not '{version}'") from None
+        elif number is not None:
+            # An empty version means the latest for a new agreement, and for one that exists the
+            # version it runs (a sheet exported before a new version was installed still imports).
+            v = self.older.get((name, str(number).strip().upper()))
         try:
             return self.ctx.registry.get(name, v)
         except LookupError as exc:
@@ -226,6 +243,20 @@ class _Checker:
         return self.rules[defn.key]
 
 
+def _location_alias(fields: dict[str, Any], raw: dict[str, Any]) -> dict[str, Any]:
+    """A row of a workflow that records units instead of the free text ``kecamatan``: its names
+    (separated by ``,`` or ``;``) are read as the ``location`` when that cell is empty, and
+    otherwise left aside, the units being the more precise record."""
+    alias = locations.LOCATION_ALIAS
+    if alias not in raw or alias in fields or "location" not in fields:
+        return raw
+    raw = dict(raw)
+    text = raw.pop(alias)
+    if text is not None and raw.get("location") is None:
+        raw["location"] = locations.location_from_alias(text)
+    return raw
+
+
 def check_row(chk: _Checker, number_row: int, raw: dict[str, Any], problems: list[RowProblem]) -> RowPlan | None:
     start = len(problems)
 
@@ -233,7 +264,7 @@ def check_row(chk: _Checker, number_row: int, raw: dict[str, Any], problems: lis
         problems.append(RowProblem(number_row, column, message))
 
     try:
-        defn = chk.defn(raw.get("workflow"), raw.get("workflow_version"))
+        defn = chk.defn(raw.get("workflow"), raw.get("workflow_version"), raw.get("id"))
     except ValueError as exc:
         bad("workflow_version" if "version" in str(exc) and raw.get("workflow") else "workflow", str(exc))
         return None
@@ -289,6 +320,7 @@ def check_row(chk: _Checker, number_row: int, raw: dict[str, Any], problems: lis
     present = set()
     fields = chk.fields(defn)
     fixed = sheets.FIXED
+    raw = _location_alias(fields, raw)
     for key, v in raw.items():
         if key in fixed:
             continue

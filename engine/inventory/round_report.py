@@ -51,12 +51,14 @@ def write_xlsx(data: dict[str, Any], path: Path) -> None:
                    o["mean_score"]] + [o["outcomes"].get(k, 0) for k in OUTCOME_LABELS])
     items = wb.create_sheet("kerja_sama")
     items.append(["OPD", "nomor", "judul", "mitra", "tahap", "hasil", "skor", "alasan menyimpang dari skor",
-                  "dievaluasi (UTC)", "menggantung karena"])
+                  "dievaluasi (UTC)", "menggantung karena", "keterkaitan IKN", "penilaian IKN terakhir",
+                  "IKN dinilai ulang dalam evaluasi ini"])
     for o in data["opds"]:
         for i in o["items"]:
             items.append([o["opd"], i["id"], i["title"], i["partner"], i["state_label"],
                           OUTCOME_LABELS.get(i["outcome"], i["outcome"] or ""), i["score"], i["reason"],
-                          i["evaluated_at"], i["hanging"]])
+                          i["evaluated_at"], i["hanging"], i["ikn_relevance_label"], i["ikn_assessed_on"],
+                          "ya" if i["ikn_reassessed"] else "tidak"])
     for sheet in wb.worksheets:
         for cell in sheet[1]:
             cell.font = Font(bold=True)

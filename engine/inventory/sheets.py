@@ -42,7 +42,7 @@ FIXED_LABELS: dict[str, Label] = {
 FIXED_NOTES: dict[str, str] = {
     "id": "Contoh KS-2021-0042. Kosongkan untuk kerja sama baru: nomor diberikan saat impor.",
     "workflow": "Nama alur kerja, mis. kerja-sama atau pemanfaatan-bmd.",
-    "workflow_version": "Kosongkan untuk versi terbaru.",
+    "workflow_version": "Kosongkan untuk versi terbaru (kerja sama yang sudah tercatat: versi yang dijalaninya).",
     "state": "Kode status dari daftar (mis. integrated). Kerja sama masuk dalam status ini.",
     "state_since": "Tanggal status ini mulai berlaku (mis. 20/11/2023); tenggat dihitung dari tanggal ini.",
     "title": "Judul naskah kerja sama (wajib).",

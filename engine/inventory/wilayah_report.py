@@ -65,11 +65,22 @@ def delineation_section(conn: Connection, lang: str = "id", clock=None) -> dict[
             "ikn_delineation": (r.data or {}).get("ikn_delineation"), "units": [],
             "decision_due": ((clock.local(due[r.id]) if clock else due[r.id]).date().isoformat()) if r.id in due else None,
             "decided": bool((r.data or {}).get("ikn_decision_ref")),
+            # when its IKN relevance and alignment were last assessed (identify, every evaluation)
+            "ikn_assessed_on": (r.data or {}).get("ikn_assessed_on"),
+            "ikn_assessed": _assessed_text((r.data or {}).get("ikn_relevance"), (r.data or {}).get("ikn_assessed_on")),
         })
         item["units"].append(f"{r.name} ({STATUS_LABELS[lang][r.ikn_status]})")
     units = Counter(conn.execute(sa.select(wilayah.c.ikn_status)).scalars().all())
     return {"units": {s: units[s] for s in STATUS_LABELS[lang]}, "agreements": list(items.values()),
             "pending_decisions": sum(1 for i in items.values() if i["decision_due"])}
+
+
+def _assessed_text(relevance: str | None, assessed_on: str | None) -> str:
+    """The last IKN assessment as the report prints it. A relevance recorded without a date came
+    with an import (the date is derived only when a person records it)."""
+    if assessed_on:
+        return assessed_on
+    return "tanggal tidak tercatat" if relevance else "belum dinilai"
 
 
 def potensi_by_field(conn: Connection) -> list[dict[str, Any]]:
@@ -102,7 +113,7 @@ def render_text(w: dict[str, Any]) -> str:
               f" (menunggu keputusan: {d['pending_decisions']})"]
     for a in d["agreements"]:
         due = f", keputusan paling lambat {a['decision_due']}" if a["decision_due"] else (", sudah diputuskan" if a["decided"] else "")
-        lines.append(f"  {a['id']}  {a['title'][:50]}  [{'; '.join(a['units'])}]{due}")
+        lines.append(f"  {a['id']}  {a['title'][:50]}  [{'; '.join(a['units'])}]{due}, penilaian IKN terakhir {a['ikn_assessed']}")
     lines += ["", "Potensi kerja sama dengan IKN (per urusan)", "-" * 42]
     for g in w["potensi"]:
         lines.append(f"  {g['label']}: {len(g['entries'])}")
@@ -168,9 +179,9 @@ _HTML = """
 <p>Wilayah: {% for s, n in w.ikn_delineation.units.items() %}{{ labels[s] }} {{ n }}{{ ", " if not loop.last }}{% endfor %}.
 Kerja sama berlokasi di wilayah yang masuk atau terpotong IKN: {{ w.ikn_delineation.agreements|length }}
 (menunggu keputusan: {{ w.ikn_delineation.pending_decisions }}).</p>
-<table><tr><th>Nomor</th><th>Judul</th><th>Lokasi</th><th>Status</th><th>Batas keputusan</th></tr>
+<table><tr><th>Nomor</th><th>Judul</th><th>Lokasi</th><th>Status</th><th>Batas keputusan</th><th>Penilaian IKN terakhir</th></tr>
 {% for a in w.ikn_delineation.agreements %}<tr><td>{{ a.id }}</td><td>{{ a.title }}</td><td>{{ a.units|join("; ") }}</td><td>{{ a.state }}</td>
-<td>{{ a.decision_due or ("sudah diputuskan" if a.decided else "-") }}</td></tr>
+<td>{{ a.decision_due or ("sudah diputuskan" if a.decided else "-") }}</td><td>{{ a.ikn_assessed }}</td></tr>
 {% endfor %}</table>
 <h2>Potensi kerja sama dengan IKN</h2>
 {% for g in w.potensi %}<h3>{{ g.label }} ({{ g.entries|length }})</h3><ul>
@@ -203,8 +214,8 @@ def add_sheets(wb, w: dict[str, Any]) -> None:
                 [[k["code"], k["name"], k["units"], k["agreements"], k["ikn_label"]] for k in w["by_kecamatan"]])
     write_table(wb.create_sheet("delineasi_ikn"),
                 [Col("Nomor", width=16), Col("Judul", "wrap", 40), Col("Lokasi", "wrap", 30), Col("Status", "wrap", 18),
-                 Col("Batas keputusan", "date")],
-                [[a["id"], a["title"], "; ".join(a["units"]), a["state"], a["decision_due"]]
+                 Col("Batas keputusan", "date"), Col("Penilaian IKN terakhir", "date")],
+                [[a["id"], a["title"], "; ".join(a["units"]), a["state"], a["decision_due"], a["ikn_assessed_on"]]
                  for a in w["ikn_delineation"]["agreements"]])
     write_table(wb.create_sheet("potensi_ikn"),
                 [Col("Urusan", "wrap", 20), Col("Nomor", width=14), Col("Uraian", "wrap", 40), Col("Pengusul", "wrap", 24),

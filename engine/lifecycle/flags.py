@@ -23,6 +23,9 @@ class _HookView:
     def count_events(self, event: str) -> int:
         return 0
 
+    def count_events_since_entered(self, event: str) -> int:
+        return 0
+
     def open_overlaps(self, keys: Sequence[str]) -> list[str]:
         return []
 

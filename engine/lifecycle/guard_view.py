@@ -34,6 +34,11 @@ def _count_events():
         history.c.agreement_id == sa.bindparam("agreement_id"), history.c.event == sa.bindparam("event"))
 
 
+@lru_cache(maxsize=1)
+def _count_events_since():
+    return _count_events().where(history.c.at >= sa.bindparam("since"))
+
+
 class GuardView:
     """``values``: the agreement's stored values; ``compared``: what it will hold once the
     event's supplied values are written (what an overlap is judged on)."""
@@ -54,6 +59,12 @@ class GuardView:
 
     def count_events(self, event: str) -> int:
         return self._conn.execute(_count_events(), {"agreement_id": self._agreement.id, "event": event}).scalar_one()
+
+    def count_events_since_entered(self, event: str) -> int:
+        """How often ``event`` was fired since the agreement entered its state (a self-loop such as
+        a re-assessment during an evaluation keeps that moment)."""
+        return self._conn.execute(_count_events_since(), {"agreement_id": self._agreement.id, "event": event,
+                                                          "since": self._agreement.state_entered_at}).scalar_one()
 
     def open_overlaps(self, keys: Sequence[str]) -> list[str]:
         a = self._agreement

@@ -160,6 +160,31 @@ def derived_values(units: list, values: Mapping[str, Any], today) -> dict[str, A
     }
 
 
+# The free-text field of the version-1 workflows that named the kecamatan concerned; later
+# versions record units. Import reads it as the location, a migration turns it into one.
+LOCATION_ALIAS = "kecamatan"
+
+
+def location_from_alias(text: Any) -> str:
+    """The old free text (names separated by commas) written as a ``location`` value."""
+    return str(text).replace(",", ";")
+
+
+def migrated_location(conn: Connection, old, new, values: Mapping[str, Any], units: list) -> str | None:
+    """The ``location`` an agreement moving from definition ``old`` to ``new`` gets from its
+    free-text kecamatan, when ``new`` records units instead and the text names them; else None
+    (the text then stays in the data, as every value a new version does not declare)."""
+    text = values.get(LOCATION_ALIAS)
+    if (not text or values.get("location") or not old.has_field(LOCATION_ALIAS) or new.has_field(LOCATION_ALIAS)
+            or not new.has_field("location")):
+        return None
+    try:
+        found = resolve(conn, location_from_alias(text), units)
+    except InvalidInput:
+        return None
+    return "; ".join(u.code for u in found) or None
+
+
 DERIVED = ("ikn_delineation", "ikn_located_on")
 MANUAL_KINDS = ("human", "create")  # a person's values; imports and migrations carry stored ones
 
@@ -182,6 +207,8 @@ def after_transition(conn: Connection, t, ctx, *, units: list | None = None) -> 
         units = resolve(conn, t.values.get("location"), units)
         _record(conn, t.agreement_id, units)
         t.values.update(derived_values(units, t.values, ctx.clock.today()))
+        if not t.definition.has_field(LOCATION_ALIAS):
+            t.values.pop(LOCATION_ALIAS, None)  # the units supersede an older version's free text
         changed = True
     if changed:
         _store(conn, t)
@@ -217,21 +244,27 @@ def _store(conn: Connection, t) -> None:
     kernel.rewrite_data(conn, t)
 
 
-def kecamatan_copies(conn: Connection, agreement_id: int | None, transition=None) -> list[str]:
-    """Recipient roles of the camat of every kecamatan where the agreement is located in a desa or
-    kelurahan. A transition without a location needs no query (most of them)."""
+def location_copies(conn: Connection, agreement_id: int | None, transition=None) -> list[str]:
+    """Recipient roles copied on every notice about an agreement located in a desa or kelurahan:
+    the camat of its kecamatan (``opd:CODE``) and, where the wilayah file gives the unit head's
+    address, the lurah or kepala desa (``unit:CODE``). A transition without a location needs no
+    query (most of them)."""
     if agreement_id is None or (transition is not None and not transition.values.get("location")):
         return []
     from engine.store.tables import opds
+    from engine.store.wilayah import own_head_email
 
     rows = conn.execute(
-        sa.select(opds.c.code).distinct()
+        sa.select(wilayah.c.code, wilayah.c.level, wilayah.c.head_email, opds.c.code.label("camat"))
         .select_from(agreement_locations.join(wilayah, wilayah.c.code == agreement_locations.c.unit_code)
-                     .join(opds, opds.c.kemendagri_code == agreement_locations.c.kecamatan_code))
-        .where(agreement_locations.c.agreement_id == agreement_id, wilayah.c.level != "kecamatan", opds.c.active.is_(True))
-        .order_by(opds.c.code)
-    ).scalars().all()
-    return [f"opd:{code}" for code in rows]
+                     .outerjoin(opds, sa.and_(opds.c.kemendagri_code == agreement_locations.c.kecamatan_code,
+                                              opds.c.active.is_(True))))
+        .where(agreement_locations.c.agreement_id == agreement_id, wilayah.c.level != "kecamatan")
+        .order_by(wilayah.c.code)
+    ).all()
+    camat = sorted({f"opd:{r.camat}" for r in rows if r.camat})
+    heads = [f"unit:{r.code}" for r in rows if own_head_email(r)]
+    return camat + heads
 
 
 def locations_of(conn: Connection, agreement_id: int) -> list[dict[str, Any]]:

@@ -22,7 +22,7 @@ from sqlalchemy.engine import Connection
 from notifiers.addresses import one_line
 
 from engine.lifecycle.labels import choice_label
-from engine.lifecycle.locations import kecamatan_copies
+from engine.lifecycle.locations import location_copies
 from engine.lifecycle import snapshot
 from engine.lifecycle.timing import ends_on as ends_of, step_days
 from engine.store.tables import agreements, incidents, opds, outbox
@@ -172,6 +172,8 @@ def resolve(conn: Connection, ctx, who: str, lead_opd: str | None, *,
         if _valid(contact.get("email")):
             return {"name": contact.get("name", "Sekretariat TKKSD"), "email": contact["email"], "role": ""}, code, None
         who = f"opd:{code}"
+    if who.startswith("unit:"):
+        return _unit_head(conn, who.split(":", 1)[1])
     code = lead_opd if who == "lead_opd_head" else who.split(":", 1)[1] if who.startswith("opd:") else None
     if code is None:
         return None, None, f"unknown recipient '{who}'"
@@ -181,6 +183,18 @@ def resolve(conn: Connection, ctx, who: str, lead_opd: str | None, *,
     if not _valid(o.head_email):
         return None, code, f"OPD {code} ({o.name}) has no valid head e-mail address ('{o.head_email}')"
     return opd_person(o), code, None
+
+
+def _unit_head(conn: Connection, code: str) -> tuple[dict[str, str] | None, str | None, str | None]:
+    """The lurah or kepala desa of unit ``code``, as ``resolve`` answers (no OPD code)."""
+    from engine.store.tables import wilayah
+    from engine.store.wilayah import own_head_email
+
+    unit = conn.execute(sa.select(wilayah).where(wilayah.c.code == code)).first()
+    email = own_head_email(unit) if unit is not None else None
+    if not _valid(email):
+        return None, None, f"unit {code} has no valid head e-mail address in the wilayah file"
+    return {"name": unit.head_title, "email": email, "role": ""}, None, None
 
 
 def opd_person(o) -> dict[str, str]:
@@ -210,7 +224,8 @@ def enqueue(conn: Connection, ctx, *, kind: str, agreement_id: int | None, to: S
     it); returns its id, or None when ``dedupe_key`` was already enqueued or nobody could be
     addressed (an incident says why).
 
-    ``to``/``cc`` are recipient roles: lead_opd_head, secretariat, chair, or opd:<CODE>.
+    ``to``/``cc`` are recipient roles: lead_opd_head, secretariat, chair, opd:<CODE>, or unit:<CODE>
+    (the head of a kelurahan or desa, by its Kemendagri code).
     ``context`` adds the template's own values to the common ones (agreement, recipient, contact).
     ``transition`` (a ``services.Transitioned`` of ``agreement_id``, written in this transaction)
     supplies the agreement's values instead of reading them back; its dedupe key names the
@@ -230,7 +245,7 @@ def enqueue(conn: Connection, ctx, *, kind: str, agreement_id: int | None, to: S
         lead_opd = lead_opd or base["agreement"]["lead_opd"]["code"]
     to_people, cc_people = [], []
     recipient_opd = None
-    cc = [*cc, *kecamatan_copies(conn, agreement_id, transition)]  # the camat of a desa/kelurahan where it is located
+    cc = [*cc, *location_copies(conn, agreement_id, transition)]  # the camat (and lurah/kepala desa) where it is located
     for group, people in ((to, to_people), (cc, cc_people)):
         for who in group:
             person, code, problem = resolve(conn, ctx, who, lead_opd, _seen=seen)
@@ -261,16 +276,18 @@ def enqueue(conn: Connection, ctx, *, kind: str, agreement_id: int | None, to: S
     return returned[0] if returned else None
 
 
-def _next_events(t) -> list[dict[str, Any]]:
-    from workflows.guards import missing_requirements
+def _next_events(t, lang: str) -> list[dict[str, Any]]:
+    """What may happen next, as the letter lists it: events of people whose guards could pass for
+    this agreement (no IKN decision for an agreement outside the delineation), with what each needs."""
+    from workflows.guards import could_pass, missing_requirements
 
     defn = t.definition
     out = []
     for e in defn.events_from(t.to_state):
-        if e.roles == ("system",):
+        if e.roles == ("system",) or not could_pass(e, t.values):
             continue
         missing = missing_requirements(defn, e, t.values)
-        out.append({"name": e.name, "label": e.label.get("id"), "missing": [f.label.get("id") for f in missing]})
+        out.append({"name": e.name, "label": e.label.get(lang), "missing": [f.label.get(lang) for f in missing]})
     return out
 
 
@@ -314,7 +331,7 @@ def after_transition(conn: Connection, t, ctx) -> None:
         "actor_name": actor_name(conn, t.actor, ctx.lang),
         "at": t.at,
         "note": t.note,
-        "next_events": _next_events(t),
+        "next_events": _next_events(t, ctx.lang),
         # When the new step should be done: its step deadline in the definition
         # ([timing] step_rule, days overridden by the settings); evaluation_opened shows it.
         "due_at": t.at + timedelta(days=step_days(defn, t.to_state, ctx.settings) or 30),

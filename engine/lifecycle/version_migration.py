@@ -21,6 +21,10 @@ The migration is refused, naming every agreement concerned, when one would land
   demands W *adds* refuse a migration. The way out is a mapping to an earlier state, whose
   step is then done again under W.
 
+A free-text ``kecamatan`` that W no longer declares becomes the agreement's ``location`` when it
+names wilayah units and no location is recorded (the move's history row holds it); otherwise
+it stays in the data, as every value W does not declare.
+
 Each moved agreement gets a chained history row (event ``migrate``, kind ``migrate``, note
 ``NAME vV -> vW``) and keeps the moment it entered its step, so a renamed step keeps its SLA
 clock; its deadlines are then reconciled under W by the same hooks as any transition (rules
@@ -42,7 +46,7 @@ from workflows.spec import Field, WorkflowDefinition
 from engine.store import db
 from engine.context import Context
 from engine.errors import InvalidInput, MigrationRefused, NotFound, PermissionDenied
-from engine.lifecycle import kernel
+from engine.lifecycle import kernel, locations
 from engine.lifecycle.agreement import Agreement
 from engine.store.tables import agreements, deadlines
 
@@ -61,11 +65,13 @@ class Move:
     problems: list[str] = field(default_factory=list)
     unknown_fields: list[str] = field(default_factory=list)  # stored values W does not declare (kept as data)
     agreement: Agreement | None = field(default=None, repr=False)  # as read for the plan
+    supplied: dict[str, Any] = field(default_factory=dict)  # values the move records (a location from old free text)
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "id": self.number, "title": self.title, "from_state": self.from_state, "to_state": self.to_state,
             "ok": not self.problems, "problems": list(self.problems), "unknown_fields": list(self.unknown_fields),
+            "supplied": dict(self.supplied),
         }
 
 
@@ -173,6 +179,7 @@ def plan_migration(conn: Connection, ctx: Context, name: str, from_version: int,
                agreements.c.lifecycle_state.in_(finals))
     ).scalar_one()
     moves = []
+    units = locations.load_units(conn) if rows and old.has_field(locations.LOCATION_ALIAS) else []
     for row in rows:
         state = row.lifecycle_state
         dest = mapping.get(state, state)
@@ -190,6 +197,9 @@ def plan_migration(conn: Connection, ctx: Context, name: str, from_version: int,
                     f"it would be in '{dest}' without {', '.join(missing)}, which v{to_version} requires there "
                     f"(map '{state}' to an earlier state to do that step again)"
                 )
+        location = locations.migrated_location(conn, old, new, row.data or {}, units) if units else None
+        if location:
+            move.supplied["location"] = location
         move.unknown_fields = sorted(k for k in (row.data or {}) if not new.has_field(k))
         moves.append(move)
     return MigrationPlan(name, from_version, to_version, mapping, moves, final_kept)
@@ -225,6 +235,7 @@ def _moves(conn: Connection, ctx: Context, new: WorkflowDefinition, plan: Migrat
     kernel.change_many(conn, ctx, [
         kernel.Change(m.agreement, new, "migrate", m.to_state, actor, "migrate",
                       note=base + (f" ({m.from_state} -> {m.to_state})" if m.to_state != m.from_state else ""),
+                      supplied=m.supplied,
                       version_to=new.version,
                       entered_at=m.agreement.state_entered_at if m.to_state != m.from_state else None)
         for m in plan.moves

@@ -168,9 +168,10 @@ def progress(ctx, number: str | None = None) -> dict[str, Any]:
         done = _outcomes(conn, rnd.id)
         names = {o.code: o for o in conn.execute(sa.select(opds.c.code, opds.c.name, opds.c.head_title))}
     late_days = max(0, (today - rnd.due_on).days)
+    opened_on = ctx.clock.local(rnd.opened_at).date()
     by_opd: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in rows:
-        by_opd[r.item_opd].append(_item(ctx, r, done.get(r.id), late_days))
+        by_opd[r.item_opd].append(_item(ctx, r, done.get(r.id), late_days, opened_on))
     per_opd = [_opd_entry(code, names.get(code), entries, late_days) for code, entries in by_opd.items()]
     total = sum(o["total"] for o in per_opd)
     evaluated = sum(o["evaluated"] for o in per_opd)
@@ -179,16 +180,29 @@ def progress(ctx, number: str | None = None) -> dict[str, Any]:
         "opened_at": rnd.opened_at.isoformat(), "closed_at": rnd.closed_at.isoformat() if rnd.closed_at else None,
         "as_of": today.isoformat(), "days_late": late_days, "filters": rnd.filters,
         "totals": {"agreements": total, "evaluated": evaluated, "pending": total - evaluated, "opds": len(per_opd),
-                   "late_opds": sum(1 for o in per_opd if o["late"])},
+                   "late_opds": sum(1 for o in per_opd if o["late"]),
+                   "ikn_reassessed": sum(o["ikn_reassessed"] for o in per_opd)},
         "opds": per_opd,
     }
 
 
-def _item(ctx, r, outcome, late_days: int) -> dict[str, Any]:
+def _ikn_assessment(ctx, data: dict[str, Any], opened_on: date) -> dict[str, Any]:
+    """The agreement's IKN relevance and the date it was last assessed (``ikn_assessed_on``, set
+    whenever it is recorded); re-assessed in this round when that is on or after its opening."""
+    from engine.lifecycle.labels import choice_label
+
+    assessed = data.get("ikn_assessed_on")
+    return {"ikn_relevance": data.get("ikn_relevance"),
+            "ikn_relevance_label": choice_label("ikn_relevance", data.get("ikn_relevance"), ctx.lang),
+            "ikn_assessed_on": assessed, "ikn_reassessed": bool(assessed and assessed >= opened_on.isoformat())}
+
+
+def _item(ctx, r, outcome, late_days: int, opened_on: date) -> dict[str, Any]:
     defn = ctx.registry.get(r.workflow, r.workflow_version)
     label = defn.state(r.lifecycle_state).label.get(ctx.lang) if defn.has_state(r.lifecycle_state) else r.lifecycle_state
     item = {"id": r.number, "title": r.title, "partner": r.partner, "state": r.lifecycle_state, "state_label": label,
-            "outcome": None, "score": None, "reason": None, "evaluated_at": None, "hanging": None}
+            "outcome": None, "score": None, "reason": None, "evaluated_at": None, "hanging": None,
+            **_ikn_assessment(ctx, r.data or {}, opened_on)}
     if outcome is not None:
         data = outcome.data or {}
         item.update(outcome=outcome.event, score=_score(ctx, defn, data), reason=data.get("departure_reason"),
@@ -208,6 +222,7 @@ def _opd_entry(code: str, o, entries: list[dict[str, Any]], late_days: int) -> d
     pending = len(entries) - len(evaluated)
     return {"opd": code, "name": o.name if o else code, "head": o.head_title if o else "", "total": len(entries),
             "evaluated": len(evaluated), "pending": pending, "late": bool(pending and late_days),
+            "ikn_reassessed": sum(1 for e in entries if e["ikn_reassessed"]),
             "outcomes": dict(outcomes), "mean_score": round(sum(scores) / len(scores), 2) if scores else None,
             "items": entries}
 

@@ -77,10 +77,23 @@ def default_status(unit: dict[str, str]) -> dict[str, str]:
     return {"status": "outside", "source": "its kecamatan is not touched by the IKN delineation (UU 21/2023)"}
 
 
+def placeholder_email(level: str, code: str) -> str:
+    """The address a unit's head has until a deployment's wilayah file gives the real one."""
+    return f"{level}-{code.replace('.', '-')}@wilayah.kukar.example"
+
+
+def own_head_email(row) -> str | None:
+    """The head's address when the wilayah file gave one (column ``head_email``), else None: a
+    placeholder is shown in the list but never mailed, so a lurah or kepala desa is told only
+    once a deployment has recorded where."""
+    email = (row.head_email or "").strip()
+    return email if email and email != placeholder_email(row.level, row.code) else None
+
+
 def unit_values(unit: dict[str, str], status: dict[str, str]) -> dict:
     level = unit["level"]
     name = unit["name"]
-    email = unit.get("head_email") or f"{level}-{unit['code'].replace('.', '-')}@wilayah.kukar.example"
+    email = unit.get("head_email") or placeholder_email(level, unit["code"])
     return {
         "code": unit["code"], "name": name, "level": level, "parent_code": unit["parent_code"],
         "head_title": f"{HEAD_TITLES[level]} {name}", "head_email": email,

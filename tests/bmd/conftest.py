@@ -16,7 +16,9 @@ T0 = date(2026, 3, 2)  # a Monday
 # event -> values it needs (as the CLI takes them); the form's own values come from FORMS.
 BMD_STEPS: dict[str, dict[str, str]] = {
     "identify": {"kib_code": "1.3.1.01.001/0007", "asset_location": "Jl. Wolter Monginsidi, Tenggarong",
-                 "asset_area_m2": "1200", "objective": "Pemanfaatan lahan milik daerah"},
+                 "asset_area_m2": "1200", "objective": "Pemanfaatan lahan milik daerah",
+                 # issue 15 (version 2): the IKN relevance and alignment of every BMD contract
+                 "ikn_relevance": "none", "ikn_reassessment": "Lahan di Tenggarong, di luar delineasi IKN"},
     "verify": {"valuation_amount": "250000000", "valuation_ref": "LPA/KJPP/2026/01", "asset_status_ok": "yes",
                "idle_asset_ok": "yes", "partner_standing_ok": "yes"},
     "synchronize": {"tkksd_recommendation_ref": "REK-TKKSD/07/2026", "pengelola_approval_on": "2026-03-01",

@@ -155,10 +155,10 @@ def test_workflow_show_and_check_need_no_database(tmp_path):
 def test_workflow_check_names_every_problem_of_a_folder(tmp_path):
     folder = tmp_path / "defs"
     folder.mkdir()
-    text = (ROOT / "workflows" / "definitions" / "pemanfaatan-bmd.v1.toml").read_text(encoding="utf-8")
-    # v2 reads a limits table nobody configured and names a template that does not exist.
-    (folder / "pemanfaatan-bmd.v2.toml").write_text(
-        text.replace("version = 1", "version = 2", 1).replace('limits = "bmd_terms"', 'limits = "bmd_terms_2030"')
+    text = (ROOT / "workflows" / "definitions" / "pemanfaatan-bmd.v2.toml").read_text(encoding="utf-8")
+    # v3 reads a limits table nobody configured and names a template that does not exist.
+    (folder / "pemanfaatan-bmd.v3.toml").write_text(
+        text.replace("version = 2", "version = 3", 1).replace('limits = "bmd_terms"', 'limits = "bmd_terms_2030"')
         .replace('template = "contribution_due"', 'template = "contribution_letter"'), encoding="utf-8")
     (folder / "broken.v1.toml").write_text('name = "broken"\nversion = 1\ninitial = "a"\nstates = [{ name = "a", label = "a" }]\nevents = []\n',
                                           encoding="utf-8")
@@ -167,12 +167,12 @@ def test_workflow_check_names_every_problem_of_a_folder(tmp_path):
     out = run(tmp_path, "workflow", "check", "--json", config=config)
     assert out.returncode == 9
     results = {Path(r["file"]).name: r for r in json.loads(out.stdout) if r["file"].startswith(str(folder))}
-    problems = results["pemanfaatan-bmd.v2.toml"]["problems"]
+    problems = results["pemanfaatan-bmd.v3.toml"]["problems"]
     assert any("reads limits 'bmd_terms_2030'" in p for p in problems)
     assert any("notice template 'contribution_letter' has no id/contribution_letter.subject.j2" in p for p in problems)
     assert "core field 'title' is not declared" in results["broken.v1.toml"]["problems"][0]
     assert "version 1 of 'kerja-sama' is already defined" in results["kerja-sama.v1.toml"]["problems"][0]
-    shipped = len(list((ROOT / "workflows" / "definitions").glob("*.toml")))  # kerja-sama-desa came with issue 15
+    shipped = len(list((ROOT / "workflows" / "definitions").glob("*.toml")))  # kerja-sama-desa and the v2s came with issue 15
     assert out.stderr.startswith(f"Error: 3 of {3 + shipped} workflow definition file(s) failed the check")
     # A file given on the command line is checked alongside the installed ones.
     single = run(tmp_path, "workflow", "check", str(folder / "broken.v1.toml"))

@@ -34,11 +34,12 @@ def add(cli, *extra, **kw) -> dict:
 
 
 def test_walk_through_the_contract(cli, ctx):
-    a = add(cli, "--set", "kecamatan=Tenggarong", "--note", "usulan")
+    a = add(cli, "--set", "location=Tenggarong", "--note", "usulan")
     assert SHOW_KEYS <= set(a)
     assert (a["state"], a["workflow"], a["workflow_version"], a["lead_opd"], a["partner"], a["version"]) == (
-        "proposed", "kerja-sama", 1, "DKP", "Otorita IKN", 1)
-    assert a["data"] == {"document_kind": "KB", "kecamatan": "Tenggarong"}
+        "proposed", "kerja-sama", ctx.registry.latest("kerja-sama").version, "DKP", "Otorita IKN", 1)
+    # The location is recorded as its unit's code, with the IKN status it implies (issue 15).
+    assert a["data"] == {"document_kind": "KB", "location": "64.02.06", "ikn_delineation": "outside", "ikn_located_on": None}
     ref = a["id"]
     assert cli("show", ref, "--json").json() == a
 
@@ -138,7 +139,7 @@ def _failures(ref: str):
         (("fire", ref, "verify", *sets(KS_STEPS["verify"][1])), {}, 5, "Event 'verify' is not allowed"),
         (("fire", ref, "identify"), {}, 5, "missing field (Field (urusan)), objective (Objective), partner_type"),
         (("fire", ref, "identify", *sets({**KS_STEPS["identify"][1], "field": "astrology"})), {}, 2, "field (Field (urusan)) must be one of"),
-        (("fire", ref, "identify", *sets({**KS_STEPS["identify"][1], "colour": "red"})), {}, 2, "'colour' is not a field of workflow kerja-sama v1"),
+        (("fire", ref, "identify", *sets({**KS_STEPS["identify"][1], "colour": "red"})), {}, 2, "'colour' is not a field of workflow kerja-sama v2"),
         (("fire", ref, "identify", "--set", "field"), {}, 2, "--set needs key=value, not 'field'."),
         (("fire", ref, "identify", "--set", "field=a", "--set", "field=b"), {}, 2, "--set gives 'field' twice."),
         (("fire", ref, "reject", "--set", "reason=x"), {"TKKSD_USER": "sari"}, 4, f"User 'sari' may not fire 'reject' on {ref}; it needs tkksd or chair."),

@@ -140,20 +140,20 @@ def test_every_write_at_run_time_comes_from_the_kernel(ctx, env, tmp_path):
 
 
 def _migrate_watched(env, tmp_path, writers: WriterLog) -> None:
-    """A workflow migration (kerja-sama v1 -> v2, one state renamed), watched by ``writers``."""
+    """A workflow migration (kerja-sama v2 -> v3, one state renamed), watched by ``writers``."""
     from engine.bootstrap import bootstrap
     from engine.lifecycle.version_migration import migrate
     from tests.bmd.conftest import write_settings
-    from tests.bmd.test_versions import write_v2
+    from tests.bmd.test_versions import write_v3
 
     folder = tmp_path / "definitions"
     folder.mkdir()
-    write_v2(folder)
-    with_v2 = bootstrap({**env, "TKKSD_CONFIG": str(write_settings(tmp_path / "tkksd-v2.toml", [folder]))})
-    sa.event.listen(with_v2.engine, "before_cursor_execute", writers)
+    write_v3(folder)
+    with_v3 = bootstrap({**env, "TKKSD_CONFIG": str(write_settings(tmp_path / "tkksd-v3.toml", [folder]))})
+    sa.event.listen(with_v3.engine, "before_cursor_execute", writers)
     try:
-        done = migrate(with_v2, "admin", "kerja-sama", 1, 2, {"synchronized": "harmonized"})
+        done = migrate(with_v3, "admin", "kerja-sama", 2, 3, {"synchronized": "harmonized"})
         assert done["migrated"] and done["agreements"]
     finally:
-        sa.event.remove(with_v2.engine, "before_cursor_execute", writers)
-        with_v2.engine.dispose()
+        sa.event.remove(with_v3.engine, "before_cursor_execute", writers)
+        with_v3.engine.dispose()

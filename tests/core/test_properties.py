@@ -35,6 +35,9 @@ GOOD.update({"reason": "alasan", "evaluation_findings": "efektif", "evaluation_r
 # Beyond the requirements: extend needs a later end date than sign's; agreements of earlier
 # examples overlap (same partner, field and lead OPD) unless acknowledged.
 GOOD_FOR = {"extend": {"ends_on": "2036-01-15"}, "synchronize": {"overlap_acknowledged": "yes"}}
+# Every evaluation that keeps the agreement running assesses its IKN relevance again (issue 15).
+for _event in ("continue", "upgrade", "extend", "revise"):
+    GOOD_FOR.setdefault(_event, {}).update({"ikn_relevance": "direct", "ikn_reassessment": "tetap relevan"})
 # The events that move an agreement on (not out): drawn most often.
 FORWARD = {
     "proposed": ["identify"], "identified": ["verify"], "verified": ["synchronize"], "synchronized": ["sign"],

@@ -24,12 +24,13 @@ SHOW_KEYS = {"id", "title", "workflow", "workflow_version", "state", "lead_opd",
 def test_create(people):
     ctx = people
     a = create_agreement(ctx, "sari", title="KB Ketahanan Pangan", partner="Otorita IKN", opd="dkp",
-                         values={"document_kind": "kb", "kecamatan": "Tenggarong"}, note="usulan DKP")
+                         values={"document_kind": "kb", "location": "Tenggarong"}, note="usulan DKP")
     assert SHOW_KEYS <= set(a)
     assert re.fullmatch(rf"KS-{ctx.clock.today().year}-0001", a["id"])
     assert (a["state"], a["state_label"], a["lead_opd"], a["version"]) == ("proposed", "Usulan", "DKP", 1)
-    assert a["data"] == {"document_kind": "KB", "kecamatan": "Tenggarong"}
-    assert (a["workflow"], a["workflow_version"], a["parent"], a["children"]) == ("kerja-sama", 1, None, [])
+    assert a["data"] == {"document_kind": "KB", "location": "64.02.06", "ikn_delineation": "outside", "ikn_located_on": None}
+    latest = ctx.registry.latest("kerja-sama").version
+    assert (a["workflow"], a["workflow_version"], a["parent"], a["children"]) == ("kerja-sama", latest, None, [])
     [row] = history_of(ctx, a["id"])
     assert (row["seq"], row["event"], row["from"], row["to"], row["actor"], row["note"]) == (1, "create", None, "proposed", "sari", "usulan DKP")
     second = add_service(ctx, title="Another")
@@ -64,7 +65,7 @@ def test_walk_to_integrated_records_each_step(people):
 
 def test_upgrade_creates_linked_pks_in_proposed(people):
     ctx = people
-    ref = add_service(ctx, title="KB Ketahanan Pangan", kecamatan="Tenggarong")
+    ref = add_service(ctx, title="KB Ketahanan Pangan", location="Tenggarong")
     walk_service(ctx, ref, "integrated")
     parent = fire(ctx, "rina", ref, "upgrade")
     assert parent["state"] == "integrated" and len(parent["children"]) == 1
@@ -73,7 +74,7 @@ def test_upgrade_creates_linked_pks_in_proposed(people):
     assert child["title"] == "PKS: KB Ketahanan Pangan"
     assert (child["partner"], child["lead_opd"]) == ("Otorita IKN", "DKP")
     assert child["data"]["document_kind"] == "PKS"
-    assert child["data"]["field"] == "food_security" and child["data"]["kecamatan"] == "Tenggarong"
+    assert child["data"]["field"] == "food_security" and child["data"]["location"] == "64.02.06"
     assert child["data"]["plan_ref"] == KS_STEPS["synchronize"][1]["plan_ref"]
     assert "signed_on" not in child["data"]  # only the listed fields follow
     [created] = history_of(ctx, child["id"])
@@ -202,7 +203,7 @@ REFUSALS = [
     ("bad-choice", "proposed", lambda c, r: fire(c, "sari", r, "identify", values={**KS_STEPS["identify"][1], "field": "astrology"}),
      errors.InvalidInput, "must be one of education, health,"),
     ("unknown-field", "proposed", lambda c, r: fire(c, "sari", r, "identify", values={**KS_STEPS["identify"][1], "colour": "red"}),
-     errors.InvalidInput, "'colour' is not a field of workflow kerja-sama v1"),
+     errors.InvalidInput, "'colour' is not a field of workflow kerja-sama v2"),
     ("wrong-role", "identified", lambda c, r: fire(c, "sari", r, "verify", values=KS_STEPS["verify"][1]), errors.PermissionDenied,
      "User 'sari' may not fire 'verify' on {ref}; it needs tkksd."),
     ("unknown-opd-value", "proposed", lambda c, r: fire(c, "sari", r, "identify", values={**KS_STEPS["identify"][1], "lead_opd": "XYZ"}),

@@ -28,12 +28,17 @@ def _values(event: str, today, ends_on_days: int) -> dict[str, str]:
             values.update(signed_on=(today - timedelta(days=1)).isoformat(),
                           ends_on=(today + timedelta(days=ends_on_days)).isoformat())
         return values
+    reassessed = {"ikn_relevance": "direct", "ikn_reassessment": "Tetap relevan"}  # every evaluation (issue 15)
     if event == "continue":
-        return {"evaluation_findings": "Efektif", "evaluation_recommendation": "continue"}
+        return {"evaluation_findings": "Efektif", "evaluation_recommendation": "continue", **reassessed}
     if event == "extend":
-        return {"ends_on": (today + timedelta(days=3 * 365)).isoformat(), "adendum_ref": "ADD-1"}
-    if event in ("revise", "terminate", "return", "reject", "withdraw"):
+        return {"ends_on": (today + timedelta(days=3 * 365)).isoformat(), "adendum_ref": "ADD-1", **reassessed}
+    if event == "revise":
+        return {"reason": "uji", **reassessed}
+    if event in ("terminate", "return", "reject", "withdraw"):
         return {"reason": "uji"}
+    if event == "upgrade":
+        return reassessed
     return {}
 
 

@@ -75,9 +75,10 @@ def test_integrated_opens_evaluation_after_twelve_months(cli, ctx, once):
     # Under evaluation: its own SLA reminder and the expiry deadlines carried over.
     pending = {r.rule for r in deadline_rows(ctx, ref, status="pending")}
     assert {"step_sla", "escalation", "expiry", "expiry_warning"} <= pending
-    # Continue: back to integrated, the next evaluation 12 months after that.
+    # Continue (the IKN relevance assessed again, issue 15): back to integrated, the next
+    # evaluation 12 months after that.
     cli("fire", ref, "continue", "--set", "evaluation_findings=Efektif", "--set", "evaluation_recommendation=continue",
-        now=day(370))
+        "--set", "ikn_relevance=direct", "--set", "ikn_reassessment=Tetap relevan", now=day(370))
     evaluation = [r for r in deadline_rows(ctx, ref, status="pending") if r.rule == "periodic_evaluation"]
     assert len(evaluation) == 1
     assert evaluation[0].due_at.date().isoformat() == day(370 + 365)[:10] or evaluation[0].due_at.date().isoformat() == day(370 + 364)[:10]

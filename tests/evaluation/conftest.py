@@ -7,6 +7,8 @@ import pytest
 from tests.daemon.conftest import ctx_at  # noqa: F401 - re-exported for the tests here
 
 CRITERIA = ("realisation", "benefit", "partner", "budget", "plan_fit", "ikn", "sustainability")
+# What every evaluation that keeps an agreement running records again (issue 15, workflow version 2).
+REASSESSED = {"ikn_relevance": "direct", "ikn_reassessment": "Masih relevan dan selaras dengan kebutuhan IKN"}
 
 
 def scorecard(score: int, **overrides: int) -> dict[str, str]:

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from tests.daemon.conftest import outbox_rows
 
-from .conftest import scorecard
+from .conftest import REASSESSED, scorecard
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
@@ -56,19 +56,29 @@ def test_a_round_over_the_demo_inventory(cli, ctx, tmp_path, chromium):
     again = cli("evaluasi", "buka", "--due", "2024-06-30", check=False, now="2024-05-02T09:00")
     assert again.returncode == 6 and "masih terbuka" in again.stderr
 
-    # DKP evaluates everything; one agreement departs from its score with a reason.
+    assert "dinilai ulang pada setiap evaluasi" in by_opd["DKP"].text_body
+
+    # DKP evaluates everything; one agreement departs from its score with a reason. Every
+    # evaluation assesses the IKN relevance and alignment again (issue 15).
     dkp = expected["DKP"]
     good = {**scorecard(4), "evaluation_findings": "Efektif", "evaluation_recommendation": "continue"}
+    refused = cli("fire", dkp[1], "continue", *sets(good), check=False, now="2024-05-10T09:00")
+    assert refused.returncode == 5 and "ikn_relevance" in refused.stderr and "assessed again at every evaluation" in refused.stderr
     for number in dkp[1:]:
-        cli("fire", number, "continue", *sets(good), now="2024-05-10T09:00")
+        cli("fire", number, "continue", *sets({**good, **REASSESSED}), now="2024-05-10T09:00")
+    # The re-assessment may also come first, recorded on its own during the evaluation.
+    cli("fire", dkp[0], "ikn_reassess", *sets(REASSESSED), now="2024-05-09T09:00")
     low = {**scorecard(2), "evaluation_findings": "Kurang efektif", "evaluation_recommendation": "continue",
            "departure_reason": "Dilanjutkan atas arahan Bupati untuk pasokan pangan IKN"}
     cli("fire", dkp[0], "continue", *sets(low), now="2024-05-10T09:00")
+    assert cli("history", dkp[0], "--json").json()[-2]["data"]["ikn_relevance"] == "direct"
 
     status = cli("evaluasi", "status", "--json", now="2024-05-10T09:00").json()
     assert status["totals"]["evaluated"] == len(dkp) and status["totals"]["late_opds"] == 0
     [row] = [o for o in status["opds"] if o["opd"] == "DKP"]
     assert (row["evaluated"], row["pending"], row["late"]) == (len(dkp), 0, False)
+    assert status["totals"]["ikn_reassessed"] == row["ikn_reassessed"] == len(dkp)
+    assert {(i["ikn_relevance"], i["ikn_assessed_on"]) for i in row["items"]} == {("direct", "2024-05-10"), ("direct", "2024-05-09")}
     human = cli("evaluasi", "status", now="2024-05-10T09:00").stdout
     assert "batas 31 Mei 2024" in human and f"{len(dkp)} dari {opened['agreements']} kerja sama dievaluasi" in human
 
@@ -93,10 +103,14 @@ def test_a_round_over_the_demo_inventory(cli, ctx, tmp_path, chromium):
     assert "ditutup" in closed.stdout and html.exists() and xlsx.exists() and pdf.read_bytes()[:4] == b"%PDF"
     text = html.read_text(encoding="utf-8")
     assert "Dilanjutkan atas arahan Bupati" in text and "OPD belum menyampaikan evaluasi (terlambat 5 hari)" in text
+    assert "Langsung, dinilai 10 Mei 2024" in text and "belum dinilai ulang" in text
     from openpyxl import load_workbook
 
     wb = load_workbook(xlsx)
     assert {r[0].value for r in wb["per_opd"].iter_rows(min_row=2)} == set(expected)
+    header = [c.value for c in wb["kerja_sama"][1]]
+    assessed = {r[1].value: r[header.index("penilaian IKN terakhir")].value for r in wb["kerja_sama"].iter_rows(min_row=2)}
+    assert assessed[dkp[0]] == "2024-05-09"
     again = cli("evaluasi", "tutup", check=False, now="2024-06-05T09:00")
     assert again.returncode == 6 and "sudah ditutup" in again.stderr
     cli("daemon", "--once", now="2024-06-12T09:00")

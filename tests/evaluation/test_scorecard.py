@@ -9,7 +9,7 @@ from engine.errors import RequirementsMissing
 from engine.lifecycle.services import fire, history_of, show
 from tests.helpers import add_service, walk_service
 
-from .conftest import scorecard
+from .conftest import REASSESSED, scorecard
 
 pytestmark = pytest.mark.usefixtures("ctx")
 
@@ -23,7 +23,7 @@ def under_evaluation(ctx, **values) -> str:
 
 def test_low_scores_and_continue_need_a_reason(ctx):
     ref = under_evaluation(ctx)
-    low = {**scorecard(1), "evaluation_findings": "Kegiatan tidak berjalan", "evaluation_recommendation": "continue"}
+    low = {**scorecard(1), **REASSESSED, "evaluation_findings": "Kegiatan tidak berjalan", "evaluation_recommendation": "continue"}
     with pytest.raises(RequirementsMissing) as refused:
         fire(ctx, "admin", ref, "continue", values=low)
     message = str(refused.value)
@@ -56,7 +56,7 @@ def test_recommendation_must_agree_with_the_outcome(ctx):
 
 def test_good_scores_continue_without_a_reason(ctx):
     ref = under_evaluation(ctx)
-    shown = fire(ctx, "admin", ref, "continue", values={**scorecard(4, budget=3), "evaluation_findings": "Efektif",
+    shown = fire(ctx, "admin", ref, "continue", values={**scorecard(4, budget=3), **REASSESSED, "evaluation_findings": "Efektif",
                                                          "evaluation_recommendation": "continue"})
     assert shown["state"] == "integrated"
 
@@ -88,7 +88,7 @@ def test_upgrade_and_extend_from_an_evaluation_need_the_scorecard(ctx):
     with pytest.raises(RequirementsMissing):
         fire(ctx, "admin", ref, "extend", values={"ends_on": "2033-01-15", "adendum_ref": "ADD/01",
                                                    "evaluation_findings": "Efektif"})
-    shown = fire(ctx, "admin", ref, "upgrade", values={**scorecard(4), "evaluation_findings": "Efektif, siap PKS"})
+    shown = fire(ctx, "admin", ref, "upgrade", values={**scorecard(4), **REASSESSED, "evaluation_findings": "Efektif, siap PKS"})
     assert shown["state"] == "integrated" and shown["created"]
 
     # Outside an evaluation, upgrade needs no scorecard (the KB's normal path), from signed too.
@@ -100,7 +100,7 @@ def test_upgrade_and_extend_from_an_evaluation_need_the_scorecard(ctx):
 def test_the_cli_refusal_is_one_sentence(cli, ctx):
     ref = under_evaluation(ctx)
     args = ["fire", ref, "continue", "--set", "evaluation_findings=Tidak efektif", "--set", "evaluation_recommendation=continue"]
-    for k, v in scorecard(1).items():
+    for k, v in {**scorecard(1), **REASSESSED}.items():
         args += ["--set", f"{k}={v}"]
     refused = cli(*args, check=False)
     assert refused.returncode == 5 and len(refused.stderr.strip().splitlines()) == 1

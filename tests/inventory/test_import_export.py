@@ -65,7 +65,7 @@ def test_a_changed_row_updates_its_agreement_with_its_own_history_entry(demo_ctx
     target["state"] = "under_evaluation"
     target["state_since"] = "2024-04-20"
     target["objective"] = "Tujuan yang diperbarui."
-    target["kecamatan"] = ""  # an empty cell clears the value
+    target["signatories"] = ""  # an empty cell clears the value
     _write(sheet, rows)
 
     dry = import_file(demo_ctx, sheet, "admin", dry_run=True)
@@ -77,7 +77,7 @@ def test_a_changed_row_updates_its_agreement_with_its_own_history_entry(demo_ctx
     assert shown["state"] == "under_evaluation"
     assert shown["state_entered_at"].startswith("2024-04-19T16:00")  # midnight WITA, in UTC
     assert shown["data"]["objective"] == "Tujuan yang diperbarui."
-    assert not shown["data"].get("kecamatan")
+    assert not shown["data"].get("signatories")
     last = history_of(demo_ctx, target["id"])[-1]
     assert (last["event"], last["kind"], last["from"], last["to"]) == ("import", "import", "integrated", "under_evaluation")
     assert "daftar.csv row" in last["note"] and "by admin" in last["note"] and "objective" in last["note"]
