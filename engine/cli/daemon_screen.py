@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 import click
 
-from engine.i18n import N_, _, moment, number
+from engine.i18n import N_, _, moment, number, percent
 
 # How often a progress line is logged when stderr is not a terminal.
 PROGRESS_LOG_SECONDS = 10.0
@@ -109,8 +109,9 @@ class Progress:
     """``progress(stage, done, total)`` for the daemon and `simulate`: a rich bar on a terminal,
     else a log line every PROGRESS_LOG_SECONDS."""
 
-    def __init__(self, log_name: str = "tkksd.daemon"):
+    def __init__(self, log_name: str = "tkksd.daemon", *, percent: bool = False):
         self.log = logging.getLogger(log_name)
+        self.percent = percent  # a share of the way (simulate's clock), not a count of things
         self.terminal = sys.stderr.isatty()
         self._bar = None
         self._tasks: dict[str, int] = {}
@@ -121,15 +122,21 @@ class Progress:
             self._draw(stage, done, total)
         elif time.monotonic() - self._last_log >= PROGRESS_LOG_SECONDS:
             self._last_log = time.monotonic()
-            self.log.info("%s", _("{stage}: {done} of {total}").format(
-                stage=_(STAGES.get(stage, stage)), done=number(done), total=number(total)))
+            if self.percent:
+                text = _("{stage}: {share}").format(stage=_(STAGES.get(stage, stage)), share=percent(done / max(total, 1)))
+            else:
+                text = _("{stage}: {done} of {total}").format(stage=_(STAGES.get(stage, stage)), done=number(done),
+                                                              total=number(total))
+            self.log.info("%s", text)
 
     def _draw(self, stage: str, done: int, total: int) -> None:
         from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress as Bar, TextColumn, TimeElapsedColumn
+        from rich.progress import (BarColumn, MofNCompleteColumn, Progress as Bar, TaskProgressColumn, TextColumn,
+                                   TimeElapsedColumn)
 
         if self._bar is None:
-            self._bar = Bar(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+            done_column = TaskProgressColumn() if self.percent else MofNCompleteColumn()
+            self._bar = Bar(TextColumn("{task.description}"), BarColumn(), done_column, TimeElapsedColumn(),
                             console=Console(file=sys.stderr), transient=True)
             self._bar.start()
         if stage not in self._tasks:

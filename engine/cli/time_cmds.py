@@ -318,7 +318,7 @@ def simulate(until_text, as_json):
         until = datetime.combine(day, time(23, 59, 59), tzinfo=ctx.clock.zone).astimezone(until.tzinfo)
     if until < ctx.clock.now():
         raise InvalidInput(_("--until {until} is in the past; give a later date.").format(until=until_text))
-    with Progress("tkksd.simulate") as progress:
+    with Progress("tkksd.simulate", percent=True) as progress:
         report = run(ctx, until, on_progress=None if as_json else (lambda done, total: progress("simulate", done, total)))
     shown = report.pop("shown")  # for the table, not the JSON
     if as_json:
