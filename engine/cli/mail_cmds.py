@@ -62,6 +62,7 @@ def outbox():
 def outbox_list(status, limit, show_all, as_json):
     from engine.mail.outbox import count_rows, list_rows
 
+    from .screen import narrow_terminal
     from .tables import Column
 
     ctx = context()
@@ -77,6 +78,15 @@ def outbox_list(status, limit, show_all, as_json):
         r["when"] = _moment(r["sent_at"] or r["next_attempt_at"], zone)
         r["status"] = _status(r["status"])
         r["kind"] = _kind(r["kind"])
+    if narrow_terminal():
+        # Stacked in three columns, so that an 80-column terminal shows the subject whole.
+        for r in rows:
+            r["state"] = f"{r['status']}\n{r['when']}\n" + _("tries: {n}").format(n=r["attempts"])
+            about = [f"{r['kind']}" + (f" · {r['agreement']}" if r["agreement"] else ""), r["to"], r["subject"] or ""]
+            r["about"] = "\n".join([*about, *([r["last_error"]] if r["last_error"] else [])])
+        table(rows, [Column("id", _("ID"), keep=True, right=True), Column("state", _("STATUS / SENT/NEXT (WITA)"), keep=True),
+                     Column("about", _("KIND / TO / SUBJECT"), wide=True)], total=total)
+        return
     table(rows, [Column("id", _("ID"), keep=True, right=True), Column("status", _("STATUS")), Column("kind", _("KIND")),
                  Column("agreement", _("AGREEMENT"), keep=True), Column("to", _("TO")),
                  Column("attempts", _("TRIES"), right=True), Column("when", _("SENT/NEXT (WITA)")),

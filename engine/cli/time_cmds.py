@@ -54,7 +54,7 @@ def daemon(once, daemon_id, log_level, as_json):
     from engine.store.home import private_umask
     from engine.store.waiting import check_writable
 
-    from .daemon_screen import Progress, configure_logging, show_start
+    from .screen import Progress, configure_logging, show_start
 
     ctx = context(access="operate", what="run the daemon")
     configure_logging(log_level, ctx.clock.zone)
@@ -227,6 +227,7 @@ def due(within, opd_code, overdue, as_json):
     from engine.scheduler.agenda import items
     from engine.store import db
 
+    from .screen import narrow_terminal
     from .tables import Column
 
     span = parse_within(within)
@@ -243,7 +244,7 @@ def due(within, opd_code, overdue, as_json):
         r["day"] = short_day(day)
         r["when"] = days_from_today((day - today).days)
         r["opd"] = r["responsible"]["opd"]
-    if _narrow_terminal():
+    if narrow_terminal():
         # Stacked in three columns, so the title keeps most of an 80-column line.
         for r in rows:
             r["due"], r["who"], r["about"] = f"{r['day']}\n{r['when']}", f"{r['agreement']}\n{r['opd']}", f"{r['what']}\n{r['title']}"
@@ -253,18 +254,6 @@ def due(within, opd_code, overdue, as_json):
     table(rows, [Column("day", _("DUE (WITA)"), keep=True), Column("when", _("WHEN")),
                  Column("agreement", _("AGREEMENT"), keep=True), Column("opd", _("OPD"), keep=True),
                  Column("what", _("WHAT")), Column("title", _("TITLE"), wide=True)])
-
-
-# Below this many columns a terminal gets `due` stacked (each row on a few lines), above it one
-# line per row; a pipe always gets one line per row, for grep and cut.
-WIDE_TERMINAL = 160
-
-
-def _narrow_terminal() -> bool:
-    import shutil
-    import sys
-
-    return sys.stdout.isatty() and shutil.get_terminal_size().columns < WIDE_TERMINAL
 
 
 def _would(ctx, a: dict, labels: dict) -> str:
@@ -308,7 +297,7 @@ def simulate(until_text, as_json):
     from engine.i18n import day as long_day, moment, number
     from engine.scheduler.simulate import simulate as run
 
-    from .daemon_screen import Progress
+    from .screen import Progress
     from .tables import Column
 
     ctx = context()

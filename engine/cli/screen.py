@@ -1,5 +1,6 @@
-"""What the daemon shows a person: the block at start, log lines stamped in the regency's time,
-a progress bar during a catch-up (on a terminal), and long work's progress for `simulate`.
+"""What the time and mail commands show a person: the daemon's block at start, log lines stamped
+in the regency's time, a progress bar during a catch-up or `simulate` (on a terminal), and
+whether a terminal is too narrow for a listing's one line per row.
 
 On a terminal (stderr a TTY) the progress is a rich bar that the log lines scroll above; into a
 file or journald it is one log line every few seconds instead. Under systemd (``JOURNAL_STREAM``
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import sys
 import time
 from datetime import datetime
@@ -19,12 +21,21 @@ import click
 
 from engine.i18n import N_, _, moment, number, percent
 
+# Below this many columns a terminal gets `due` and `outbox list` stacked (each row on a few
+# lines, so that 80 columns are enough); a wider one, or a pipe, one line per row.
+WIDE_TERMINAL = 160
+
 # How often a progress line is logged when stderr is not a terminal.
 PROGRESS_LOG_SECONDS = 10.0
 
 STAGES = {"sweep": N_("Catching up deadlines"), "drain": N_("Sending e-mail"), "simulate": N_("Simulating")}
 LEVELS = {logging.WARNING: N_("warning"), logging.ERROR: N_("error"), logging.CRITICAL: N_("error"),
           logging.DEBUG: N_("debug")}
+
+
+def narrow_terminal() -> bool:
+    """Whether stdout is a terminal too narrow for a wide listing's one line per row."""
+    return sys.stdout.isatty() and shutil.get_terminal_size().columns < WIDE_TERMINAL
 
 
 class _CurrentStderr:
