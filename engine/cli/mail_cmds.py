@@ -18,6 +18,11 @@ KIND_LABELS = {"transition": N_("change of state"), "reminder": N_("reminder"), 
                "mail_outage": N_("mail outage"), "mail_test": N_("test message")}
 
 
+INCIDENT_LABELS = {"delivery_failed": N_("not delivered"), "recipient_refused": N_("recipient refused"),
+                   "no_address": N_("no address"), "mail_outage": N_("mail outage"),
+                   "smtp_login_refused": N_("SMTP login refused")}
+
+
 def _status(code: str) -> str:
     return _(STATUS_LABELS[code]) if code in STATUS_LABELS else code
 
@@ -139,7 +144,8 @@ def outbox_show(outbox_id, as_json):
         click.echo(f"{(_('Refused') + ':').ljust(width)} {r['recipient']} ({r['code']} {r['text']})")
     for i in row["incidents"]:
         state = (_("resolved on {when}").format(when=_moment(i["resolved_at"], zone)) if i["resolved_at"] else _("open"))
-        click.echo(f"{(_('Incident') + ':').ljust(width)} [{i['kind']}, {state}] {i['message']}")
+        kind = _(INCIDENT_LABELS[i["kind"]]) if i["kind"] in INCIDENT_LABELS else i["kind"]
+        click.echo(f"{(_('Incident') + ':').ljust(width)} [{kind}, {state}] {i['message']}")
     click.echo("")
     click.echo(row["text_body"].rstrip())
 
