@@ -103,7 +103,7 @@ def start_block(ctx, daemon_id: str, *, once: bool) -> list[str]:
     versions: dict[str, list[int]] = {}
     for defn in ctx.registry.all():
         versions.setdefault(defn.name, []).append(defn.version)
-    workflows = ", ".join(f"{name} v{', v'.join(str(v) for v in sorted(vs))}" for name, vs in sorted(versions.items()))
+    workflows = "; ".join(f"{name} v{', v'.join(str(v) for v in sorted(vs))}" for name, vs in sorted(versions.items()))
     rows = [(_("Database"), database), (_("Mail"), describe(ctx.settings)), (_("Clock"), clock),
             (_("Workflows"), workflows)]
     width = max(len(label) for label, _value in rows)
