@@ -53,9 +53,9 @@ def _read(path: Path) -> dict[str, Any]:
         with open(path, "rb") as fh:
             return tomllib.load(fh)
     except FileNotFoundError:
-        raise SettingsError(f"configuration file {path} does not exist") from None
+        raise SettingsError(_("the configuration file {path} does not exist").format(path=path)) from None
     except tomllib.TOMLDecodeError as exc:
-        raise SettingsError(f"configuration file {path} is not valid TOML: {exc}") from None
+        raise SettingsError(_("the configuration file {path} is not valid TOML: {problem}").format(path=path, problem=exc)) from None
 
 
 @dataclass(frozen=True)
@@ -97,7 +97,8 @@ class Settings:
         path = Path(self.get("mail", "maildir", "mail"))
         path = path if path.is_absolute() else self.home / path
         if is_system_mail_spool(path):
-            raise SettingsError(f"the Maildir would be {path}, the system's mail spool; set TKKSD_HOME or mail.maildir elsewhere")
+            raise SettingsError(_("the Maildir would be {path}, the system's mail spool; set TKKSD_HOME or mail.maildir elsewhere")
+                                .format(path=path))
         return path
 
     @property
@@ -140,7 +141,8 @@ def _check_timezone(name: str) -> None:
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise SettingsError(f"general.timezone (TKKSD_TIMEZONE) '{name}' is not a time zone; Kukar's is Asia/Makassar") from None
+        raise SettingsError(_("the time zone (TKKSD_TIMEZONE or general.timezone) '{name}' is not a time zone; Kukar's is "
+                              "Asia/Makassar").format(name=name)) from None
 
 
 def load(environ: Mapping[str, str] | None = None, path: str | Path | None = None, cwd: Path | None = None) -> Settings:
@@ -160,7 +162,7 @@ def load(environ: Mapping[str, str] | None = None, path: str | Path | None = Non
                 try:
                     value = int(value)
                 except ValueError:
-                    raise SettingsError(f"{var} must be a port number, not '{value}'") from None
+                    raise SettingsError(_("{variable} must be a port number, not '{value}'").format(variable=var, value=value)) from None
             data.setdefault(section, {})[key] = value
     secrets = {}
     if environ.get("TKKSD_SMTP_PASSWORD"):
@@ -171,7 +173,7 @@ def load(environ: Mapping[str, str] | None = None, path: str | Path | None = Non
             try:
                 secrets["smtp_password"] = Path(pw_file).read_text().strip()
             except OSError as exc:
-                raise SettingsError(f"cannot read the SMTP password file {pw_file}: {exc.strerror}") from None
+                raise SettingsError(_("cannot read the SMTP password file {path}: {reason}").format(path=pw_file, reason=exc.strerror)) from None
     language = str(data.get("general", {}).get("language") or "id").strip().lower()
     if language not in ("id", "en"):
         raise SettingsError(_("the language (TKKSD_LANGUAGE or general.language) must be 'id' or 'en', not '{value}'").format(

@@ -9,13 +9,15 @@ from config.settings import SettingsError, load
 from workflows import WorkflowDefinitionError, load_registry
 
 from engine.clock import from_environment
-from engine.context import BatchHook, Context, Hook
+from engine.context import AppliesTo, BatchHook, Context, Hook
 from engine.errors import ConfigurationError
+from engine.i18n import _
 
 
-def handlers() -> tuple[list[Hook], dict[Hook, BatchHook]]:
+def handlers() -> tuple[list[Hook], dict[Hook, BatchHook], dict[Hook, AppliesTo]]:
     """The transition handlers, wired here and nowhere else: deadlines first (the notice shows
-    what falls due next), then the notice to the outbox. Each is ``handler(conn, transitioned, ctx)``."""
+    what falls due next), then the notice to the outbox. Each is ``handler(conn, transitioned, ctx)``.
+    Also their batched forms, and which definitions the optional ones apply to."""
     from engine.lifecycle import deadlines, flags, ikn_assessment, locations, notices
     from engine.lifecycle.created_deadlines import plan_created
 
@@ -25,7 +27,9 @@ def handlers() -> tuple[list[Hook], dict[Hook, BatchHook]]:
     # urusan at identify) becomes an incident.
     return ([locations.after_transition, ikn_assessment.after_transition, deadlines.after_transition,
              notices.after_transition, flags.after_transition],
-            {locations.after_transition: locations.after_transitions, deadlines.after_transition: plan_created})
+            {locations.after_transition: locations.after_transitions, deadlines.after_transition: plan_created},
+            {locations.after_transition: locations.applies_to, ikn_assessment.after_transition: ikn_assessment.applies_to,
+             flags.after_transition: flags.applies_to})
 
 
 def _lock_wait(settings: Settings) -> float:
@@ -33,9 +37,9 @@ def _lock_wait(settings: Settings) -> float:
     try:
         seconds = float(value)
     except (TypeError, ValueError):
-        raise ConfigurationError(f"[database] lock_wait_seconds must be a number of seconds, not '{value}'.") from None
+        raise ConfigurationError(_("[database] lock_wait_seconds must be a number of seconds, not '{value}'.").format(value=value)) from None
     if not 0 < seconds <= 3600:
-        raise ConfigurationError(f"[database] lock_wait_seconds must be between 0 and 3600 seconds, not {value}.")
+        raise ConfigurationError(_("[database] lock_wait_seconds must be between 0 and 3600 seconds, not {value}.").format(value=value))
     return seconds
 
 
@@ -55,7 +59,7 @@ def bootstrap(environ: Mapping[str, str] | None = None, *, check_schema: bool = 
         _check(engine)
     ctx = Context(settings, engine, registry, clock)
     if with_hooks:
-        ctx.hooks, ctx.batch_hooks = handlers()
+        ctx.hooks, ctx.batch_hooks, ctx.hook_applies = handlers()
     from engine.inventory.attachments import for_rows
 
     ctx.attachments = for_rows

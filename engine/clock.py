@@ -9,6 +9,7 @@ from typing import Mapping
 from zoneinfo import ZoneInfo
 
 from engine.errors import InvalidInput
+from engine.i18n import _
 
 UTC = timezone.utc
 
@@ -18,7 +19,7 @@ def parse_instant(text: str, zone: ZoneInfo) -> datetime:
     try:
         value = datetime.fromisoformat(text.strip())
     except ValueError:
-        raise InvalidInput(f"'{text}' is not an ISO-8601 date or time (e.g. 2026-11-29 or 2026-11-29T08:00).") from None
+        raise InvalidInput(_("'{text}' is not an ISO-8601 date or time (e.g. 2026-11-29 or 2026-11-29T08:00).").format(text=text)) from None
     if value.tzinfo is None:
         value = value.replace(tzinfo=zone)
     return value.astimezone(UTC)

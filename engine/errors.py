@@ -22,8 +22,30 @@ The CLI prints ``str(error)`` as one sentence and exits non-zero; nothing prints
 
 from __future__ import annotations
 
+import difflib
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
+
+from engine.i18n import _, ngettext, number
+
+
+def did_you_mean(value: str, candidates: Sequence[str]) -> str:
+    """" (did you mean 'identify'?)" for a value close to one of ``candidates`` (letter case
+    ignored: ``Identify`` is a typo of ``identify``), or "" when none is close. It goes inside
+    the refusal's one sentence, right after the value it is about."""
+    by_lower = {c.lower(): c for c in candidates}
+    close = difflib.get_close_matches(value.lower(), list(by_lower), n=3, cutoff=0.6)
+    if not close:
+        return ""
+    return " " + _("(did you mean {names}?)").format(names=", ".join(repr(by_lower[c]) for c in close))
+
+
+def labelled(code: str, label: str | None) -> str:
+    """A code a person types, with its label where the label says more: ``identify`` becomes
+    ``Identifikasi (identify)``; in English ``Identify`` stays ``identify``."""
+    if not label or label.lower() == code.replace("_", " ").lower():
+        return code
+    return f"{label} ({code})"
 
 
 class TkksdError(Exception):
@@ -56,10 +78,17 @@ class TransitionRefused(TkksdError):
 
 
 class EventNotAllowed(TransitionRefused):
-    def __init__(self, *, agreement: str, event: str, state: str, allowed: Sequence[str]):
-        allowed_text = ", ".join(allowed) if allowed else "none (the state is final)"
+    """``labels``: the reader's labels of the state and the events (code -> label), so that the
+    sentence names the state as people know it and each allowed event by label and code."""
+
+    def __init__(self, *, agreement: str, event: str, state: str, allowed: Sequence[str],
+                 labels: Mapping[str, str] | None = None):
+        labels = labels or {}
+        allowed_text = (", ".join(labelled(a, labels.get(a)) for a in allowed) if allowed
+                        else _("none (the state is final)"))
         super().__init__(
-            f"Event '{event}' is not allowed for {agreement} in state '{state}'; allowed now: {allowed_text}.",
+            _("Event '{event}' is not allowed for {agreement} in state {state}; allowed now: {allowed}.").format(
+                event=event, agreement=agreement, state=labels.get(state, state), allowed=allowed_text),
             agreement=agreement,
             event=event,
             state=state,
@@ -68,13 +97,17 @@ class EventNotAllowed(TransitionRefused):
 
 
 class RequirementsMissing(TransitionRefused):
+    """``missing``: the fields not supplied, each as the reader sees it (``key (label)``);
+    ``problems``: the rules that fail, one sentence each."""
+
     def __init__(self, *, agreement: str, event: str, state: str, missing: Sequence[str], problems: Sequence[str]):
         parts = []
         if missing:
-            parts.append("missing " + ", ".join(missing))
+            parts.append(_("missing {fields}").format(fields=", ".join(missing)))
         parts.extend(problems)
         super().__init__(
-            f"Cannot fire '{event}' on {agreement}: " + "; ".join(parts) + ".",
+            _("Cannot fire '{event}' on {agreement}: {reasons}.").format(event=event, agreement=agreement,
+                                                                        reasons="; ".join(parts)),
             agreement=agreement,
             event=event,
             state=state,
@@ -88,21 +121,23 @@ class Conflict(TkksdError):
 
     def __init__(self, *, agreement: str, expected_version: int, event: str):
         super().__init__(
-            f"Conflict: {agreement} was changed by someone else while '{event}' was being fired "
-            f"(it is no longer at version {expected_version}); nothing was written, look at it again and retry."
+            _("Conflict: {agreement} was changed by someone else while '{event}' was being fired (it is no longer at "
+              "version {version}); nothing was written, look at it again and retry.").format(
+                agreement=agreement, event=event, version=expected_version)
         )
         self.agreement = agreement
         self.expected_version = expected_version
 
 
 class AlreadyDone(Conflict):
-    """The same event was just fired by someone else: the user's intent met a change that won."""
+    """The same event was just fired by someone else: the user's intent met a change that won.
+    ``at`` and ``state`` as the reader reads them (a WITA time, a state label)."""
 
     def __init__(self, *, agreement: str, event: str, by: str, at: str, state: str):
         TkksdError.__init__(
             self,
-            f"Conflict: '{event}' was already fired on {agreement} by {by} at {at} (it is now in state '{state}'); "
-            "nothing was written.",
+            _("Conflict: '{event}' was already fired on {agreement} by {by} at {at} (it is now in state {state}); "
+              "nothing was written.").format(event=event, agreement=agreement, by=by, at=at, state=state),
         )
         self.agreement = agreement
         self.event = event
@@ -113,14 +148,18 @@ class ImportConflicts(Conflict):
     """Rows of a sheet that would move agreements backwards or overwrite what changed in tkksd
     since they were imported; nothing was imported (``--skip-conflicts`` applies the rest)."""
 
-    def __init__(self, path: str, problems: Sequence[Any]):
+    def __init__(self, path: str, problems: Sequence[Any], *, total: int | None = None):
         self.path = path
-        self.problems = list(problems)
-        named = ", ".join(p.agreement for p in self.problems[:10]) + (" ..." if len(self.problems) > 10 else "")
+        self.problems = list(problems)  # the first ones, when a large sheet has many
+        self.total = len(self.problems) if total is None else total
+        named = ", ".join(p.agreement for p in self.problems[:10]) + (" ..." if self.total > 10 else "")
         TkksdError.__init__(
             self,
-            f"{Path(path).name}: {len(self.problems)} row(s) conflict with what tkksd holds ({named}); nothing was "
-            "imported (--skip-conflicts imports the other rows and leaves these agreements as they are).",
+            ngettext("{file}: {count} row conflicts with what tkksd holds ({named}); nothing was imported "
+                     "(--skip-conflicts imports the other rows and leaves these agreements as they are).",
+                     "{file}: {count} rows conflict with what tkksd holds ({named}); nothing was imported "
+                     "(--skip-conflicts imports the other rows and leaves these agreements as they are).",
+                     self.total).format(file=Path(path).name, count=number(self.total), named=named),
         )
         self.agreement = self.problems[0].agreement if self.problems else ""
 
@@ -130,11 +169,15 @@ class ImportRefused(TkksdError):
 
     exit_code = 2
 
-    def __init__(self, path: str, problems: Sequence[Any]):
+    def __init__(self, path: str, problems: Sequence[Any], *, total: int | None = None, rows: int | None = None):
         self.path = path
-        self.problems = list(problems)
-        rows = len({p.row for p in self.problems})
-        super().__init__(f"{Path(path).name}: {len(self.problems)} problem(s) in {rows} row(s); nothing was imported.")
+        self.problems = list(problems)  # the first ones, when a large sheet has many
+        self.total = len(self.problems) if total is None else total
+        rows = len({p.row for p in self.problems}) if rows is None else rows
+        problems_text = ngettext("{count} problem", "{count} problems", self.total).format(count=number(self.total))
+        rows_text = ngettext("{count} row", "{count} rows", rows).format(count=number(rows))
+        super().__init__(_("{file}: {problems} in {rows}; nothing was imported.").format(
+            file=Path(path).name, problems=problems_text, rows=rows_text))
 
 
 class MigrationRefused(TkksdError):

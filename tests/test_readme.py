@@ -36,7 +36,7 @@ def test_readme_users_and_walk_run_verbatim(env, tmp_path):
     proc = subprocess.run(["bash", "-c", script], env=run_env, cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     agreement = re.search(r"^ID=(KS-\d{4}-\d{4})$", proc.stdout, re.M).group(1)
-    assert "History verified" in proc.stdout
+    assert "Riwayat terverifikasi" in proc.stdout
     shown = subprocess.run([str(Path(bin_dir) / "tkksd"), "show", agreement, "--json"], env=run_env, cwd=tmp_path,
                            capture_output=True, text=True, timeout=60)
     assert '"state": "integrated"' in shown.stdout and len(re.findall(r"KS-\d{4}-\d{4}", shown.stdout)) >= 2

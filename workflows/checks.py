@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, NoReturn
 
 from . import rule_kinds
 from .spec import (
@@ -13,6 +13,11 @@ from .spec import (
     RECIPIENTS,
     ROLES,
     RULE_KINDS,
+    Creates,
+    DeadlineRule,
+    Event,
+    Field,
+    Rule,
     WorkflowDefinition,
     WorkflowDefinitionError,
 )
@@ -56,12 +61,27 @@ def condition_keys(cond: Any, where: str, source: str) -> set[str]:
 
 
 def check(defn: WorkflowDefinition, known_workflows: Mapping[str, WorkflowDefinition] | None = None) -> WorkflowDefinition:
-    """Return the definition unchanged, or raise WorkflowDefinitionError naming the first problem."""
-    src = defn.source
+    """Return the definition unchanged, or raise WorkflowDefinitionError naming the first problem.
 
-    def fail(problem: str) -> None:
-        raise WorkflowDefinitionError(src, problem)
+    The parts are checked in this order (the first problem found is the one named): names,
+    fields, events with their rules, reachability, ``[timing]``, deadline rules."""
+    _check_names(defn)
+    fields = _check_fields(defn)
+    final = set(defn.final_states())
+    for e in defn.events:
+        _check_event(defn, e, fields, final, known_workflows)
+    _check_reachable(defn, final)
+    _check_timing(defn, fields)
+    for d in defn.deadlines:
+        _check_deadline(defn, d, fields, final)
+    return defn
 
+
+def _fail(defn: WorkflowDefinition, problem: str) -> NoReturn:
+    raise WorkflowDefinitionError(defn.source, problem)
+
+
+def _check_names(defn: WorkflowDefinition) -> None:
     for kind, names in (
         ("state", [s.name for s in defn.states]),
         ("event", [e.name for e in defn.events]),
@@ -70,99 +90,125 @@ def check(defn: WorkflowDefinition, known_workflows: Mapping[str, WorkflowDefini
     ):
         dups = _duplicates(names)
         if dups:
-            fail(f"duplicate {kind} name(s): {', '.join(dups)}")
+            _fail(defn, f"duplicate {kind} name(s): {', '.join(dups)}")
     if not defn.states:
-        fail("it has no states")
+        _fail(defn, "it has no states")
     if not defn.has_state(defn.initial):
-        fail(f"initial state '{defn.initial}' is not a declared state")
+        _fail(defn, f"initial state '{defn.initial}' is not a declared state")
 
+
+def _check_fields(defn: WorkflowDefinition) -> dict[str, Field]:
+    """The declared fields by key, once each is of a known type."""
     fields = {f.key: f for f in defn.fields}
     for f in defn.fields:
         if f.type not in FIELD_TYPES:
-            fail(f"field '{f.key}' has unknown type '{f.type}' (known: {', '.join(sorted(FIELD_TYPES))})")
+            _fail(defn, f"field '{f.key}' has unknown type '{f.type}' (known: {', '.join(sorted(FIELD_TYPES))})")
         if f.type == "choice" and not f.choices:
-            fail(f"choice field '{f.key}' lists no choices")
+            _fail(defn, f"choice field '{f.key}' lists no choices")
         if f.confirm and f.type != "bool":
-            fail(f"field '{f.key}' is a confirmation but not of type bool")
+            _fail(defn, f"field '{f.key}' is a confirmation but not of type bool")
     for key in defn.core_fields:
         if key not in fields:
-            fail(f"core field '{key}' is not declared among the fields")
+            _fail(defn, f"core field '{key}' is not declared among the fields")
     if defn.note_field is not None and defn.note_field not in fields:
-        fail(f"note_field '{defn.note_field}' is not a declared field")
+        _fail(defn, f"note_field '{defn.note_field}' is not a declared field")
+    return fields
 
-    final = set(defn.final_states())
-    for e in defn.events:
-        where = f"event '{e.name}'"
-        if not e.sources:
-            fail(f"{where} has no source state")
-        for s in e.sources:
-            if not defn.has_state(s):
-                fail(f"{where} starts from unknown state '{s}'")
-            if s in final:
-                fail(f"final state '{s}' has an exit: event '{e.name}'")
-        if not defn.has_state(e.dest):
-            fail(f"{where} leads to unknown state '{e.dest}'")
-        if not e.roles:
-            fail(f"{where} names no role that may fire it")
-        for r in e.roles:
-            if r not in ROLES:
-                fail(f"{where} names unknown role '{r}' (known: {', '.join(sorted(ROLES))})")
-        for req in e.requires:
-            if req.key not in fields:
-                fail(f"{where} requires unknown field '{req.key}'")
-            if req.when is not None:
-                for k in condition_keys(req.when, f"{where} requirement '{req.key}'", src):
-                    if k not in fields:
-                        fail(f"{where}: the condition on '{req.key}' reads unknown field '{k}'")
-        for rule in e.rules:
-            registered = rule_kinds.get(rule.kind)
-            if rule.kind not in RULE_KINDS and registered is None:
-                known = sorted(RULE_KINDS | set(rule_kinds.registry()))
-                fail(f"{where} uses unknown rule '{rule.kind}' (known: {', '.join(known)})")
-            if registered is not None and registered.validate is not None:
-                problem = registered.validate(defn, rule)
-                if problem:
-                    fail(f"{where}: rule '{rule.kind}' {problem}")
-            params = registered.field_params if registered is not None else _RULE_FIELD_PARAMS[rule.kind]
-            for param in params:
-                value = rule.params.get(param)
-                for k in [value] if isinstance(value, str) else list(value or []):
-                    if k not in fields:
-                        fail(f"{where}: rule '{rule.kind}' names unknown field '{k}'")
-            if rule.kind == "condition":
-                if "when" not in rule.params or "message" not in rule.params:
-                    fail(f"{where}: rule 'condition' needs 'when' and 'message'")
-                for k in condition_keys(rule.params["when"], f"{where} rule", src):
-                    if k not in fields:
-                        fail(f"{where}: a rule condition reads unknown field '{k}'")
-            if rule.kind == "max_term":
-                for param in ("start", "end", "selector", "limits"):
-                    if not isinstance(rule.params.get(param), str):
-                        fail(f"{where}: rule 'max_term' needs '{param}'")
-                if rule.params.get("start_from", "values") not in ("values", "stored"):
-                    fail(f"{where}: rule 'max_term' has start_from '{rule.params['start_from']}'; use 'values' or 'stored'")
-            if rule.kind == "max_times" and not (
-                isinstance(rule.params.get("limit"), int)
-                or (isinstance(rule.params.get("limits"), str) and isinstance(rule.params.get("selector"), str))
-            ):
-                fail(f"{where}: rule 'max_times' needs a whole number 'limit', or 'limits' and 'selector'")
-            if rule.kind == "max_times" and not isinstance(rule.params.get("event"), str):
-                fail(f"{where}: rule 'max_times' needs 'event'")
-            if rule.kind == "max_times" and rule.params.get("event") and not defn.has_event(rule.params["event"]):
-                fail(f"{where}: rule 'max_times' counts unknown event '{rule.params['event']}'")
-        if e.creates is not None:
-            c = e.creates
-            target = defn if c.workflow == defn.name else (known_workflows or {}).get(c.workflow)
-            if target is None:
-                fail(f"{where} creates an agreement in unknown workflow '{c.workflow}'")
-            elif not target.has_state(c.state):
-                fail(f"{where} creates an agreement in unknown state '{c.state}'")
-            for k in list(c.copy) + list(c.set):
-                if k not in fields:
-                    fail(f"{where} creates: unknown field '{k}'")
 
-    # Every state must be reachable from the initial one, and every non-final state must
-    # have a way out: otherwise an agreement could hang there for ever.
+def _check_event(defn: WorkflowDefinition, e: Event, fields: Mapping[str, Field], final: set[str],
+                 known_workflows: Mapping[str, WorkflowDefinition] | None) -> None:
+    where = f"event '{e.name}'"
+    if not e.sources:
+        _fail(defn, f"{where} has no source state")
+    for s in e.sources:
+        if not defn.has_state(s):
+            _fail(defn, f"{where} starts from unknown state '{s}'")
+        if s in final:
+            _fail(defn, f"final state '{s}' has an exit: event '{e.name}'")
+    if not defn.has_state(e.dest):
+        _fail(defn, f"{where} leads to unknown state '{e.dest}'")
+    if not e.roles:
+        _fail(defn, f"{where} names no role that may fire it")
+    for r in e.roles:
+        if r not in ROLES:
+            _fail(defn, f"{where} names unknown role '{r}' (known: {', '.join(sorted(ROLES))})")
+    for req in e.requires:
+        if req.key not in fields:
+            _fail(defn, f"{where} requires unknown field '{req.key}'")
+        if req.when is not None:
+            _check_condition(defn, req.when, fields, f"{where} requirement '{req.key}'",
+                             f"{where}: the condition on '{req.key}' reads unknown field")
+    for rule in e.rules:
+        _check_rule(defn, where, rule, fields)
+    if e.creates is not None:
+        _check_creates(defn, where, e.creates, fields, known_workflows)
+
+
+def _check_condition(defn: WorkflowDefinition, cond: Any, fields: Mapping[str, Field], where: str, unknown: str) -> None:
+    """A well-formed condition that reads declared fields only (``unknown`` starts the sentence)."""
+    for k in condition_keys(cond, where, defn.source):
+        if k not in fields:
+            _fail(defn, f"{unknown} '{k}'")
+
+
+def _check_rule(defn: WorkflowDefinition, where: str, rule: Rule, fields: Mapping[str, Field]) -> None:
+    registered = rule_kinds.get(rule.kind)
+    if rule.kind not in RULE_KINDS and registered is None:
+        known = sorted(RULE_KINDS | set(rule_kinds.registry()))
+        _fail(defn, f"{where} uses unknown rule '{rule.kind}' (known: {', '.join(known)})")
+    if registered is not None and registered.validate is not None:
+        problem = registered.validate(defn, rule)
+        if problem:
+            _fail(defn, f"{where}: rule '{rule.kind}' {problem}")
+    params = registered.field_params if registered is not None else _RULE_FIELD_PARAMS[rule.kind]
+    for param in params:
+        value = rule.params.get(param)
+        for k in [value] if isinstance(value, str) else list(value or []):
+            if k not in fields:
+                _fail(defn, f"{where}: rule '{rule.kind}' names unknown field '{k}'")
+    if rule.kind == "condition":
+        if "when" not in rule.params or "message" not in rule.params:
+            _fail(defn, f"{where}: rule 'condition' needs 'when' and 'message'")
+        _check_condition(defn, rule.params["when"], fields, f"{where} rule", f"{where}: a rule condition reads unknown field")
+    if rule.kind == "max_term":
+        _check_max_term(defn, where, rule)
+    if rule.kind == "max_times":
+        _check_max_times(defn, where, rule)
+
+
+def _check_max_term(defn: WorkflowDefinition, where: str, rule: Rule) -> None:
+    for param in ("start", "end", "selector", "limits"):
+        if not isinstance(rule.params.get(param), str):
+            _fail(defn, f"{where}: rule 'max_term' needs '{param}'")
+    if rule.params.get("start_from", "values") not in ("values", "stored"):
+        _fail(defn, f"{where}: rule 'max_term' has start_from '{rule.params['start_from']}'; use 'values' or 'stored'")
+
+
+def _check_max_times(defn: WorkflowDefinition, where: str, rule: Rule) -> None:
+    p = rule.params
+    if not (isinstance(p.get("limit"), int) or (isinstance(p.get("limits"), str) and isinstance(p.get("selector"), str))):
+        _fail(defn, f"{where}: rule 'max_times' needs a whole number 'limit', or 'limits' and 'selector'")
+    if not isinstance(p.get("event"), str):
+        _fail(defn, f"{where}: rule 'max_times' needs 'event'")
+    if p.get("event") and not defn.has_event(p["event"]):
+        _fail(defn, f"{where}: rule 'max_times' counts unknown event '{p['event']}'")
+
+
+def _check_creates(defn: WorkflowDefinition, where: str, c: Creates, fields: Mapping[str, Field],
+                   known_workflows: Mapping[str, WorkflowDefinition] | None) -> None:
+    target = defn if c.workflow == defn.name else (known_workflows or {}).get(c.workflow)
+    if target is None:
+        _fail(defn, f"{where} creates an agreement in unknown workflow '{c.workflow}'")
+    elif not target.has_state(c.state):
+        _fail(defn, f"{where} creates an agreement in unknown state '{c.state}'")
+    for k in list(c.copy) + list(c.set):
+        if k not in fields:
+            _fail(defn, f"{where} creates: unknown field '{k}'")
+
+
+def _check_reachable(defn: WorkflowDefinition, final: set[str]) -> None:
+    """Every state must be reachable from the initial one, and every non-final state must
+    have a way out: otherwise an agreement could hang there for ever."""
     reachable = {defn.initial}
     frontier = [defn.initial]
     while frontier:
@@ -173,69 +219,78 @@ def check(defn: WorkflowDefinition, known_workflows: Mapping[str, WorkflowDefini
                 frontier.append(e.dest)
     for s in defn.states:
         if s.name not in reachable:
-            fail(f"state '{s.name}' is unreachable from the initial state '{defn.initial}'")
+            _fail(defn, f"state '{s.name}' is unreachable from the initial state '{defn.initial}'")
         if not s.final and not defn.events_from(s.name):
-            fail(f"state '{s.name}' is not final but no event leaves it")
+            _fail(defn, f"state '{s.name}' is not final but no event leaves it")
     if not final:
-        fail("it has no final state")
+        _fail(defn, "it has no final state")
 
+
+def _check_timing(defn: WorkflowDefinition, fields: Mapping[str, Field]) -> None:
     t = defn.timing
     if t.ends_field is not None and (t.ends_field not in fields or fields[t.ends_field].type != "date"):
-        fail(f"[timing] ends_field '{t.ends_field}' is not a date field")
+        _fail(defn, f"[timing] ends_field '{t.ends_field}' is not a date field")
     if t.step_rule is not None and t.step_rule not in {x.name for x in defn.deadlines}:
-        fail(f"[timing] step_rule '{t.step_rule}' is not a deadline rule")
-    for d in defn.deadlines:
-        where = f"deadline '{d.name}'"
-        if d.action not in DEADLINE_ACTIONS:
-            fail(f"{where} has unknown action '{d.action}' (known: {', '.join(sorted(DEADLINE_ACTIONS))})")
-        if not d.states:
-            fail(f"{where} names no state")
+        _fail(defn, f"[timing] step_rule '{t.step_rule}' is not a deadline rule")
+
+
+def _check_deadline(defn: WorkflowDefinition, d: DeadlineRule, fields: Mapping[str, Field], final: set[str]) -> None:
+    where = f"deadline '{d.name}'"
+    if d.action not in DEADLINE_ACTIONS:
+        _fail(defn, f"{where} has unknown action '{d.action}' (known: {', '.join(sorted(DEADLINE_ACTIONS))})")
+    if not d.states:
+        _fail(defn, f"{where} names no state")
+    for s in d.states:
+        if not defn.has_state(s):
+            _fail(defn, f"{where} names unknown state '{s}'")
+        if s in final:
+            _fail(defn, f"{where} runs in final state '{s}'")
+    if d.action == "fire":
+        if not d.event or not defn.has_event(d.event):
+            _fail(defn, f"{where} fires unknown event '{d.event}'")
+        if "system" not in defn.event(d.event).roles:
+            _fail(defn, f"{where} fires event '{d.event}', which the role 'system' may not fire")
+    if d.action == "notify" and not d.template:
+        _fail(defn, f"{where} notifies but names no template")
+    if d.counts_from is not None and d.counts_from not in {x.name for x in defn.deadlines}:
+        _fail(defn, f"{where} counts from unknown deadline '{d.counts_from}'")
+    if d.overdue_template and not (d.overdue_notify or d.notify):
+        _fail(defn, f"{where} has an overdue_template but nobody to notify")
+    if d.skip_if_ending and not (defn.timing.ends_field and defn.timing.step_rule):
+        _fail(defn, f"{where} is skip_if_ending but [timing] names no ends_field and step_rule")
+    for r in d.notify + d.cc + d.overdue_notify + d.overdue_cc:
+        if r not in RECIPIENTS:
+            _fail(defn, f"{where} notifies unknown recipient '{r}' (known: {', '.join(sorted(RECIPIENTS))})")
+    _check_anchor(defn, where, d.anchor, fields)
+    _check_days(defn, where, d)
+    if d.when is not None:
+        _check_condition(defn, d.when, fields, where, f"{where}: the condition reads unknown field")
+
+
+def _check_anchor(defn: WorkflowDefinition, where: str, anchor: str, fields: Mapping[str, Field]) -> None:
+    if anchor.startswith("yearly:"):
+        # a day of the year (MM-DD) in the year after a date field's (engine.lifecycle.plan_periods)
+        parts = anchor.split(":")
+        if len(parts) != 3 or not re.fullmatch(r"\d{2}-\d{2}", parts[1]) or parts[2] not in fields:
+            _fail(defn, f"{where} has anchor '{anchor}'; use 'yearly:MM-DD:<date field>'")
+    elif anchor.startswith("plan_period:"):
+        # the end of the planning period the field's reference cites (workflows.plans)
+        if anchor[12:] not in fields:
+            _fail(defn, f"{where} has anchor '{anchor}', which names no declared field")
+    elif anchor != "entered":
+        if not anchor.startswith("field:") or anchor[6:] not in fields:
+            _fail(defn, f"{where} has anchor '{anchor}'; use 'entered' or 'field:<date field>'")
+        elif fields[anchor[6:]].type != "date":
+            _fail(defn, f"{where} is anchored on '{anchor[6:]}', which is not a date field")
+
+
+def _check_days(defn: WorkflowDefinition, where: str, d: DeadlineRule) -> None:
+    if isinstance(d.days, Mapping):
+        for s in d.days:
+            if s not in d.states:
+                _fail(defn, f"{where} gives days for state '{s}', which it does not run in")
         for s in d.states:
-            if not defn.has_state(s):
-                fail(f"{where} names unknown state '{s}'")
-            if s in final:
-                fail(f"{where} runs in final state '{s}'")
-        if d.action == "fire":
-            if not d.event or not defn.has_event(d.event):
-                fail(f"{where} fires unknown event '{d.event}'")
-            if "system" not in defn.event(d.event).roles:
-                fail(f"{where} fires event '{d.event}', which the role 'system' may not fire")
-        if d.action == "notify" and not d.template:
-            fail(f"{where} notifies but names no template")
-        if d.counts_from is not None and d.counts_from not in {x.name for x in defn.deadlines}:
-            fail(f"{where} counts from unknown deadline '{d.counts_from}'")
-        if d.overdue_template and not (d.overdue_notify or d.notify):
-            fail(f"{where} has an overdue_template but nobody to notify")
-        if d.skip_if_ending and not (defn.timing.ends_field and defn.timing.step_rule):
-            fail(f"{where} is skip_if_ending but [timing] names no ends_field and step_rule")
-        for r in d.notify + d.cc + d.overdue_notify + d.overdue_cc:
-            if r not in RECIPIENTS:
-                fail(f"{where} notifies unknown recipient '{r}' (known: {', '.join(sorted(RECIPIENTS))})")
-        if d.anchor.startswith("yearly:"):
-            # a day of the year (MM-DD) in the year after a date field's (engine.lifecycle.plan_periods)
-            parts = d.anchor.split(":")
-            if len(parts) != 3 or not re.fullmatch(r"\d{2}-\d{2}", parts[1]) or parts[2] not in fields:
-                fail(f"{where} has anchor '{d.anchor}'; use 'yearly:MM-DD:<date field>'")
-        elif d.anchor.startswith("plan_period:"):
-            # the end of the planning period the field's reference cites (workflows.plans)
-            if d.anchor[12:] not in fields:
-                fail(f"{where} has anchor '{d.anchor}', which names no declared field")
-        elif d.anchor != "entered":
-            if not d.anchor.startswith("field:") or d.anchor[6:] not in fields:
-                fail(f"{where} has anchor '{d.anchor}'; use 'entered' or 'field:<date field>'")
-            elif fields[d.anchor[6:]].type != "date":
-                fail(f"{where} is anchored on '{d.anchor[6:]}', which is not a date field")
-        if isinstance(d.days, Mapping):
-            for s in d.days:
-                if s not in d.states:
-                    fail(f"{where} gives days for state '{s}', which it does not run in")
-            for s in d.states:
-                if s not in d.days:
-                    fail(f"{where} gives no days for state '{s}'")
-        if d.repeat_days is not None and (not isinstance(d.repeat_days, int) or d.repeat_days < 1):
-            fail(f"{where}: repeat_days must be a whole number of days from 1")
-        if d.when is not None:
-            for k in condition_keys(d.when, where, src):
-                if k not in fields:
-                    fail(f"{where}: the condition reads unknown field '{k}'")
-    return defn
+            if s not in d.days:
+                _fail(defn, f"{where} gives no days for state '{s}'")
+    if d.repeat_days is not None and (not isinstance(d.repeat_days, int) or d.repeat_days < 1):
+        _fail(defn, f"{where}: repeat_days must be a whole number of days from 1")

@@ -158,7 +158,7 @@ def is_supplied(f: Field, value: Any) -> bool:
 def missing_requirements(defn: WorkflowDefinition, event: Event, values: Mapping[str, Any], supplied: Mapping[str, Any] | None = None) -> list[Field]:
     """The fields ``event`` still needs, given the stored values merged with ``supplied``."""
     supplied = supplied or {}
-    merged = {**values, **supplied}
+    merged = {**values, **supplied} if supplied else values  # nothing supplied: no copy to make
     out = []
     for req in event.requires:
         if not holds(req.when, merged):
@@ -229,48 +229,68 @@ def check_rule(defn: WorkflowDefinition, rule: Rule, view: AgreementView, values
             hint = f"; acknowledge it with {unless}=yes" if unless else ""
             return Problem(unless, f"another open agreement has the same {keys}: {', '.join(others)}{hint}")
     elif rule.kind == "max_term":
-        # The term runs from `start` to `end`; with start_from = "stored" the start is the value
-        # before this event (an extension is measured from the current end date to the new one).
-        start = (stored if p.get("start_from") == "stored" else values).get(p["start"])
-        end = values.get(p["end"])
-        selector = values.get(p["selector"])
-        limits = view.limit(p["limits"]) or {}
-        if not (isinstance(start, date) and isinstance(end, date)) or selector not in limits:
-            return None
-        entry = limits[selector]
-        entry = entry if isinstance(entry, Mapping) else {"years": entry}
-        max_years = entry.get("years")
-        if max_years is None:  # the form has no maximum configured (yet)
-            return None
-        source = entry.get("source", "")
-        exception = p.get("exception")
-        allows_exception = bool(entry.get("exception_allowed", True))
-        years = _years_between(start, end)
-        if _exceeds_years(start, end, max_years) and not (exception and allows_exception and values.get(exception)):
-            where = f"limit {p['limits']}.{selector}" + (f": {source}" if source else "")
-            if entry.get("verified") is False:
-                where += "; not yet checked against the official text"
-            hint = f"; record an exception ground in {exception} if one applies" if exception and allows_exception else ""
-            return Problem(
-                p["end"],
-                f"the term of {years:.1f} years exceeds the maximum of {max_years} years for {selector} ({where}){hint}",
-            )
+        return _check_max_term(rule, view, values, stored)
     elif rule.kind == "max_times":
-        selector = values.get(p["selector"]) if p.get("selector") else None
-        limits = view.limit(p["limits"]) if p.get("limits") else None
-        limit = p.get("limit")
-        source = ""
-        if limits is not None and selector in limits:
-            entry = limits[selector]
-            limit = entry.get("max_extensions") if isinstance(entry, Mapping) else entry
-            source = entry.get("source", "") if isinstance(entry, Mapping) else ""
-        if limit is not None:
-            done = view.count_events(p["event"])
-            if done >= limit:
-                where = f" ({p['limits']}.{selector}: {source})" if source and p.get("limits") else (f" ({source})" if source else "")
-                what = f" for {selector}" if selector else ""
-                return Problem(None, f"'{p['event']}' may happen at most {limit} time(s){what}{where}; it has happened {done}")
+        return _check_max_times(rule, view, values)
     return None
+
+
+def _check_max_term(rule: Rule, view: AgreementView, values: Mapping[str, Any], stored: Mapping[str, Any]) -> Problem | None:
+    # The term runs from `start` to `end`; with start_from = "stored" the start is the value
+    # before this event (an extension is measured from the current end date to the new one).
+    p = rule.params
+    start = (stored if p.get("start_from") == "stored" else values).get(p["start"])
+    end = values.get(p["end"])
+    selector = values.get(p["selector"])
+    limits = view.limit(p["limits"]) or {}
+    if not (isinstance(start, date) and isinstance(end, date)) or selector not in limits:
+        return None
+    entry = limits[selector]
+    entry = entry if isinstance(entry, Mapping) else {"years": entry}
+    max_years = entry.get("years")
+    if max_years is None:  # the form has no maximum configured (yet)
+        return None
+    source = entry.get("source", "")
+    exception = p.get("exception")
+    allows_exception = bool(entry.get("exception_allowed", True))
+    years = _years_between(start, end)
+    if not _exceeds_years(start, end, max_years) or (exception and allows_exception and values.get(exception)):
+        return None
+    where = f"limit {p['limits']}.{selector}" + (f": {source}" if source else "")
+    if entry.get("verified") is False:
+        where += "; not yet checked against the official text"
+    hint = f"; record an exception ground in {exception} if one applies" if exception and allows_exception else ""
+    return Problem(
+        p["end"],
+        f"the term of {years:.1f} years exceeds the maximum of {max_years} years for {selector} ({where}){hint}",
+    )
+
+
+def _check_max_times(rule: Rule, view: AgreementView, values: Mapping[str, Any]) -> Problem | None:
+    p = rule.params
+    selector = values.get(p["selector"]) if p.get("selector") else None
+    limits = view.limit(p["limits"]) if p.get("limits") else None
+    limit = p.get("limit")
+    source = ""
+    if limits is not None and selector in limits:
+        entry = limits[selector]
+        limit = entry.get("max_extensions") if isinstance(entry, Mapping) else entry
+        source = entry.get("source", "") if isinstance(entry, Mapping) else ""
+    if limit is None:
+        return None
+    done = view.count_events(p["event"])
+    if done < limit:
+        return None
+    where = f" ({p['limits']}.{selector}: {source})" if source and p.get("limits") else (f" ({source})" if source else "")
+    what = f" for {selector}" if selector else ""
+    return Problem(None, f"'{p['event']}' may happen at most {limit} time(s){what}{where}; it has happened {done}")
+
+
+def only_flags(rule: Rule) -> bool:
+    """Whether ``rule`` flags without ever stopping the event (``warn = true`` on a registered kind)."""
+    from . import rule_kinds
+
+    return bool(rule.params.get("warn")) and rule_kinds.get(rule.kind) is not None
 
 
 def evaluate(defn: WorkflowDefinition, event: Event, view: AgreementView, supplied: Mapping[str, Any] | None = None) -> list[Problem]:
@@ -283,6 +303,8 @@ def evaluate(defn: WorkflowDefinition, event: Event, view: AgreementView, suppli
     if problems:
         return problems  # rules read values that are not there yet
     for rule in event.rules:
+        if only_flags(rule):
+            continue  # its answer could not stop the event: not worth its look-ups here (see ``warnings``)
         problem = check_rule(defn, rule, view, merged, view.values, supplied)
         if problem is not None and not problem.warning:
             problems.append(problem)

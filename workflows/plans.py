@@ -10,7 +10,7 @@ read as "-" and runs of spaces as one.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -57,11 +57,16 @@ def periods(table: Mapping[str, Any] | None) -> list[Period]:
 
 def cited_period(table: Mapping[str, Any] | None, reference: Any) -> Period | None:
     """The period ``reference`` cites (the longest matching text wins), or None."""
+    return cited_among(periods(table), reference)
+
+
+def cited_among(candidates: Sequence[Period], reference: Any) -> Period | None:
+    """``cited_period`` among periods read from the table already (a caller that asks often)."""
     if not isinstance(reference, str) or not reference.strip():
         return None
     text = _normal(reference)
     best: tuple[int, Period] | None = None
-    for p in periods(table):
+    for p in candidates:
         for cite in p.cites:
             c = _normal(cite)
             if c and c in text and (best is None or len(c) > best[0]):

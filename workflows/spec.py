@@ -275,112 +275,10 @@ def parse(data: Mapping[str, Any], source: str = "<memory>") -> WorkflowDefiniti
         raise WorkflowDefinitionError(source, "'version' must be a whole number from 1")
     source = f"{name} v{version} ({source})"
 
-    states = []
-    for i, raw in enumerate(data["states"]):
-        where = f"state #{i + 1}"
-        if not isinstance(raw, Mapping) or not isinstance(raw.get("name"), str):
-            raise WorkflowDefinitionError(source, f"{where} needs a 'name'")
-        _only(raw, {"name", "label", "final"}, f"state '{raw['name']}'", source)
-        states.append(State(raw["name"], _label(raw.get("label"), f"state '{raw['name']}'", source), bool(raw.get("final", False))))
-
-    fields = []
-    for i, raw in enumerate(data.get("fields", [])):
-        if not isinstance(raw, Mapping) or not isinstance(raw.get("key"), str):
-            raise WorkflowDefinitionError(source, f"field #{i + 1} needs a 'key'")
-        where = f"field '{raw['key']}'"
-        _only(raw, {"key", "type", "label", "choices", "confirm"}, where, source)
-        fields.append(
-            Field(
-                raw["key"],
-                str(raw.get("type", "")),
-                _label(raw.get("label"), where, source),
-                _strs(raw.get("choices", []), f"{where} choices", source),
-                bool(raw.get("confirm", False)),
-            )
-        )
-
-    events = []
-    for i, raw in enumerate(data["events"]):
-        if not isinstance(raw, Mapping) or not isinstance(raw.get("name"), str):
-            raise WorkflowDefinitionError(source, f"event #{i + 1} needs a 'name'")
-        where = f"event '{raw['name']}'"
-        _only(raw, {"name", "label", "from", "to", "roles", "requires", "rules", "creates", "notice"}, where, source)
-        if not isinstance(raw.get("to"), str):
-            raise WorkflowDefinitionError(source, f"{where} needs a destination 'to'")
-        rules = []
-        for r in raw.get("rules", []):
-            if not isinstance(r, Mapping) or not isinstance(r.get("rule"), str):
-                raise WorkflowDefinitionError(source, f"{where}: a rule is a table with 'rule'")
-            rules.append(Rule(r["rule"], {k: v for k, v in r.items() if k != "rule"}))
-        creates = None
-        if "creates" in raw:
-            c = raw["creates"]
-            if not isinstance(c, Mapping):
-                raise WorkflowDefinitionError(source, f"{where}: 'creates' must be a table")
-            _only(c, {"workflow", "state", "title", "copy", "set"}, f"{where} creates", source)
-            creates = Creates(
-                str(c.get("workflow", name)),
-                str(c.get("state", data["initial"])),
-                str(c.get("title", "{title}")),
-                _strs(c.get("copy", []), f"{where} creates.copy", source),
-                dict(c.get("set", {})),
-            )
-        events.append(
-            Event(
-                raw["name"],
-                _label(raw.get("label", raw["name"]), where, source),
-                _strs(raw.get("from", []), f"{where} 'from'", source),
-                raw["to"],
-                _strs(raw.get("roles", []), f"{where} roles", source),
-                tuple(_requirement(r, where, source) for r in raw.get("requires", [])),
-                tuple(rules),
-                creates,
-                str(raw.get("notice", "transition")),
-            )
-        )
-
-    deadlines = []
-    for i, raw in enumerate(data.get("deadlines", [])):
-        if not isinstance(raw, Mapping) or not isinstance(raw.get("name"), str):
-            raise WorkflowDefinitionError(source, f"deadline #{i + 1} needs a 'name'")
-        where = f"deadline '{raw['name']}'"
-        _only(
-            raw,
-            {"name", "states", "action", "anchor", "days", "extra_days", "setting", "repeat_days", "event",
-             "template", "notify", "cc", "when", "skip_if_children", "counts_from", "grace_days",
-             "overdue_template", "overdue_notify", "overdue_cc", "skip_if_ending"},
-            where,
-            source,
-        )
-        days = raw.get("days", 0)
-        if isinstance(days, list):
-            days = tuple(days)
-        elif isinstance(days, Mapping):
-            days = dict(days)
-        deadlines.append(
-            DeadlineRule(
-                raw["name"],
-                _strs(raw.get("states", []), f"{where} states", source),
-                str(raw.get("action", "")),
-                str(raw.get("anchor", "entered")),
-                days,
-                int(raw.get("extra_days", 0)),
-                raw.get("setting"),
-                raw.get("repeat_days"),
-                raw.get("event"),
-                raw.get("template"),
-                _strs(raw.get("notify", []), f"{where} notify", source),
-                _strs(raw.get("cc", []), f"{where} cc", source),
-                raw.get("when"),
-                bool(raw.get("skip_if_children", False)),
-                raw.get("counts_from"),
-                None if raw.get("grace_days") is None else int(raw["grace_days"]),
-                raw.get("overdue_template"),
-                _strs(raw.get("overdue_notify", []), f"{where} overdue_notify", source),
-                _strs(raw.get("overdue_cc", []), f"{where} overdue_cc", source),
-                bool(raw.get("skip_if_ending", False)),
-            )
-        )
+    states = [_state(raw, i, source) for i, raw in enumerate(data["states"])]
+    fields = [_field(raw, i, source) for i, raw in enumerate(data.get("fields", []))]
+    events = [_event(raw, i, name, str(data["initial"]), source) for i, raw in enumerate(data["events"])]
+    deadlines = [_deadline(raw, i, source) for i, raw in enumerate(data.get("deadlines", []))]
     timing = _timing(data.get("timing", {}), source)
 
     return WorkflowDefinition(
@@ -397,6 +295,108 @@ def parse(data: Mapping[str, Any], source: str = "<memory>") -> WorkflowDefiniti
         settings=dict(data.get("settings", {})),
         source=source,
         timing=timing,
+    )
+
+
+def _state(raw: Any, i: int, source: str) -> State:
+    if not isinstance(raw, Mapping) or not isinstance(raw.get("name"), str):
+        raise WorkflowDefinitionError(source, f"state #{i + 1} needs a 'name'")
+    _only(raw, {"name", "label", "final"}, f"state '{raw['name']}'", source)
+    return State(raw["name"], _label(raw.get("label"), f"state '{raw['name']}'", source), bool(raw.get("final", False)))
+
+
+def _field(raw: Any, i: int, source: str) -> Field:
+    if not isinstance(raw, Mapping) or not isinstance(raw.get("key"), str):
+        raise WorkflowDefinitionError(source, f"field #{i + 1} needs a 'key'")
+    where = f"field '{raw['key']}'"
+    _only(raw, {"key", "type", "label", "choices", "confirm"}, where, source)
+    return Field(
+        raw["key"],
+        str(raw.get("type", "")),
+        _label(raw.get("label"), where, source),
+        _strs(raw.get("choices", []), f"{where} choices", source),
+        bool(raw.get("confirm", False)),
+    )
+
+
+def _event(raw: Any, i: int, workflow: str, initial: str, source: str) -> Event:
+    if not isinstance(raw, Mapping) or not isinstance(raw.get("name"), str):
+        raise WorkflowDefinitionError(source, f"event #{i + 1} needs a 'name'")
+    where = f"event '{raw['name']}'"
+    _only(raw, {"name", "label", "from", "to", "roles", "requires", "rules", "creates", "notice"}, where, source)
+    if not isinstance(raw.get("to"), str):
+        raise WorkflowDefinitionError(source, f"{where} needs a destination 'to'")
+    rules = []
+    for r in raw.get("rules", []):
+        if not isinstance(r, Mapping) or not isinstance(r.get("rule"), str):
+            raise WorkflowDefinitionError(source, f"{where}: a rule is a table with 'rule'")
+        rules.append(Rule(r["rule"], {k: v for k, v in r.items() if k != "rule"}))
+    creates = _creates(raw["creates"], where, workflow, initial, source) if "creates" in raw else None
+    return Event(
+        raw["name"],
+        _label(raw.get("label", raw["name"]), where, source),
+        _strs(raw.get("from", []), f"{where} 'from'", source),
+        raw["to"],
+        _strs(raw.get("roles", []), f"{where} roles", source),
+        tuple(_requirement(r, where, source) for r in raw.get("requires", [])),
+        tuple(rules),
+        creates,
+        str(raw.get("notice", "transition")),
+    )
+
+
+def _creates(c: Any, where: str, workflow: str, initial: str, source: str) -> Creates:
+    """The follow-up an event opens; by default in the same workflow's initial state."""
+    if not isinstance(c, Mapping):
+        raise WorkflowDefinitionError(source, f"{where}: 'creates' must be a table")
+    _only(c, {"workflow", "state", "title", "copy", "set"}, f"{where} creates", source)
+    return Creates(
+        str(c.get("workflow", workflow)),
+        str(c.get("state", initial)),
+        str(c.get("title", "{title}")),
+        _strs(c.get("copy", []), f"{where} creates.copy", source),
+        dict(c.get("set", {})),
+    )
+
+
+_DEADLINE_KEYS = {
+    "name", "states", "action", "anchor", "days", "extra_days", "setting", "repeat_days", "event", "template", "notify",
+    "cc", "when", "skip_if_children", "counts_from", "grace_days", "overdue_template", "overdue_notify", "overdue_cc",
+    "skip_if_ending",
+}
+
+
+def _deadline(raw: Any, i: int, source: str) -> DeadlineRule:
+    if not isinstance(raw, Mapping) or not isinstance(raw.get("name"), str):
+        raise WorkflowDefinitionError(source, f"deadline #{i + 1} needs a 'name'")
+    where = f"deadline '{raw['name']}'"
+    _only(raw, _DEADLINE_KEYS, where, source)
+    days = raw.get("days", 0)
+    if isinstance(days, list):
+        days = tuple(days)
+    elif isinstance(days, Mapping):
+        days = dict(days)
+    return DeadlineRule(
+        raw["name"],
+        _strs(raw.get("states", []), f"{where} states", source),
+        str(raw.get("action", "")),
+        str(raw.get("anchor", "entered")),
+        days,
+        int(raw.get("extra_days", 0)),
+        raw.get("setting"),
+        raw.get("repeat_days"),
+        raw.get("event"),
+        raw.get("template"),
+        _strs(raw.get("notify", []), f"{where} notify", source),
+        _strs(raw.get("cc", []), f"{where} cc", source),
+        raw.get("when"),
+        bool(raw.get("skip_if_children", False)),
+        raw.get("counts_from"),
+        None if raw.get("grace_days") is None else int(raw["grace_days"]),
+        raw.get("overdue_template"),
+        _strs(raw.get("overdue_notify", []), f"{where} overdue_notify", source),
+        _strs(raw.get("overdue_cc", []), f"{where} overdue_cc", source),
+        bool(raw.get("skip_if_ending", False)),
     )
 
 

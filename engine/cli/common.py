@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
@@ -10,21 +11,30 @@ from typing import Any, Iterable
 
 import click
 
+from engine.i18n import N_
+
 
 def configure_logging() -> None:
     level = os.environ.get("TKKSD_LOG_LEVEL", "warning").upper()
     logging.basicConfig(level=getattr(logging, level, logging.WARNING), format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
 
 
+def _say_error(message: str) -> None:
+    from engine.i18n import _
+
+    click.echo(_("Error: {message}").format(message=message), err=True)
+
+
 def report_failure(exc: BaseException) -> int:
     """One plain sentence on stderr; the exit code of the error's kind."""
     from engine.errors import TkksdError
+    from engine.i18n import _
 
     if isinstance(exc, TkksdError):
-        click.echo(f"Error: {exc}", err=True)
+        _say_error(str(exc))
         return exc.exit_code
     if isinstance(exc, KeyboardInterrupt):
-        click.echo("Interrupted.", err=True)
+        click.echo(_("Interrupted."), err=True)
         return 130
     if os.environ.get("TKKSD_DEBUG"):
         import traceback
@@ -32,15 +42,14 @@ def report_failure(exc: BaseException) -> int:
         traceback.print_exception(exc)
     if isinstance(exc, OSError) and not type(exc).__module__.startswith("sqlalchemy"):
         # A file or folder the user named (or its disk): bad input, said plainly.
-        where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
-        click.echo(f"Error: {where}{exc.strerror or exc}; nothing was changed.", err=True)
+        _say_error(_os_problem(exc))
         return 2
     if isinstance(exc, OverflowError):
         # A number or a date the user gave, too far out for a date or a count (--days 10**20).
-        click.echo(f"Error: a number or a date given is out of range ({exc}); nothing was changed.", err=True)
+        _say_error(_("a number or a date given is out of range ({problem}); nothing was changed.").format(problem=exc))
         return 2
     if isinstance(exc, UnicodeError):
-        click.echo("Error: an argument or a value is not valid UTF-8 text; nothing was changed.", err=True)
+        _say_error(_("an argument or a value is not valid UTF-8 text; nothing was changed."))
         return 2
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     module = type(exc).__module__.split(".")[0]
@@ -49,14 +58,37 @@ def report_failure(exc: BaseException) -> int:
 
         waited = explain(exc)
         if waited:
-            click.echo(f"Error: {waited}", err=True)
+            _say_error(waited)
             return 10
         orig = getattr(exc, "orig", None)
         text = str(orig).strip().splitlines()[0] if orig is not None else text
-        click.echo(f"Error: the database refused the operation ({text}); nothing was changed.", err=True)
+        _say_error(_("the database refused the operation ({problem}); nothing was changed.").format(problem=text))
         return 10
-    click.echo(f"Error: unexpected {type(exc).__name__}: {text} (set TKKSD_DEBUG=1 for details).", err=True)
+    _say_error(_("unexpected {kind}: {problem} (set TKKSD_DEBUG=1 for details).").format(kind=type(exc).__name__, problem=text))
     return 1
+
+
+# The operating system's reasons people meet most, in their language (errno -> sentence); the
+# system's own English text for the rest.
+_OS_REASONS = {
+    errno.ENOENT: N_("{path}: no such file or folder; nothing was changed."),
+    errno.EACCES: N_("{path}: permission denied; nothing was changed."),
+    errno.EPERM: N_("{path}: permission denied; nothing was changed."),
+    errno.ENOSPC: N_("{path}: the disk is full; nothing was changed."),
+    errno.EROFS: N_("{path}: the file system is read-only; nothing was changed."),
+    errno.EISDIR: N_("{path}: is a folder, not a file; nothing was changed."),
+    errno.ENOTDIR: N_("{path}: a part of the path is not a folder; nothing was changed."),
+}
+
+
+def _os_problem(exc: OSError) -> str:
+    from engine.i18n import _
+
+    path = exc.filename if getattr(exc, "filename", None) else None
+    if path is not None and exc.errno in _OS_REASONS:
+        return _(_OS_REASONS[exc.errno]).format(path=path)
+    where = f"{path}: " if path is not None else ""
+    return _("{where}{reason}; nothing was changed.").format(where=where, reason=exc.strerror or exc)
 
 
 def undecodable_argument(argv: list[str]) -> str | None:
@@ -113,16 +145,18 @@ def emit_json(value: Any) -> None:
 def parse_sets(pairs: Iterable[str]) -> dict[str, str]:
     from engine.errors import InvalidInput
 
+    from engine.i18n import _
+
     out: dict[str, str] = {}
     for pair in pairs:
         if "=" not in pair:
-            raise InvalidInput(f"--set needs key=value, not '{pair}'.")
+            raise InvalidInput(_("--set needs key=value, not '{pair}'.").format(pair=pair))
         key, value = pair.split("=", 1)
         key = key.strip()
         if not key:
-            raise InvalidInput(f"--set needs a key before '=', not '{pair}'.")
+            raise InvalidInput(_("--set needs a key before '=', not '{pair}'.").format(pair=pair))
         if key in out:
-            raise InvalidInput(f"--set gives '{key}' twice.")
+            raise InvalidInput(_("--set gives '{key}' twice.").format(key=key))
         out[key] = value
     return out
 
@@ -139,12 +173,14 @@ def opd_filter(ctx, requested: str | None) -> str | None:
     (``access.read_all = false``), which a request for another OPD cannot widen."""
     from engine.lifecycle.access import visible_opd
     from engine.errors import PermissionDenied
+    from engine.i18n import _
 
     own = visible_opd(ctx, identity())
     if own is None:
         return requested
     if requested and requested.upper() != own:
-        raise PermissionDenied(f"User '{identity().login}' reads only the agreements of {own}, not {requested.upper()}.")
+        raise PermissionDenied(_("User '{login}' reads only the agreements of {opd}, not {requested}.").format(
+            login=identity().login, opd=own, requested=requested.upper()))
     return own
 
 

@@ -13,6 +13,8 @@ from pathlib import Path
 import click
 from click.shell_completion import CompletionItem, get_completion_class
 
+from engine.i18n import N_
+
 SHELLS = ("bash", "zsh", "fish")
 COMPLETE_VAR = "_TKKSD_COMPLETE"
 
@@ -97,16 +99,12 @@ def opd_codes(_ctx: click.Context, _param: click.Parameter, incomplete: str) -> 
     return _read(query)
 
 
-@click.command()
+@click.command(help=N_("Print the shell completion script for SHELL: Tab then completes commands, agreement ids, "
+                       "event names and OPD codes.\n\n"
+                       "\b\nExample:\n"
+                       "  eval \"$(tkksd completion bash)\"        # in ~/.bashrc\n"
+                       "  eval \"$(tkksd completion zsh)\"         # in ~/.zshrc\n"
+                       "  tkksd completion fish > ~/.config/fish/completions/tkksd.fish"))
 @click.argument("shell", type=click.Choice(SHELLS))
 def completion(shell: str) -> None:
-    """Print the shell completion script for SHELL: Tab then completes commands, agreement ids,
-    event names and OPD codes.
-
-    \b
-    Example:
-      eval "$(tkksd completion bash)"        # in ~/.bashrc
-      eval "$(tkksd completion zsh)"         # in ~/.zshrc
-      tkksd completion fish > ~/.config/fish/completions/tkksd.fish
-    """
     click.echo(script_for(shell))

@@ -130,7 +130,7 @@ def outbox_show(outbox_id, as_json):
                  created_at=_moment(row["created_at"], zone), next_attempt_at=_moment(row["next_attempt_at"], zone),
                  sent_at=_moment(row["sent_at"], zone))
     fields = (("id", N_("ID")), ("status", N_("Status")), ("kind", N_("Kind")), ("agreement", N_("Agreement")),
-              ("message_id", N_("Message-ID")), ("subject", N_("Subject")), ("to", N_("To")), ("cc", N_("Cc")),
+              ("message_id", N_("Message-ID")), ("subject", N_("Subject")), ("to", N_("Recipients")), ("cc", N_("Cc")),
               ("attempts", N_("Attempts")), ("created_at", N_("Created")), ("next_attempt_at", N_("Next attempt")),
               ("sent_at", N_("Sent")), ("claimed_by", N_("Claimed by")), ("last_error", N_("Last error")))
     width = max(len(_(label)) for _key, label in fields) + 2
@@ -169,7 +169,7 @@ def outbox_retry(outbox_id, retry_all, status):
 
     if retry_all == (outbox_id is not None):
         raise InvalidInput(_("outbox retry takes one message ID or --all, not both and not neither."))
-    ctx = context(access="operate", what="retry outbox messages")
+    ctx = context(access="operate", what=N_("retry outbox messages"))
     if retry_all:
         from engine.mail.outbox import retry_all as requeue
 

@@ -56,7 +56,7 @@ def daemon(once, daemon_id, log_level, as_json):
 
     from .screen import Progress, configure_logging, show_start
 
-    ctx = context(access="operate", what="run the daemon")
+    ctx = context(access="operate", what=N_("run the daemon"))
     configure_logging(log_level, ctx.clock.zone)
     check_writable(ctx.engine)  # a daemon that cannot write stops now, saying why
     private_umask(ctx.settings.get("access", "group") or None)
@@ -179,7 +179,7 @@ def doctor(fix, as_json):
     from engine.i18n import number
     from engine.scheduler.doctor import check, fix as repair
 
-    ctx = context(access="operate" if fix else "read", what="run `tkksd doctor --fix`")
+    ctx = context(access="operate" if fix else "read", what=N_("run `tkksd doctor --fix`"))
     fixed = repair(ctx) if fix else []
     report = check(ctx)
     report["fixed"] = fixed

@@ -15,14 +15,31 @@ import sqlalchemy as sa
 from engine.store import db
 from engine.context import Context
 from engine.errors import InvalidInput
+from engine.i18n import N_, _, in_language, number
 from notifiers.formatting import tanggal
 
 from engine.lifecycle.labels import deadline_what
 from engine.store.tables import agreements, deadlines, opds
 
 
-OVERDUE = {"id": "TERLAMBAT", "en": "OVERDUE"}
-REMINDER = {"id": "Besok jatuh tempo: {what} ({number})", "en": "Due tomorrow: {what} ({number})"}
+# The calendar is written in the context's language (an OPD head subscribes to it), so its
+# texts are marked here and translated with that language when an event is built.
+TEXT = {
+    "overdue": N_("OVERDUE {days} days: "),
+    "reminder": N_("Due tomorrow: {what} ({number})"),
+    "what": N_("What falls due: {what}"),
+    "agreement": N_("Agreement: {number} - {title}"),
+    "partner": N_("Partner: {partner}"),
+    "opd": N_("Lead OPD: {code} ({name})"),
+    "due": N_("Deadline: {day} ({zone})"),
+    "late": N_(", {days} days late"),
+    "calendar": N_("TKKSD agreement deadlines"),
+}
+
+
+def _t(key: str, lang: str) -> str:
+    return in_language(TEXT[key], lang)
+
 
 
 def _alarm(what: str, number: str, lang: str):
@@ -32,7 +49,7 @@ def _alarm(what: str, number: str, lang: str):
     alarm = Alarm()
     alarm.add("action", "DISPLAY")
     alarm.add("trigger", timedelta(days=-1))
-    alarm.add("description", REMINDER["en" if lang == "en" else "id"].format(what=what, number=number))
+    alarm.add("description", _t("reminder", lang).format(what=what, number=number))
     return alarm
 
 
@@ -53,7 +70,7 @@ def _rows(ctx: Context, *, opd: str | None, days: int | None, deadline_id: int |
         q = q.where(deadlines.c.due_at <= ctx.clock.now() + timedelta(days=days))
     with db.read(ctx.engine) as conn:
         if opd and conn.execute(sa.select(opds.c.code).where(opds.c.code == opd.upper())).first() is None:
-            raise InvalidInput(f"Unknown OPD code '{opd}'; `tkksd opd list` shows the directory.")
+            raise InvalidInput(_("Unknown OPD code '{code}'; `tkksd opd list` shows the directory.").format(code=opd))
         return conn.execute(q).all()
 
 
@@ -71,16 +88,16 @@ def _event(ctx: Context, r, what: str):
     ev.add("dtstart", start)
     ev.add("dtend", start + timedelta(minutes=int(settings.get("calendar", "duration_minutes", 30))))
     overdue_days = (ctx.clock.today() - day).days if r.due_at <= now else 0
-    flag = f"{OVERDUE['en' if lang == 'en' else 'id']} {overdue_days} {'days' if lang == 'en' else 'hari'}: " \
-        if overdue_days > 0 else ""
+    days = number(overdue_days, lang)
+    flag = _t("overdue", lang).format(days=days) if overdue_days > 0 else ""
     ev.add("summary", f"[{r.number}] {flag}{what}")
     ev.add("description", "\n".join([
-        f"Yang jatuh tempo: {what}",
-        f"Kerja sama: {r.number} - {r.title}",
-        f"Mitra: {r.partner}",
-        f"OPD pengampu: {r.lead_opd} ({r.opd_name or r.lead_opd})",
-        f"Tenggat: {tanggal(day, lang)} ({settings.get('general', 'timezone_abbr', 'WITA')})"
-        + (f", terlambat {overdue_days} hari" if overdue_days else ""),
+        _t("what", lang).format(what=what),
+        _t("agreement", lang).format(number=r.number, title=r.title),
+        _t("partner", lang).format(partner=r.partner),
+        _t("opd", lang).format(code=r.lead_opd, name=r.opd_name or r.lead_opd),
+        _t("due", lang).format(day=tanggal(day, lang), zone=settings.get("general", "timezone_abbr", "WITA"))
+        + (_t("late", lang).format(days=days) if overdue_days > 0 else ""),
     ]))
     if r.due_at > now:  # an alarm in the past would only pop up at once
         ev.add_component(_alarm(what, r.number, lang))
@@ -99,7 +116,7 @@ def build(ctx: Context, *, opd: str | None = None, days: int | None = None, dead
     cal.add("version", "2.0")
     cal.add("calscale", "GREGORIAN")
     cal.add("method", "PUBLISH")
-    cal.add("x-wr-calname", "Tenggat kerja sama TKKSD" + (f" - {opd.upper()}" if opd else ""))
+    cal.add("x-wr-calname", _t("calendar", ctx.lang) + (f" - {opd.upper()}" if opd else ""))
     cal.add("x-wr-timezone", str(ctx.clock.zone.key))
     defns: dict = {}
     for r in rows:
@@ -134,7 +151,7 @@ def per_opd(ctx: Context, *, days: int | None = None) -> dict[str, tuple[bytes, 
 def write(ctx: Context, output: str | Path, *, opd: str | None = None, days: int | None = None) -> int:
     output = Path(output)
     if output.suffix.lower() != ".ics":
-        raise InvalidInput(f"'{output.name}' must end in .ics.")
+        raise InvalidInput(_("'{name}' must end in .ics.").format(name=output.name))
     cal, n = build(ctx, opd=opd, days=days)
     output.write_bytes(cal.to_ical())
     return n

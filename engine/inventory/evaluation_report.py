@@ -5,15 +5,24 @@ from __future__ import annotations
 
 from typing import Any
 
+from zoneinfo import ZoneInfo
+
 import sqlalchemy as sa
 
+from engine.i18n import N_, in_language
+from engine.lifecycle.labels import choice_label
 from engine.store import db
 from engine.store.tables import agreements, history
 
 KB_DECISIONS = {
-    "upgrade": "Ditingkatkan menjadi PKS",
-    "give_more_time": "Diberi tambahan waktu",
-    "declare_not_followed_up": "Dinyatakan tidak ditindaklanjuti",
+    "upgrade": N_("Upgraded to a PKS"),
+    "give_more_time": N_("Given more time"),
+    "declare_not_followed_up": N_("Declared not followed up"),
+}
+TEXT = {
+    "kb_decisions": N_("The TKKSD chair's decisions on KB/MoU past their follow-up deadline"),
+    "departures": N_("Evaluation decisions departing from the score ({count})"),
+    "departure": N_("{event} by {actor} ({day}): {reason}"),
 }
 
 
@@ -30,14 +39,16 @@ def sections(ctx) -> dict[str, Any]:
             .where(history.c.event.in_(("continue", "upgrade", "extend", "revise", "terminate")))
             .order_by(history.c.at, history.c.id)
         ).all()
+    lang = ctx.lang
     departures = [
-        {"id": r.number, "title": r.title, "opd": r.lead_opd, "event": r.event, "actor": r.actor,
+        {"id": r.number, "title": r.title, "opd": r.lead_opd, "event": r.event,
+         "event_label": choice_label("outcome", r.event, lang), "actor": r.actor,
          "at": r.at.isoformat(), "reason": (r.data or {}).get("departure_reason"),
          "recommendation": (r.data or {}).get("evaluation_recommendation")}
         for r in rows if (r.data or {}).get("departure_reason")
     ]
     return {
-        "kb_decisions": [{"decision": k, "label": v, "count": counts.get(k, 0)} for k, v in KB_DECISIONS.items()],
+        "kb_decisions": [{"decision": k, "label": in_language(v, lang), "count": counts.get(k, 0)} for k, v in KB_DECISIONS.items()],
         "evaluation_departures": departures,
     }
 
@@ -53,13 +64,22 @@ def open_round_items(ctx) -> dict[int, tuple[str, Any]]:
 
 
 def text_lines(data: dict[str, Any]) -> list[str]:
-    out = ["", "Keputusan Ketua TKKSD atas KB/MoU yang melewati batas tindak lanjut"]
+    from datetime import datetime, timezone
+
+    from engine.i18n import day, number
+
+    lang = data.get("lang", "id")
+    zone = ZoneInfo(data.get("timezone") or "Asia/Makassar")
+    out = ["", in_language(TEXT["kb_decisions"], lang)]
     for d in data.get("kb_decisions", []):
-        out.append(f"  {d['label'].ljust(34)} {d['count']:>5}")
+        out.append(f"  {d['label'].ljust(34)} {number(d['count'], lang):>5}")
     departures = data.get("evaluation_departures", [])
-    out += ["", f"Keputusan evaluasi yang berbeda dari skor ({len(departures)})"]
+    out += ["", in_language(TEXT["departures"], lang).format(count=number(len(departures), lang))]
     for d in departures:
-        out.append(f"  {d['id']}  {d['event']} oleh {d['actor']} ({d['at'][:10]}): {d['reason']}")
+        at = datetime.fromisoformat(d["at"])
+        when = day((at if at.tzinfo else at.replace(tzinfo=timezone.utc)).astimezone(zone).date(), lang)
+        out.append(f"  {d['id']}  " + in_language(TEXT["departure"], lang).format(
+            event=d.get("event_label") or d["event"], actor=d["actor"], day=when, reason=d["reason"]))
     return out
 
 
@@ -69,14 +89,14 @@ def xlsx_sheets(wb, data: dict[str, Any]) -> None:
     from engine.inventory.report_xlsx import Col, write_table
 
     en = data.get("lang") == "en"
-    write_table(wb.create_sheet("keputusan_kb"),
+    write_table(wb.create_sheet("kb_decisions" if en else "keputusan_kb"),
                 [Col("Code" if en else "Kode", width=24), Col("Decision" if en else "Keputusan", "wrap", 40),
                  Col("Count" if en else "Jumlah", "int", width=10)],
                 [[d["decision"], d["label"], d["count"]] for d in data.get("kb_decisions", [])])
-    write_table(wb.create_sheet("evaluasi_menyimpang"),
+    write_table(wb.create_sheet("evaluation_departures" if en else "evaluasi_menyimpang"),
                 [Col("Number" if en else "Nomor", width=16), Col("Title" if en else "Judul", "wrap", 40),
                  Col("OPD", width=12), Col("Decision" if en else "Keputusan", width=14),
                  Col("By" if en else "Oleh", "wrap", 18), Col("Date" if en else "Tanggal", "date"),
                  Col("Reason" if en else "Alasan", "wrap", 45)],
-                [[d["id"], d["title"], d["opd"], d["event"], d["actor"], d["at"], d["reason"]]
+                [[d["id"], d["title"], d["opd"], d.get("event_label") or d["event"], d["actor"], d["at"], d["reason"]]
                  for d in data.get("evaluation_departures", [])])

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Iterator, Sequence
 
 import sqlalchemy as sa
 
@@ -14,6 +14,9 @@ from engine.store import db
 from engine.inventory import sheets
 from engine.context import Context
 from engine.errors import InvalidInput
+from engine.i18n import N_, _, day, in_language, number
+
+PROGRESS_EVERY = 200  # rows between two progress reports: often enough to move, rarely enough to cost nothing
 from engine.store.tables import agreements, opds
 
 
@@ -64,25 +67,54 @@ def rows_for_export(conn, ctx: Context, cols: list[sheets.Column], *, workflow: 
     return out
 
 
+class Counted(Sequence[dict[str, Any]]):
+    """The rows as the sheet writer reads them, reporting ``(done, total)`` as it goes: the writer
+    walks them once, so counting what it has taken is counting what it has written."""
+
+    def __init__(self, rows: list[dict[str, Any]], progress: Callable[[int, int], None]):
+        self.rows, self.progress = rows, progress
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, index):  # type: ignore[override]
+        return self.rows[index]
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        total = len(self.rows)
+        for done, row in enumerate(self.rows, start=1):
+            yield row
+            if done % PROGRESS_EVERY == 0 or done == total:
+                self.progress(done, total)
+
+
 def export_file(ctx: Context, path: str | Path, *, workflow: str | None = None, opd: str | None = None,
-                state: str | None = None) -> int:
-    """Write the agreements (optionally filtered) to ``path``; returns how many."""
+                state: str | None = None, progress: Callable[[int, int], None] | None = None) -> int:
+    """Write the agreements (optionally filtered) to ``path``; returns how many. ``progress`` is
+    told ``(rows written, all rows)`` while the file is written."""
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in (".csv", ".xlsx"):
-        raise InvalidInput(f"'{path.name}' must end in .csv or .xlsx.")
+        raise InvalidInput(_("'{name}' must end in .csv or .xlsx.").format(name=path.name))
     if workflow and workflow not in ctx.registry.names():
-        raise InvalidInput(f"Unknown workflow '{workflow}' (loaded: {', '.join(ctx.registry.names())}).")
+        raise InvalidInput(_unknown_workflow(ctx, workflow))
     cols = sheets.columns(ctx.registry)
     with db.read(ctx.engine) as conn:
         rows = rows_for_export(conn, ctx, cols, workflow=workflow, opd=opd, state=state)
         codes = _opd_codes(conn)
+    shown = Counted(rows, progress) if progress is not None else rows
     if suffix == ".csv":
-        sheets.write_csv(path, cols, rows)
+        sheets.write_csv(path, cols, shown)
     else:
-        sheets.write_xlsx(path, cols, rows, lists=drop_down_lists(ctx, cols, codes), lang=ctx.lang,
-                          title=f"Daftar kerja sama daerah ({len(rows)} baris), diekspor {ctx.clock.today().isoformat()}")
+        title = in_language(N_("Regional cooperation agreements ({rows} rows), exported on {day}"), ctx.lang).format(
+            rows=number(len(rows), ctx.lang), day=day(ctx.clock.today(), ctx.lang))
+        sheets.write_xlsx(path, cols, shown, lists=drop_down_lists(ctx, cols, codes), lang=ctx.lang, title=title)
     return len(rows)
+
+
+def _unknown_workflow(ctx: Context, workflow: str) -> str:
+    return _("Unknown workflow '{workflow}' (loaded: {loaded}).").format(
+        workflow=workflow, loaded=", ".join(ctx.registry.names()))
 
 
 def _one_workflow(ctx: Context, workflow: str):
@@ -90,7 +122,7 @@ def _one_workflow(ctx: Context, workflow: str):
     from workflows import Registry
 
     if workflow not in ctx.registry.names():
-        raise InvalidInput(f"Unknown workflow '{workflow}' (loaded: {', '.join(ctx.registry.names())}).")
+        raise InvalidInput(_unknown_workflow(ctx, workflow))
     return Registry({k: d for k, d in ctx.registry.definitions.items() if k[0] == workflow})
 
 
@@ -101,7 +133,7 @@ def write_template(ctx: Context, path: str | Path, workflow: str | None = None) 
     offered the partner types of a BMD contract)."""
     path = Path(path)
     if path.suffix.lower() != ".xlsx":
-        raise InvalidInput(f"The template is an XLSX workbook; '{path.name}' must end in .xlsx.")
+        raise InvalidInput(_("The template is an XLSX workbook; '{name}' must end in .xlsx.").format(name=path.name))
     registry = _one_workflow(ctx, workflow) if workflow else ctx.registry
     cols = sheets.columns(registry)
     try:
@@ -110,5 +142,6 @@ def write_template(ctx: Context, path: str | Path, workflow: str | None = None) 
     except sa.exc.SQLAlchemyError:
         codes = []
     sheets.write_xlsx(path, cols, [], lists=drop_down_lists(ctx, cols, codes, registry), lang=ctx.lang,
-                      title="Templat impor daftar kerja sama daerah" + (f" ({workflow})" if workflow else ""))
+                      title=in_language(N_("Import template for regional cooperation agreements"), ctx.lang)
+                      + (f" ({workflow})" if workflow else ""))
     return [c.key for c in cols]

@@ -21,6 +21,7 @@ from workflows.spec import WorkflowDefinition
 from engine.store import db
 from engine.context import Context
 from engine.errors import ConfigurationError, InvalidInput, NotFound
+from engine.i18n import _
 from engine.store.tables import history
 
 ROLE_LABELS = {"secretariat": "Sekretariat", "tkksd": "TKKSD", "chair": "Ketua TKKSD", "opd": "OPD pengampu",
@@ -146,14 +147,15 @@ def draw(ctx: Context, output: str | Path, *, ref: str | None = None, workflow: 
     output = Path(output)
     suffix = output.suffix.lower()
     if suffix not in FORMATS:
-        raise InvalidInput(f"'{output.name}' must end in .svg, .png, .dot or .mmd.")
+        raise InvalidInput(_("'{name}' must end in .svg, .png, .dot or .mmd.").format(name=output.name))
     engine = FORMATS[suffix]
     current = None
     path: list[tuple[str | None, str]] = []
     if ref:
         row, path = _agreement(ctx, ref)
         if workflow and workflow != row.workflow:
-            raise InvalidInput(f"{row.number} runs workflow {row.workflow}, not {workflow}.")
+            raise InvalidInput(_("{ref} runs workflow {workflow}, not {asked}.").format(
+                ref=row.number, workflow=row.workflow, asked=workflow))
         defn = ctx.registry.get(row.workflow, row.workflow_version)
         current = row.lifecycle_state
         if path and path[0][0] is None:  # created by an import: draw the steps the import implies
@@ -167,14 +169,14 @@ def draw(ctx: Context, output: str | Path, *, ref: str | None = None, workflow: 
         try:
             import graphviz  # noqa: F401
         except ImportError:
-            raise ConfigurationError(
+            raise ConfigurationError(_(
                 "Drawing .svg/.png/.dot needs the Python package graphviz (pip install graphviz); .mmd needs nothing."
-            ) from None
+            )) from None
         if suffix != ".dot" and shutil.which("dot") is None:
-            raise ConfigurationError(
+            raise ConfigurationError(_(
                 "Graphviz's dot program is not installed (Debian: apt-get install graphviz); "
                 "write a Mermaid diagram with --output FILE.mmd instead."
-            )
+            ))
     graph = build(ctx, defn, engine=engine, current=current, path=path)
     if engine == "mermaid":
         output.write_text(graph.source + "\n", encoding="utf-8")

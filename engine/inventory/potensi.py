@@ -15,17 +15,26 @@ from sqlalchemy.engine import Connection
 
 from engine.context import Context
 from engine.errors import InvalidInput, NotFound, PermissionDenied
+from engine.i18n import N_, _, in_language
 from engine.store import db
 from engine.store.tables import agreements, id_counters, opds, potensi, wilayah
 
 STATUSES = ("gagasan", "dikaji", "siap_diusulkan", "diusulkan", "ditolak")
-STATUS_LABELS = {"gagasan": "Gagasan", "dikaji": "Dikaji", "siap_diusulkan": "Siap diusulkan",
-                 "diusulkan": "Diusulkan", "ditolak": "Ditolak"}
+STATUS_LABELS = {"gagasan": N_("Idea"), "dikaji": N_("Under study"), "siap_diusulkan": N_("Ready to be proposed"),
+                 "diusulkan": N_("Proposed"), "ditolak": N_("Rejected")}
 # The moves a person makes with `potensi status`; `diusulkan` comes only from `promote`.
 MOVES = {"gagasan": ("dikaji", "ditolak"), "dikaji": ("siap_diusulkan", "gagasan", "ditolak"),
          "siap_diusulkan": ("dikaji", "ditolak"), "diusulkan": (), "ditolak": ()}
 FORMS = {"KB": "Kesepakatan Bersama", "PKS": "Perjanjian Kerja Sama", "BMD": "Pemanfaatan Barang Milik Daerah"}
 FIRST_FIELDS = ("transport",)  # OIKN's letter names transport first
+
+
+def status_label(status: str, lang: str | None = None) -> str:
+    """A status as people read it, in ``lang`` (default: the language the process speaks)."""
+    message = STATUS_LABELS.get(status)
+    if message is None:
+        return status
+    return in_language(message, lang) if lang else _(message)
 
 
 def _fields(ctx: Context) -> tuple[str, ...]:
@@ -55,7 +64,8 @@ def _proposer(conn: Connection, code: str) -> dict[str, str]:
     try:
         unit = resolve(conn, code)[0]
     except (InvalidInput, IndexError):
-        raise NotFound(f"'{code}' is neither an OPD code nor a kecamatan, kelurahan or desa; `tkksd opd list` and `tkksd wilayah list` show them.") from None
+        raise NotFound(_("'{code}' is neither an OPD code nor a kecamatan, kelurahan or desa; "
+                         "`tkksd opd list` and `tkksd wilayah list` show them.").format(code=code)) from None
     kec = conn.execute(sa.select(opds.c.code).where(opds.c.kemendagri_code == kecamatan_of(unit))).scalar()
     return {"code": unit.code, "name": f"{unit.level.capitalize()} {unit.name}", "opd": kec or ""}
 
@@ -74,17 +84,20 @@ def add(ctx: Context, login: str, *, field: str, description: str, proposer: str
         note: str | None = None) -> dict[str, Any]:
     field = field.strip().lower()
     if field not in _fields(ctx):
-        raise InvalidInput(f"'{field}' is not an urusan; choose one of {', '.join(_fields(ctx))}.")
+        raise _not_an_urusan(ctx, field)
     form = form.strip().upper()
     if form not in FORMS:
-        raise InvalidInput(f"The expected form must be one of {', '.join(FORMS)}, not '{form}'.")
+        raise InvalidInput(_("The expected form must be one of {choices}, not '{form}'.").format(
+            choices=", ".join(FORMS), form=form))
     if not description.strip() or not counterpart.strip():
-        raise InvalidInput("A potential cooperation needs a description and its IKN counterpart (--counterpart).")
+        raise InvalidInput(_("A potential cooperation needs a description and its IKN counterpart (--counterpart)."))
     with db.write(ctx.engine) as conn:
         actor = _actor(conn, login)
         who = _proposer(conn, proposer)
         if not _may_write(actor, who["opd"]):
-            raise PermissionDenied(f"User '{login}' may not register potential cooperation for {who['code']} (the secretariat, TKKSD members and the proposer's own users may).")
+            raise PermissionDenied(_("User '{login}' may not register potential cooperation for {proposer} (the "
+                                     "secretariat, TKKSD members and the proposer's own users may).").format(
+                login=login, proposer=who["code"]))
         now = ctx.clock.now()
         number = _next_number(conn, ctx.clock.today().year)
         conn.execute(potensi.insert().values(
@@ -97,7 +110,7 @@ def add(ctx: Context, login: str, *, field: str, description: str, proposer: str
 def _find(conn: Connection, ref: str):
     row = conn.execute(sa.select(potensi).where(potensi.c.number == ref.strip().upper())).first()
     if row is None:
-        raise NotFound(f"No potential cooperation '{ref}'; `tkksd potensi list` shows them.")
+        raise NotFound(_("No potential cooperation '{ref}'; `tkksd potensi list` shows them.").format(ref=ref))
     return row
 
 
@@ -112,7 +125,7 @@ def _shown(conn: Connection, row) -> dict[str, Any]:
     return {
         "id": row.number, "field": row.field, "description": row.description, "proposer": row.proposer,
         "proposer_name": name, "ikn_counterpart": row.ikn_counterpart, "expected_form": row.expected_form,
-        "status": row.status, "status_label": STATUS_LABELS[row.status], "note": row.note, "agreement": agreement,
+        "status": row.status, "status_label": status_label(row.status), "note": row.note, "agreement": agreement,
         "created_by": row.created_by, "created_at": row.created_at.isoformat(), "updated_at": row.updated_at.isoformat(),
     }
 
@@ -122,7 +135,19 @@ def show(ctx: Context, ref: str) -> dict[str, Any]:
         return _shown(conn, _find(conn, ref))
 
 
+def _not_an_urusan(ctx: Context, field: str) -> InvalidInput:
+    return InvalidInput(_("'{field}' is not an urusan; choose one of {choices}.").format(
+        field=field, choices=", ".join(_fields(ctx))))
+
+
 def list_all(ctx: Context, *, status: str | None = None, field: str | None = None) -> list[dict[str, Any]]:
+    """The register, filtered; an unknown filter value is refused naming the valid ones (a typo
+    would otherwise read as an empty register)."""
+    if status is not None and status not in STATUSES:
+        raise InvalidInput(_("'{status}' is not a status of the register; choose one of {choices}.").format(
+            status=status, choices=", ".join(STATUSES)))
+    if field is not None and field not in _fields(ctx):
+        raise _not_an_urusan(ctx, field)
     q = sa.select(potensi).order_by(potensi.c.id)
     if status:
         q = q.where(potensi.c.status == status)
@@ -138,12 +163,14 @@ def set_status(ctx: Context, login: str, ref: str, status: str, note: str | None
         row = _find(conn, ref)
         actor = _actor(conn, login)
         if not (actor.holds("secretariat") or actor.holds("tkksd")):
-            raise PermissionDenied(f"Only the secretariat and TKKSD members move potential cooperation on; '{login}' is neither.")
+            raise PermissionDenied(_("Only the secretariat and TKKSD members move potential cooperation on; "
+                                     "'{login}' is neither.").format(login=login))
         if status not in MOVES[row.status]:
-            allowed = ", ".join(MOVES[row.status]) or "none"
+            allowed = ", ".join(MOVES[row.status]) or _("none")
             if row.status == "siap_diusulkan":
-                allowed += f" (or `tkksd potensi promote {row.number}`, which makes it diusulkan)"
-            raise InvalidInput(f"{row.number} is '{row.status}' and cannot become '{status}'; allowed: {allowed}.")
+                allowed += " " + _("(or `tkksd potensi promote {ref}`, which makes it diusulkan)").format(ref=row.number)
+            raise InvalidInput(_("{ref} is '{status}' and cannot become '{new}'; allowed: {allowed}.").format(
+                ref=row.number, status=row.status, new=status, allowed=allowed))
         conn.execute(potensi.update().where(potensi.c.id == row.id).values(
             status=status, note=note or row.note, updated_at=ctx.clock.now()))
         return _shown(conn, _find(conn, ref))
@@ -156,15 +183,18 @@ def promote(ctx: Context, login: str, ref: str, lead_opd: str | None = None) -> 
     with db.write(ctx.engine) as conn:
         row = _find(conn, ref)
         if row.status != "siap_diusulkan":
-            raise InvalidInput(f"{row.number} is '{row.status}'; only an entry that is 'siap_diusulkan' can be promoted (`tkksd potensi status {row.number} siap_diusulkan`).")
+            raise InvalidInput(_("{ref} is '{status}'; only an entry that is 'siap_diusulkan' can be promoted "
+                                 "(`tkksd potensi status {ref} siap_diusulkan`).").format(ref=row.number, status=row.status))
         actor = _actor(conn, login)
         lead = (lead_opd or _proposer(conn, row.proposer)["opd"]).upper()
         if not lead:
-            raise InvalidInput(f"{row.number} was proposed by {row.proposer}, which has no OPD; give the lead OPD with --opd.")
+            raise InvalidInput(_("{ref} was proposed by {proposer}, which has no OPD; give the lead OPD with --opd.").format(
+                ref=row.number, proposer=row.proposer))
         if not conn.execute(sa.select(opds.c.code).where(opds.c.code == lead, opds.c.active.is_(True))).first():
-            raise NotFound(f"Unknown OPD code '{lead}'; `tkksd opd list` shows the directory.")
+            raise NotFound(_("Unknown OPD code '{code}'; `tkksd opd list` shows the directory.").format(code=lead))
         if not _may_write(actor, lead):
-            raise PermissionDenied(f"User '{login}' may not register agreements for {lead} (the secretariat, TKKSD members and the lead OPD's own users may).")
+            raise PermissionDenied(_("User '{login}' may not register agreements for {opd} (the secretariat, TKKSD "
+                                     "members and the lead OPD's own users may).").format(login=login, opd=lead))
         workflow = "pemanfaatan-bmd" if row.expected_form == "BMD" else "kerja-sama"
         defn = ctx.registry.latest(workflow)
         raw = {"title": row.description[:200], "partner": f"Otorita Ibu Kota Nusantara ({row.ikn_counterpart})",

@@ -11,6 +11,7 @@ import tempfile
 from pathlib import Path
 
 from engine.errors import ConfigurationError
+from engine.i18n import _
 
 
 def write(html: str, path: str | Path) -> str:
@@ -25,8 +26,8 @@ def write(html: str, path: str | Path) -> str:
         return "weasyprint"
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium is None:
-        raise ConfigurationError("Writing a PDF needs WeasyPrint (pip install weasyprint) or Chromium "
-                                 "(apt-get install chromium); --format html writes the same report for a browser.")
+        raise ConfigurationError(_("Writing a PDF needs WeasyPrint (pip install weasyprint) or Chromium "
+                                   "(apt-get install chromium); --format html writes the same report for a browser."))
     _print_with_chromium(chromium, html, path)
     return "chromium"
 
@@ -42,4 +43,5 @@ def _print_with_chromium(chromium: str, html: str, path: Path) -> None:
             capture_output=True, text=True, timeout=180,
         )
         if proc.returncode != 0 or not path.exists():
-            raise ConfigurationError(f"Chromium could not print the report to PDF: {proc.stderr.strip()[-300:]}")
+            raise ConfigurationError(_("Chromium could not print the report to PDF: {reason}").format(
+                reason=proc.stderr.strip()[-300:]))

@@ -210,7 +210,7 @@ def write(data: dict[str, Any], path: str | Path) -> None:
     if "wilayah" in data:
         from engine.inventory import wilayah_report
 
-        wilayah_report.add_sheets(wb, data["wilayah"])
+        wilayah_report.add_sheets(wb, data["wilayah"], lang)
     for sheet in wb.worksheets:
         print_setup(sheet)
     from engine.inventory.sheets import mark_text_cells  # no cell a spreadsheet would run as a formula

@@ -91,7 +91,7 @@ class Snapshot:
             self.imported_ids = set(conn.execute(
                 sa.select(history.c.agreement_id).where(history.c.seq == 1, history.c.kind == "import")
             ).scalars())
-            self.wilayah = wilayah_report.build(conn, self.lang, self.ctx.clock)
+            self.wilayah = wilayah_report.build(conn, self.lang, self.ctx.clock, self.ctx.registry)
             # The one meaning of "hanging" (engine.lifecycle.hanging), shared with doctor, the
             # digests and status.
             self.hanging = find_hanging(conn, self.ctx, self.now)
@@ -261,11 +261,10 @@ def render_json(data: dict[str, Any]) -> str:
 
 
 def percent(x: float | None, lang: str = "id") -> str:
-    """``48,4%`` (Indonesian decimal comma) or ``48.4%`` in English."""
-    if x is None:
-        return "-"
-    text = f"{x * 100:.1f}%"
-    return text if lang == "en" else text.replace(".", ",")
+    """``48,4 %`` (Indonesian) or ``48.4%`` (English); ``-`` when there is nothing to divide."""
+    from engine import i18n
+
+    return "-" if x is None else i18n.percent(x, lang)
 
 
 def generated_when(data: dict[str, Any]) -> str:
@@ -279,24 +278,30 @@ def day_text(iso: str, lang: str) -> str:
 
 
 def render_text(data: dict[str, Any]) -> str:
+    from engine.i18n import number
+
     lang = data.get("lang", "id")
     T = report_text(lang)
+
+    def n(value: int) -> str:
+        return number(value, lang)
+
     out: list[str] = []
     t = data["totals"]
     out.append(f"{data['title']} - {data['region']}")
     out.append(f"{T['as_of'].capitalize()} {day_text(data['as_of'], lang)}; {T['made']} {generated_when(data)}")
     out.append("")
-    out.append(f"{T['total']}: {t['agreements']} ({T['active'].lower()} {t['active']}, {T['final'].lower()} {t['final']}); "
-               f"{T['hanging'].lower()} {t['hanging']}; {T['due_soon'].format(days=data['horizon_days']).lower()} {t['due_soon']}")
+    out.append(f"{T['total']}: {n(t['agreements'])} ({T['active'].lower()} {n(t['active'])}, {T['final'].lower()} {n(t['final'])}); "
+               f"{T['hanging'].lower()} {n(t['hanging'])}; {T['due_soon'].format(days=n(data['horizon_days'])).lower()} {n(t['due_soon'])}")
 
     def section(title: str, items: list[dict[str, Any]], extra: bool = False) -> None:
         out.append("")
         out.append(title)
         width = min(max((len(str(i["label"])) for i in items), default=10), 60)
         for i in items:
-            line = f"  {str(i['label'])[:60].ljust(width)}  {i['count']:>5}"
+            line = f"  {str(i['label'])[:60].ljust(width)}  {n(i['count']):>5}"
             if extra and "active" in i:
-                line += f"  ({T['active_short'].lower()}: {i['active']})"
+                line += f"  ({T['active_short'].lower()}: {n(i['active'])})"
             out.append(line)
 
     section(T["by_state"], data["by_state"])
@@ -306,28 +311,28 @@ def render_text(data: dict[str, Any]) -> str:
     section(T["by_opd"], data["by_opd"][:15], extra=True)
     f = data["followup"]
     out.append("")
-    out.append(f"{T['followup']}: {f['followed_up']} {T['of']} {f['kb_total']} ({percent(f['rate'], lang)})")
+    out.append(f"{T['followup']}: {n(f['followed_up'])} {T['of']} {n(f['kb_total'])} ({percent(f['rate'], lang)})")
     ikn = data["ikn"]
-    out.append(f"{T['ikn_share']}: {ikn['related']} {T['of']} {ikn['with_value']} ({percent(ikn['share'], lang)})")
+    out.append(f"{T['ikn_share']}: {n(ikn['related'])} {T['of']} {n(ikn['with_value'])} ({percent(ikn['share'], lang)})")
     out.append("")
     out.append(T["evaluation"])
     for e in data["evaluation"]:
-        out.append(f"  {e['label'].ljust(28)} {e['total']:>5}")
+        out.append(f"  {e['label'].ljust(28)} {n(e['total']):>5}")
     out.extend(evaluation_report.text_lines(data))
     out.append("")
-    out.append(f"{T['hanging_list']} ({len(data['hanging'])})")
+    out.append(f"{T['hanging_list']} ({n(len(data['hanging']))})")
     for h in data["hanging"][:40]:
         out.append(f"  {h['id']}  {T['since'].lower()} {day_text(h['since'], lang)}  {h['responsible']['opd']}: "
                    f"{'; '.join(h['reasons'])}")
     if len(data["hanging"]) > 40:
-        out.append(f"  ... +{len(data['hanging']) - 40} (--format json/html/pdf/xlsx)")
+        out.append(f"  ... +{n(len(data['hanging']) - 40)} (--format json/html/pdf/xlsx)")
     out.append("")
-    out.append(f"{T['due_list'].format(days=data['horizon_days'])} ({len(data['due_soon'])})")
+    out.append(f"{T['due_list'].format(days=n(data['horizon_days']))} ({n(len(data['due_soon']))})")
     for d in data["due_soon"][:40]:
         out.append(f"  {day_text(d['due_on'], lang)}  {d['id']}  {d['responsible']['opd']}: {d['what']}")
     if len(data["due_soon"]) > 40:
-        out.append(f"  ... +{len(data['due_soon']) - 40}")
-    return "\n".join(out) + "\n" + (wilayah_report.render_text(data["wilayah"]) if "wilayah" in data else "")
+        out.append(f"  ... +{n(len(data['due_soon']) - 40)}")
+    return "\n".join(out) + "\n" + (wilayah_report.render_text(data["wilayah"], lang) if "wilayah" in data else "")
 
 
 # ------------------------------------------------------------------------- HTML, PDF, XLSX (own modules)
@@ -336,7 +341,7 @@ def render_text(data: dict[str, Any]) -> str:
 def render_html(data: dict[str, Any]) -> str:
     from engine.inventory.report_html import render
 
-    return wilayah_report.into_html(render(data), data.get("wilayah"))
+    return wilayah_report.into_html(render(data), data.get("wilayah"), data.get("lang", "id"))
 
 
 def write_pdf(data: dict[str, Any], path: str | Path) -> str:

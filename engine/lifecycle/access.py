@@ -34,20 +34,38 @@ from typing import Mapping
 import sqlalchemy as sa
 
 from engine.errors import InvalidInput, PermissionDenied
+from engine.i18n import N_, _
 
 SYSTEM = "system"
 LOGIN_PATTERN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}")
 LEVELS = ("none", "init", "read", "operate")
 
+# What each role is called where people read it (the code is what `user add --role` takes).
+ROLE_LABELS = {
+    "opd": N_("OPD user"),
+    "secretariat": N_("secretariat"),
+    "tkksd": N_("TKKSD member"),
+    "chair": N_("TKKSD chair"),
+    "admin": N_("admin"),
+    SYSTEM: N_("system"),
+}
 
-def check_login(login: str, what: str = "A login name") -> str:
-    """A login: letters, digits, '_', '.', '-', not starting with '.' or '-', at most 64 characters."""
+
+def role_label(role: str) -> str:
+    """A role as people call it, in the reader's language (the code when it has no label)."""
+    return _(ROLE_LABELS[role]) if role in ROLE_LABELS else role
+
+
+def check_login(login: str, what: str | None = None) -> str:
+    """A login: letters, digits, '_', '.', '-', not starting with '.' or '-', at most 64 characters.
+    ``what``: the name of what gave it (``TKKSD_USER``) when it is not a login typed as such."""
     if not LOGIN_PATTERN.fullmatch(login or ""):
         shown = (login or "")[:40].encode("utf-8", "backslashreplace").decode("utf-8")
-        raise InvalidInput(
-            f"{what} '{shown}{'…' if len(login or '') > 40 else ''}' is not valid: use at most 64 letters, digits, "
-            "'_', '.' or '-', starting with a letter, a digit or '_'."
-        )
+        shown += "…" if len(login or "") > 40 else ""
+        rule = _("use at most 64 letters, digits, '_', '.' or '-', starting with a letter, a digit or '_'.")
+        if what:
+            raise InvalidInput(_("{variable} '{login}' is not valid: {rule}").format(variable=what, login=shown, rule=rule))
+        raise InvalidInput(_("The login name '{login}' is not valid: {rule}").format(login=shown, rule=rule))
     return login
 
 
@@ -127,16 +145,17 @@ def identify(conn: sa.Connection, settings, environ: Mapping[str, str] | None = 
     wanted = environ.get("TKKSD_USER") or ""
     services = tuple(settings.get("access", "service_accounts", []) or [])
     if wanted == SYSTEM:
-        raise PermissionDenied("No one can act as 'system': it is the daemon's own identity (TKKSD_USER=system is refused).")
+        raise PermissionDenied(_("No one can act as 'system': it is the daemon's own identity (TKKSD_USER=system is refused)."))
     base_row = _user(conn, base)
     if not wanted or wanted == base:
         return Identity(base, base, _roles(base_row), base_row.opd_code if base_row else None, base in services)
     check_login(wanted, "TKKSD_USER")
     if "admin" not in _roles(base_row) and not owner:
-        raise PermissionDenied(
-            f"TKKSD_USER={wanted} is honoured only for an admin's account, and '{base}' is not one; "
-            f"run tkksd as '{wanted}' (its own {'database login' if conn.dialect.name == 'postgresql' else 'OS account'})."
-        )
+        if conn.dialect.name == "postgresql":
+            raise PermissionDenied(_("TKKSD_USER={wanted} is honoured only for an admin's account, and '{base}' is not one; "
+                                     "run tkksd as '{wanted}' (its own database login).").format(wanted=wanted, base=base))
+        raise PermissionDenied(_("TKKSD_USER={wanted} is honoured only for an admin's account, and '{base}' is not one; "
+                                 "run tkksd as '{wanted}' (its own OS account).").format(wanted=wanted, base=base))
     row = _user(conn, wanted)
     return Identity(wanted, base, _roles(row), row.opd_code if row else None, False)
 
@@ -148,7 +167,7 @@ def first_identity(conn: sa.Connection | None, environ: Mapping[str, str] | None
     base = base_identity(conn) if conn is not None else os_login()
     wanted = environ.get("TKKSD_USER") or ""
     if wanted == SYSTEM:
-        raise PermissionDenied("No one can act as 'system': it is the daemon's own identity (TKKSD_USER=system is refused).")
+        raise PermissionDenied(_("No one can act as 'system': it is the daemon's own identity (TKKSD_USER=system is refused)."))
     if wanted:
         check_login(wanted, "TKKSD_USER")
     return Identity(wanted or base, base, frozenset(), None, False)
@@ -171,17 +190,21 @@ def require(ident: Identity, level: str, *, empty: bool = False, what: str = "")
     if level == "init":
         if empty or ident.holds("admin"):
             return
-        raise PermissionDenied(f"Only an admin may run `tkksd init` on a database that has users; '{ident.login}' is not one.")
+        raise PermissionDenied(_("Only an admin may run `tkksd init` on a database that has users; '{login}' is not one.")
+                               .format(login=ident.login))
     if level == "read":
         if ident.registered or ident.service:
             return
         raise PermissionDenied(
-            f"User '{ident.login}' is not registered in tkksd; an admin can add them with `tkksd user add {ident.login} --role ...`."
+            _("User '{login}' is not registered in tkksd; an admin can add them with `tkksd user add {login} --role ...`.")
+            .format(login=ident.login)
         )
     if level == "operate":
         if ident.may_operate():
             return
-        raise PermissionDenied(f"Only the secretariat or an admin (or the service account) may {what or 'do this'}; '{ident.login}' is none of them.")
+        # ``what`` is the caller's phrase marked with N_ ("run the daemon"), said in the reader's language.
+        raise PermissionDenied(_("Only the secretariat or an admin (or the service account) may {what}; '{login}' is none of them.")
+                               .format(what=_(what) if what else _("do this"), login=ident.login))
     raise ValueError(f"unknown access level {level!r}")
 
 
@@ -212,14 +235,16 @@ def visible_opd(ctx, ident: Identity) -> str | None:
     if reads_all(ctx, ident):
         return None
     if not ident.opd_code:
-        raise PermissionDenied(f"User '{ident.login}' belongs to no OPD, and reading is limited to one's own OPD (access.read_all = false).")
+        raise PermissionDenied(_("User '{login}' belongs to no OPD, and reading is limited to one's own OPD (access.read_all = false).")
+                               .format(login=ident.login))
     return ident.opd_code
 
 
 def check_agreement_visible(ctx, ident: Identity, lead_opd: str | None, number: str) -> None:
     opd = visible_opd(ctx, ident)
     if opd is not None and lead_opd != opd:
-        raise PermissionDenied(f"User '{ident.login}' reads only the agreements of {opd}; {number} is led by {lead_opd}.")
+        raise PermissionDenied(_("User '{login}' reads only the agreements of {opd}; {agreement} is led by {lead_opd}.")
+                               .format(login=ident.login, opd=opd, agreement=number, lead_opd=lead_opd))
 
 
 def may_read_mail(conn: sa.Connection, ident: Identity, recipients: list[str]) -> bool:

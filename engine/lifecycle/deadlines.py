@@ -30,6 +30,7 @@ from sqlalchemy.engine import Connection
 from workflows.guards import holds
 from workflows.spec import DeadlineRule, WorkflowDefinition
 
+from engine.lifecycle.per_definition import per_definition
 from engine.store.tables import agreements, deadlines
 
 log = logging.getLogger("tkksd.deadlines")
@@ -88,6 +89,24 @@ def as_date(value: Any) -> date | None:
     return None
 
 
+@dataclass(frozen=True)
+class StatePlan:
+    """What a state's deadline rules are, for one definition and configuration: each rule with
+    its day offsets, and whether every one counts from the moment the state was entered."""
+
+    rules: tuple[tuple[DeadlineRule, tuple[int, ...]], ...]
+    only_entered: bool
+    final: bool
+
+
+@per_definition
+def state_plan(defn: WorkflowDefinition, settings, state: str) -> StatePlan:
+    """The rules of ``state`` with their offsets, worked out once per (definition, settings, state)."""
+    final = not defn.has_state(state) or defn.state(state).final
+    rules = () if final else tuple((rule, tuple(rule_days(rule, state, settings))) for rule in defn.deadlines_in(state))
+    return StatePlan(rules, all(rule.anchor == "entered" for rule, _ in rules), final)
+
+
 def plan(defn: WorkflowDefinition, state: str, values: Mapping[str, Any], entered_at: datetime, clock,
          settings, now: datetime | None = None) -> list[Planned]:
     """The deadlines ``state`` wants for an agreement with ``values`` that entered it at ``entered_at``.
@@ -96,37 +115,33 @@ def plan(defn: WorkflowDefinition, state: str, values: Mapping[str, Any], entere
     at ``now`` are dropped except the latest one: an agreement signed 20 days before its end
     gets one warning, not three.
     """
-    if not defn.has_state(state) or defn.state(state).final:
-        return []
     out: list[Planned] = []
     entered_day = clock.local(entered_at).date()
-    for rule in defn.deadlines_in(state):
+    for rule, offsets in state_plan(defn, settings, state).rules:
         if rule.when is not None and not holds(rule.when, values):
             continue
-        if rule.anchor == "entered":
-            anchor = entered_day
-        elif rule.anchor.startswith("plan_period:"):  # the end of the plan period the field cites
-            from engine.lifecycle.plan_periods import period_end
-
-            anchor = period_end(settings, values.get(rule.anchor.split(":", 1)[1]))
-            if anchor is None:
-                continue
-        elif rule.anchor.startswith("yearly:"):  # a day of the year, in the years after the field's
-            from engine.lifecycle.plan_periods import next_yearly
-
-            anchor = next_yearly(rule.anchor, as_date(values.get(rule.anchor.split(":", 2)[2])))
-            if anchor is None:
-                continue
-        else:
-            anchor = as_date(values.get(rule.anchor.split(":", 1)[1]))
-            if anchor is None:
-                continue
-        planned = [Planned(rule, d, local_day_start(clock, anchor + timedelta(days=d))) for d in rule_days(rule, state, settings)]
+        anchor = entered_day if rule.anchor == "entered" else anchor_day(rule, values, settings)
+        if anchor is None:
+            continue
+        planned = [Planned(rule, d, local_day_start(clock, anchor + timedelta(days=d))) for d in offsets]
         if now is not None and len(planned) > 1:
             past = [p for p in planned if p.due_at <= now]
             planned = past[-1:] + [p for p in planned if p.due_at > now]
         out.extend(planned)
     return out
+
+
+def anchor_day(rule: DeadlineRule, values: Mapping[str, Any], settings) -> date | None:
+    """The day a rule not anchored on entering the state counts from (None: not known yet)."""
+    if rule.anchor.startswith("plan_period:"):  # the end of the plan period the field cites
+        from engine.lifecycle.plan_periods import period_end
+
+        return period_end(settings, values.get(rule.anchor.split(":", 1)[1]))
+    if rule.anchor.startswith("yearly:"):  # a day of the year, in the years after the field's
+        from engine.lifecycle.plan_periods import next_yearly
+
+        return next_yearly(rule.anchor, as_date(values.get(rule.anchor.split(":", 2)[2])))
+    return as_date(values.get(rule.anchor.split(":", 1)[1]))
 
 
 # --------------------------------------------------------------------------- reconcile
@@ -243,10 +258,11 @@ def reconcile(conn: Connection, ctx, *, agreement_id: int, defn: WorkflowDefinit
               values: Mapping[str, Any], entered_at: datetime, now: datetime, reason: str,
               revive_fired: bool = False) -> dict[str, int]:
     """Bring the agreement's pending deadlines to what ``state`` wants; returns counts."""
-    if not defn.has_state(state) or defn.state(state).final:
+    rules = state_plan(defn, ctx.settings, state)
+    if rules.final:
         n = cancel_pending(conn, agreement_id, None, now, reason)
         return {"planned": 0, "kept": 0, "cancelled": n}
-    if entered_at == now and all(r.anchor == "entered" for r in defn.deadlines_in(state)):
+    if entered_at == now and rules.only_entered:
         # The state was entered just now and wants only deadlines counted from that: no row
         # written before can be one of them, so nothing is kept and the rows need no reading.
         wanted = plan(defn, state, values, entered_at, ctx.clock, ctx.settings, now)

@@ -39,6 +39,11 @@ class _HookView:
         return urusan_of(self._conn, code)
 
 
+def applies_to(defn) -> bool:
+    """Whether any event of the workflow has a rule that only flags."""
+    return any(r.params.get("warn") for e in defn.events for r in e.rules)
+
+
 def after_transition(conn: Connection, t, ctx) -> None:
     defn = t.definition
     if t.kind in ("import", "migrate", "create") or not defn.has_event(t.event):

@@ -30,7 +30,8 @@ from sqlalchemy.engine import Connection
 from workflows import guards
 from workflows.spec import Event, WorkflowDefinition
 
-from engine.errors import AlreadyDone, Conflict, EventNotAllowed, NotFound, RequirementsMissing
+from engine import i18n
+from engine.errors import AlreadyDone, Conflict, EventNotAllowed, InvalidInput, NotFound, RequirementsMissing, did_you_mean
 from engine.lifecycle.agreement import SYSTEM, Agreement
 from engine.lifecycle.guard_view import GuardView, reads_other_agreements, serialize_cross_rules
 from engine.lifecycle.machine import MachineError, allowed_events, run_event
@@ -40,7 +41,7 @@ from engine.store.tables import agreements, history, id_counters
 log = logging.getLogger("tkksd.engine")
 
 __all__ = ["SYSTEM", "Agreement", "Change", "New", "Transitioned", "change", "change_many", "create", "create_many",
-           "decide", "decide_in_write", "fire_in", "handle", "link_parents", "next_number", "read", "read_by_id",
+           "decide", "decide_in_write", "fire_in", "handle", "hooks_for", "link_parents", "next_number", "read", "read_by_id",
            "stored_data"]
 
 
@@ -68,6 +69,9 @@ class Transitioned:
     # The lead OPD's directory entry when the writer already read it (fire does); the
     # notice handler reads it itself otherwise. ``False``: not read; None: not in the directory.
     lead_opd_entry: Any = False
+    # The acting user's name as the users table holds it, when the writer already read it
+    # (fire does); ``False``: not read, the notice handler reads it itself.
+    actor_user_name: Any = False
 
 
 @dataclass(frozen=True)
@@ -168,14 +172,14 @@ def read(conn: Connection, ref: str) -> Agreement:
     else:
         row = conn.execute(_statements().by_number, {"number": ref.upper()}).first()
     if row is None:
-        raise NotFound(f"No agreement '{ref}'; `tkksd list` shows them.")
+        raise NotFound(i18n._("No agreement '{ref}'; `tkksd list` shows them.").format(ref=ref))
     return Agreement.from_row(row)
 
 
 def read_by_id(conn: Connection, agreement_id: int) -> Agreement:
     row = conn.execute(_statements().by_id, {"id": agreement_id}).first()
     if row is None:
-        raise NotFound(f"No agreement with id {agreement_id}.")
+        raise NotFound(i18n._("No agreement with id {id}.").format(id=agreement_id))
     return Agreement.from_row(row)
 
 
@@ -195,6 +199,8 @@ def decide(conn: Connection, ctx, agreement: Agreement, defn: WorkflowDefinition
     no is ``RequirementsMissing`` with what is missing and which rules fail.
     """
     state = agreement.lifecycle_state
+    if not defn.has_event(event):
+        _refuse_unknown_event(defn, agreement, event)
     problems: list[guards.Problem] = []
     admitted = dict(supplied)
 
@@ -209,26 +215,51 @@ def decide(conn: Connection, ctx, agreement: Agreement, defn: WorkflowDefinition
     try:
         dest = run_event(defn, state, event, condition)
     except MachineError:
-        _refuse_not_allowed(conn, defn, agreement, event)
+        _refuse_not_allowed(conn, ctx, defn, agreement, event)
     if dest is None:
         raise RequirementsMissing(
             agreement=agreement.number, event=event, state=state,
-            missing=[p.message for p in problems if p.missing],
+            missing=[_field_named(defn, p) for p in problems if p.missing],
             problems=[p.message for p in problems if not p.missing],
         )
     return dest, admitted
 
 
-def _refuse_not_allowed(conn: Connection, defn: WorkflowDefinition, agreement: Agreement, event: str):
+def _field_named(defn: WorkflowDefinition, problem: guards.Problem) -> str:
+    """A missing field as the reader knows it: its key (what ``--set`` takes) and its label in
+    the reader's language. The guards name a missing requirement ``key (English label)``; a
+    rule's own sentence about what is missing (an incomplete scorecard) is kept as it is."""
+    if problem.key and defn.has_field(problem.key):
+        f = defn.field(problem.key)
+        if problem.message == f"{f.key} ({f.label.en})":
+            return f"{f.key} ({f.label.get(i18n.language())})"
+    return problem.message
+
+
+def _refuse_unknown_event(defn: WorkflowDefinition, agreement: Agreement, event: str):
+    """A name that is no event of the workflow is a typo (``identfy``, ``Identify``): bad input
+    with the closest names, not a refusal of the step."""
+    names = [e.name for e in defn.events]
+    raise InvalidInput(
+        i18n._("'{event}' is not an event of workflow {workflow}{hint}; `tkksd events {agreement}` lists what may happen "
+               "next.").format(event=event, workflow=defn.name, hint=did_you_mean(event, names), agreement=agreement.number))
+
+
+def _refuse_not_allowed(conn: Connection, ctx, defn: WorkflowDefinition, agreement: Agreement, event: str):
     """Not allowed now. When the newest change is this very event, two people raced for the
     same step and the other one won: say so as a conflict rather than as a puzzling refusal."""
     state = agreement.lifecycle_state
+    lang = i18n.language()
+    state_label = defn.state(state).label.get(lang) if defn.has_state(state) else state
     if defn.has_event(event):
         last = conn.execute(_statements().last_history, {"id": agreement.id, "seq": agreement.history_seq}).first()
         if last is not None and last.event == event:
             raise AlreadyDone(agreement=agreement.number, event=event, by=last.actor,
-                              at=last.at.strftime("%Y-%m-%d %H:%M:%S UTC"), state=state)
-    raise EventNotAllowed(agreement=agreement.number, event=event, state=state, allowed=allowed_events(defn, state))
+                              at=i18n.moment(last.at, ctx.clock.zone), state=state_label)
+    allowed = allowed_events(defn, state)
+    labels = {e: defn.event(e).label.get(lang) for e in allowed}
+    labels[state] = state_label
+    raise EventNotAllowed(agreement=agreement.number, event=event, state=state, allowed=allowed, labels=labels)
 
 
 def decide_in_write(conn: Connection, ctx, agreement: Agreement, defn: WorkflowDefinition, event: str,
@@ -321,16 +352,34 @@ def _insert_history(conn: Connection, rows: list[dict]) -> list[int]:
 def handle(conn: Connection, ctx, ts: Sequence[Transitioned], *, created: bool = False) -> None:
     """Run the handlers wired at start-up on ``ts``, in their order, in this transaction.
 
+    A handler runs only on the transitions of definitions it applies to (``hooks_for``).
     For agreements created just now a handler may have a batched form
     (``ctx.batch_hooks``, wired beside it): it takes them all at once.
     """
     for hook in ctx.hooks:
+        mine = [t for t in ts if hook in hooks_for(ctx, t.definition)]
+        if not mine:
+            continue
         batch = ctx.batch_hooks.get(hook) if created else None
         if batch is not None:
-            batch(conn, list(ts), ctx)
+            batch(conn, mine, ctx)
             continue
-        for t in ts:
+        for t in mine:
             hook(conn, t, ctx)
+
+
+def hooks_for(ctx, defn: WorkflowDefinition) -> tuple:
+    """The hooks that have anything to do for agreements of ``defn``, decided once per
+    definition (by its identity and version; again when ``ctx.hooks`` was replaced)."""
+    hooks = tuple(ctx.hooks)
+    key = (id(defn), defn.version)
+    cached = ctx.hooks_by_definition.get(key)
+    if cached is not None and cached[0] is defn and cached[1] == hooks:
+        return cached[2]
+    chosen = tuple(h for h in hooks if h not in ctx.hook_applies or ctx.hook_applies[h](defn))
+    # The definition itself is kept with the decision, so its id cannot be reused by another.
+    ctx.hooks_by_definition[key] = (defn, hooks, chosen)
+    return chosen
 
 
 # ------------------------------------------------------------------------- firing an event
@@ -339,7 +388,7 @@ def handle(conn: Connection, ctx, ts: Sequence[Transitioned], *, created: bool =
 def fire_in(conn: Connection, ctx, agreement: Agreement, defn: WorkflowDefinition, *, event: str, actor: str,
             note: str | None = None, supplied: Mapping[str, Any] | None = None, kind: str | None = None,
             stored: Mapping[str, Any] | None = None, to_state: str | None = None, decided_in_write: bool = False,
-            lead_opd_entry: Any = False, at: datetime | None = None) -> Transitioned:
+            lead_opd_entry: Any = False, actor_user_name: Any = False, at: datetime | None = None) -> Transitioned:
     """Fire ``event`` inside ``conn``'s write transaction: decide, write, open the follow-up the
     event creates, run the handlers.
 
@@ -355,6 +404,7 @@ def fire_in(conn: Connection, ctx, agreement: Agreement, defn: WorkflowDefinitio
     t = change(conn, ctx, c, at=at, run_handlers=False)
     if t.values["lead_opd"] == agreement.lead_opd:
         t.lead_opd_entry = lead_opd_entry
+    t.actor_user_name = actor_user_name
     e = defn.event(event)
     if e.creates is not None:
         t.extra["created"] = _create_follow_up(conn, ctx, defn, e, agreement, t.values, actor, t.at)
@@ -374,6 +424,7 @@ def _create_follow_up(conn: Connection, ctx, defn: WorkflowDefinition, e: Event,
         child["title"] = values["title"]
     child.setdefault("partner", values["partner"])
     child.setdefault("lead_opd", values["lead_opd"])
+    # The note is stored in the hash-chained history, so it stays one text whatever the reader's language.
     new = New(target, child, c.state, note=f"follow-up of {parent.number} ({e.name})", parent_id=parent.id)
     return create(conn, ctx, new, actor=actor, at=now).number
 

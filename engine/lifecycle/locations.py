@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from engine.errors import InvalidInput
+from engine.i18n import _
 from engine.store.tables import agreement_locations, agreements, wilayah
 
 # Gravest first: the agreement's delineation status is the first of these any of its units has.
@@ -62,11 +63,13 @@ def resolve_one(text: str, units: list, kecamatan: Mapping[str, str]):
         return found[0]
     if not found:
         raise InvalidInput(
-            f"'{text}' is not a kecamatan, kelurahan or desa of Kukar; `tkksd wilayah list` shows them with their codes."
+            _("'{text}' is not a kecamatan, kelurahan or desa of Kukar; `tkksd wilayah list` shows them with their codes.")
+            .format(text=text)
         )
-    where = ", ".join(f"{u.code} in {kecamatan.get(u.parent_code, '?')}" for u in found)
+    where = ", ".join(_("{code} in {kecamatan}").format(code=u.code, kecamatan=kecamatan.get(u.parent_code, "?")) for u in found)
     raise InvalidInput(
-        f"'{name}' exists in {len(found)} kecamatan ({where}); write it as '{name} ({kecamatan.get(found[0].parent_code, '?')})' or give its code."
+        _("'{name}' exists in {count} kecamatan ({where}); write it as '{name} ({kecamatan})' or give its code.").format(
+            name=name, count=len(found), where=where, kecamatan=kecamatan.get(found[0].parent_code, "?"))
     )
 
 
@@ -78,7 +81,7 @@ def resolve(conn: Connection, text: Any, units: list | None = None) -> list:
         return []
     units = units if units is not None else load_units(conn)
     if not units:
-        raise InvalidInput("The wilayah table is empty; run `tkksd init` to load the kecamatan, kelurahan and desa.")
+        raise InvalidInput(_("The wilayah table is empty; run `tkksd init` to load the kecamatan, kelurahan and desa."))
     kecamatan = _kecamatan_names(units)
     out = []
     for part in parts:
@@ -124,14 +127,14 @@ def check_parties(units: list) -> None:
     for unit in units:
         if unit.level == "kelurahan":
             raise InvalidInput(
-                f"Kelurahan {unit.name} ({unit.code}) cannot be a party to a village cooperation: a kelurahan is part of "
-                "the kecamatan's apparatus, not a self-governing desa (UU 6/2014 Pasal 91-92), so it can be the "
-                "agreement's location but never a signatory."
+                _("Kelurahan {name} ({code}) cannot be a party to a village cooperation: a kelurahan is part of "
+                  "the kecamatan's apparatus, not a self-governing desa (UU 6/2014 Pasal 91-92), so it can be the "
+                  "agreement's location but never a signatory.").format(name=unit.name, code=unit.code)
             )
         if unit.level == "kecamatan":
             raise InvalidInput(
-                f"Kecamatan {unit.name} ({unit.code}) cannot be a party to a village cooperation; the parties are desa "
-                "(the camat receives the report on the Bupati's behalf)."
+                _("Kecamatan {name} ({code}) cannot be a party to a village cooperation; the parties are desa "
+                  "(the camat receives the report on the Bupati's behalf).").format(name=unit.name, code=unit.code)
             )
 
 
@@ -189,6 +192,12 @@ DERIVED = ("ikn_delineation", "ikn_located_on")
 MANUAL_KINDS = ("human", "create")  # a person's values; imports and migrations carry stored ones
 
 
+def applies_to(defn) -> bool:
+    """Whether the hook has anything to do for a workflow: one with a location, village
+    parties, or a value derived from the location (which a person may not set)."""
+    return any(defn.has_field(key) for key in ("location", "desa_parties", *DERIVED))
+
+
 def after_transitions(conn: Connection, ts: list, ctx) -> None:
     """The hook for many agreements inserted at once (imports, the demo): the units are read once."""
     units = load_units(conn) if any(_wants_location(t) or t.values.get("desa_parties") for t in ts) else []
@@ -201,7 +210,8 @@ def after_transition(conn: Connection, t, ctx, *, units: list | None = None) -> 
     if t.kind in MANUAL_KINDS:
         derived = [k for k in DERIVED if k in t.supplied]
         if derived:
-            raise InvalidInput(f"'{derived[0]}' follows from the agreement's location and the IKN delineation; set `location` instead.")
+            raise InvalidInput(_("'{field}' follows from the agreement's location and the IKN delineation; set `location` instead.")
+                               .format(field=derived[0]))
     changed = _normalise_parties(conn, t, units)
     if _wants_location(t):
         units = resolve(conn, t.values.get("location"), units)
@@ -232,7 +242,8 @@ def _normalise_parties(conn: Connection, t, units: list | None) -> bool:
     parties = resolve(conn, t.values["desa_parties"], units)
     check_parties(parties)
     if t.values.get("partner_type") == "antar_desa" and len(parties) < 2:
-        raise InvalidInput("A cooperation between desa needs at least two desa as parties (desa_parties: codes or names separated by ';').")
+        raise InvalidInput(_("A cooperation between desa needs at least two desa as parties (desa_parties: codes or names "
+                             "separated by ';')."))
     t.values["desa_parties"] = "; ".join(u.code for u in parties)
     return True
 

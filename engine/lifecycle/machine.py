@@ -21,6 +21,8 @@ from transitions import Machine, MachineError
 
 from workflows.spec import WorkflowDefinition
 
+from engine.lifecycle.per_definition import by_identity
+
 # transitions logs every trigger at INFO; the kernel writes its own history instead.
 logging.getLogger("transitions").setLevel(logging.WARNING)
 
@@ -63,7 +65,9 @@ def _machine(shape: Shape) -> Machine:
     )
 
 
+@by_identity(1)
 def machine_for(defn: WorkflowDefinition) -> Machine:
+    """The machine of ``defn``: its shape is worked out once per definition, not per decision."""
     return _machine(shape_of(defn))
 
 

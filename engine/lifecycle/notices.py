@@ -25,7 +25,7 @@ from engine.lifecycle.labels import choice_label
 from engine.lifecycle.locations import location_copies
 from engine.lifecycle import snapshot
 from engine.lifecycle.timing import ends_on as ends_of, step_days
-from engine.store.tables import agreements, incidents, opds, outbox
+from engine.store.tables import agreements, incidents, opds, outbox, users
 
 SKIP_KINDS = frozenset({"import", "migrate"})  # bulk changes inform nobody by e-mail
 
@@ -72,6 +72,7 @@ def _statements() -> dict[str, Any]:
     return {
         "opd": sa.select(opds).where(opds.c.code == sa.bindparam("code")),
         "dedupe": sa.select(outbox.c.id).where(outbox.c.dedupe_key == sa.bindparam("dedupe_key")),
+        "user_name": sa.select(users.c.name).where(users.c.login == sa.bindparam("login")),
     }
 
 
@@ -291,13 +292,13 @@ def _next_events(t, lang: str) -> list[dict[str, Any]]:
     return out
 
 
-def actor_name(conn: Connection, login: str, lang: str) -> str:
-    """Who recorded a change, as a letter names them: the user's name, never the login."""
-    from engine.store.tables import users
-
+def actor_name(conn: Connection, login: str, lang: str, stored_name: Any = False) -> str:
+    """Who recorded a change, as a letter names them: the user's name, never the login.
+    ``stored_name``: the users table's name of ``login`` when the caller read it already
+    (``fire`` reads it with the agreement); ``False`` reads it here."""
     if login == "system":
         return "sistem tkksd (tenggat otomatis)" if lang != "en" else "the tkksd system (automatic deadline)"
-    name = conn.execute(sa.select(users.c.name).where(users.c.login == login)).scalar()
+    name = conn.execute(_statements()["user_name"], {"login": login}).scalar() if stored_name is False else stored_name
     if name and name != login:
         return name
     return "Sekretariat TKKSD" if lang != "en" else "the TKKSD Secretariat"
@@ -328,7 +329,7 @@ def after_transition(conn: Connection, t, ctx) -> None:
         "from_state": state_ref(t.from_state),
         "to_state": state_ref(t.to_state),
         "actor": t.actor,
-        "actor_name": actor_name(conn, t.actor, ctx.lang),
+        "actor_name": actor_name(conn, t.actor, ctx.lang, t.actor_user_name),
         "at": t.at,
         "note": t.note,
         "next_events": _next_events(t, ctx.lang),

@@ -7,7 +7,9 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from workflows.plans import Period, cited_period, periods
+from workflows.plans import Period, cited_among, periods
+
+from engine.lifecycle.per_definition import by_identity
 
 
 def configured(settings) -> dict[str, Any]:
@@ -18,9 +20,15 @@ def all_periods(settings) -> list[Period]:
     return sorted(periods(configured(settings)), key=lambda p: (p.ends_on, p.id))
 
 
+@by_identity(1)
+def _configured_periods(settings) -> tuple[Period, ...]:
+    # Read from the settings once: deadline planning asks in every transition that has a plan reference.
+    return tuple(periods(configured(settings)))
+
+
 def period_end(settings, reference: Any) -> date | None:
     """The last day of the period ``reference`` cites; None when it cites none configured."""
-    period = cited_period(configured(settings), reference)
+    period = cited_among(_configured_periods(settings), reference)
     return period.ends_on if period is not None else None
 
 

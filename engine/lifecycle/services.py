@@ -16,6 +16,7 @@ import getpass
 import json
 import logging
 import os
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -27,8 +28,9 @@ from sqlalchemy.engine import Connection
 from workflows import guards
 from workflows.spec import Event, WorkflowDefinition
 
+from engine import i18n
 from engine.context import Context
-from engine.errors import InvalidInput, NotFound, PermissionDenied
+from engine.errors import InvalidInput, NotFound, PermissionDenied, did_you_mean
 from engine.lifecycle import kernel
 from engine.lifecycle.agreement import SYSTEM, Agreement, OpdEntry
 from engine.lifecycle.agreement import typed_values as _typed_values
@@ -92,7 +94,8 @@ def _actor(login: str, active: bool | None, roles: str | None, opd_code: str | N
         return SYSTEM_ACTOR
     if roles is None or not active:
         raise PermissionDenied(
-            f"User '{login}' is not registered in tkksd; an admin can add them with `tkksd user add {login} --role ...`."
+            i18n._("User '{login}' is not registered in tkksd; an admin can add them with `tkksd user add {login} --role ...`.")
+            .format(login=login)
         )
     return Actor(login, frozenset(r for r in roles.split(",") if r), opd_code)
 
@@ -100,26 +103,27 @@ def _actor(login: str, active: bool | None, roles: str | None, opd_code: str | N
 def add_user(ctx: Context, actor_login: str, login: str, name: str, roles: Sequence[str], opd_code: str | None, email: str = "") -> dict:
     roles = tuple(dict.fromkeys(r.strip().lower() for r in roles if r.strip()))
     if not roles:
-        raise InvalidInput("A user needs at least one role (opd, secretariat, tkksd, chair, admin).")
+        raise InvalidInput(i18n._("A user needs at least one role ({roles}).").format(roles=", ".join(ALL_ROLES)))
     unknown = [r for r in roles if r not in ALL_ROLES]
     if unknown:
-        raise InvalidInput(f"Unknown role '{unknown[0]}'; the roles are {', '.join(ALL_ROLES)}.")
+        raise InvalidInput(i18n._("Unknown role '{role}'{hint}; the roles are {roles}.").format(
+            role=unknown[0], hint=did_you_mean(unknown[0], ALL_ROLES), roles=", ".join(ALL_ROLES)))
     if not login or login == SYSTEM or any(c.isspace() for c in login):
-        raise InvalidInput(f"'{login}' cannot be a login name.")
+        raise InvalidInput(i18n._("'{login}' cannot be a login name.").format(login=login))
     from engine.lifecycle.access import check_login
 
     check_login(login)
     if "opd" in roles and not opd_code:
-        raise InvalidInput("A user with the role opd must belong to an OPD (--opd CODE).")
+        raise InvalidInput(i18n._("A user with the role opd must belong to an OPD (--opd CODE)."))
     with db.write(ctx.engine) as conn:
         actor = resolve_actor(conn, actor_login)
         if not actor.holds("admin"):
-            raise PermissionDenied(f"Only an admin may add users; '{actor_login}' is not one.")
+            raise PermissionDenied(i18n._("Only an admin may add users; '{login}' is not one.").format(login=actor_login))
         if opd_code:
             opd_code = opd_code.upper()
             _require_opd(conn, opd_code)
         if conn.execute(sa.select(users.c.id).where(users.c.login == login)).first():
-            raise InvalidInput(f"User '{login}' already exists.")
+            raise InvalidInput(i18n._("User '{login}' already exists.").format(login=login))
         conn.execute(
             users.insert().values(
                 login=login, name=name or login, roles=",".join(roles), opd_code=opd_code, email=email,
@@ -156,7 +160,9 @@ def list_opds(ctx: Context, kind: str | None = None) -> list[dict]:
 
 def _require_opd(conn: Connection, code: str) -> None:
     if not conn.execute(sa.select(opds.c.code).where(opds.c.code == code, opds.c.active.is_(True))).first():
-        raise NotFound(f"Unknown OPD code '{code}'; `tkksd opd list` shows the directory.")
+        codes = conn.execute(sa.select(opds.c.code).where(opds.c.active.is_(True))).scalars().all()
+        raise NotFound(i18n._("Unknown OPD code '{code}'{hint}; `tkksd opd list` shows the directory.").format(
+            code=code, hint=did_you_mean(code, codes)))
 
 
 # ------------------------------------------------------------------------- values
@@ -168,16 +174,40 @@ def parse_values(defn: WorkflowDefinition, raw: Mapping[str, Any]) -> dict[str, 
     for key, value in raw.items():
         if not defn.has_field(key):
             raise InvalidInput(
-                f"'{key}' is not a field of workflow {defn.name} v{defn.version}; "
-                f"`tkksd workflow show {defn.name}` lists them."
+                i18n._("'{key}' is not a field of workflow {workflow} v{version}{hint}; `tkksd workflow show {workflow}` lists "
+                       "them.").format(key=key, workflow=defn.name, version=defn.version,
+                                       hint=did_you_mean(key, [f.key for f in defn.fields]))
             )
         try:
             out[key] = guards.parse_value(defn.field(key), value)
-        except guards.ValueProblem as exc:
-            # The sentence starts with the field key as the user types it (no capital: `Signed_on`
-            # is not a key anyone can --set).
-            raise InvalidInput(f"{exc}.") from None
+        except guards.ValueProblem:
+            raise InvalidInput(value_refusal(defn.field(key), value)) from None
     return out
+
+
+def value_refusal(f, raw: Any) -> str:
+    """Why ``raw`` is no value of the field ``f``, in the reader's language and naming the field
+    by its key (what ``--set`` takes) and its label. The guards decide whether a value parses;
+    the sentence is said here, where the language is known. It starts with the key as the user
+    types it (no capital: `Signed_on` is not a key anyone can --set)."""
+    name = f"{f.key} ({f.label.get(i18n.language())})"
+    text = "" if raw is None else str(raw).strip()
+    if raw is None:
+        return i18n._("{field} needs a value.").format(field=name)
+    if f.type == "date":
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            return i18n._("{field} must be a date as YYYY-MM-DD, not '{value}'.").format(field=name, value=text)
+        return i18n._("{field} is not a real date: '{value}'.").format(field=name, value=text)
+    if f.type == "bool":
+        return i18n._("{field} must be yes or no (true/false), not '{value}'.").format(field=name, value=raw)
+    if f.type == "number":
+        return i18n._("{field} must be a number, not '{value}'.").format(field=name, value=raw)
+    if not text:
+        return i18n._("{field} cannot be empty.").format(field=name)
+    if f.type == "choice" and text.isprintable():
+        return i18n._("{field} must be one of {choices}, not '{value}'{hint}.").format(
+            field=name, choices=", ".join(f.choices), value=text, hint=did_you_mean(text, f.choices))
+    return i18n._("{field} contains control characters.").format(field=name)
 
 
 def typed_values(defn: WorkflowDefinition, row) -> dict[str, Any]:
@@ -349,8 +379,9 @@ def create_agreement(ctx: Context, actor_login: str, *, title: str, partner: str
                      values: Mapping[str, Any] | None = None, note: str | None = None) -> dict[str, Any]:
     try:
         defn = ctx.registry.latest(workflow)
-    except LookupError as exc:
-        raise NotFound(str(exc).strip("'\"") + ".") from None
+    except LookupError:
+        raise NotFound(i18n._("Unknown workflow '{name}'{hint}; `tkksd workflow list` shows the installed ones.").format(
+            name=workflow, hint=did_you_mean(workflow, ctx.registry.names()))) from None
     raw = dict(values or {})
     for key in defn.core_fields:
         raw.pop(key, None)
@@ -363,8 +394,8 @@ def create_agreement(ctx: Context, actor_login: str, *, title: str, partner: str
         )
         if not may_add:
             raise PermissionDenied(
-                f"User '{actor.login}' may not register agreements for {typed['lead_opd']} "
-                "(the secretariat, TKKSD members and the lead OPD's own users may)."
+                i18n._("User '{login}' may not register agreements for {opd} (the secretariat, TKKSD members and the "
+                       "lead OPD's own users may).").format(login=actor.login, opd=typed["lead_opd"])
             )
         t = kernel.create(conn, ctx, kernel.New(defn, typed, defn.initial, note=note), actor=actor.login)
         return show_in(conn, ctx, t.number)
@@ -402,7 +433,7 @@ def fire(ctx: Context, actor_login: str, ref: str, event: str, *, values: Mappin
         with conn.begin():
             t = kernel.fire_in(conn, ctx, read.agreement, defn, event=event, actor=read.actor.login, note=note,
                                supplied=supplied, kind=kind, stored=stored, to_state=dest,
-                               lead_opd_entry=read.lead_opd_entry)
+                               lead_opd_entry=read.lead_opd_entry, actor_user_name=read.actor_name)
             return _shown_after_fire(conn, ctx, defn, read, t)
 
 
@@ -415,6 +446,7 @@ class _FireRead:
     lead_opd_entry: OpdEntry | None
     parent_number: str | None
     has_children: bool
+    actor_name: str | None  # the users table's name of the acting user (the notice names them)
 
 
 def _read_for_fire(conn: Connection, ref: str, login: str) -> _FireRead:
@@ -425,12 +457,12 @@ def _read_for_fire(conn: Connection, ref: str, login: str) -> _FireRead:
     else:
         row = conn.execute(statements.fire_read_by_number, {"number": ref.upper(), "login": login}).first()
     if row is None:
-        raise NotFound(f"No agreement '{ref}'; `tkksd list` shows them.")
+        raise NotFound(i18n._("No agreement '{ref}'; `tkksd list` shows them.").format(ref=ref))
     entry = None
     if row.opd_code is not None:
         entry = OpdEntry(row.opd_code, row.opd_name, row.opd_head_title, row.opd_head_name, row.opd_head_email)
     actor = _actor(login, row.user_active, row.user_roles, row.user_opd) if login != SYSTEM else SYSTEM_ACTOR
-    return _FireRead(Agreement.from_row(row), actor, entry, row.parent_number, bool(row.has_children))
+    return _FireRead(Agreement.from_row(row), actor, entry, row.parent_number, bool(row.has_children), row.user_name)
 
 
 def _admission(conn: Connection, read: _FireRead, defn: WorkflowDefinition, values: Mapping[str, Any] | None,
@@ -441,8 +473,11 @@ def _admission(conn: Connection, read: _FireRead, defn: WorkflowDefinition, valu
     def admit(e: Event) -> dict[str, Any]:
         if not (read.actor.may_fire(e, read.agreement.lead_opd)
                 or territory.acts_as_lead(conn, read.actor, e.roles, read.agreement.id)):
-            who = " or ".join("the lead OPD" if r == "opd" else r for r in e.roles)
-            raise PermissionDenied(f"User '{read.actor.login}' may not fire '{e.name}' on {read.agreement.number}; it needs {who}.")
+            from engine.lifecycle.access import role_label
+
+            who = ", ".join(i18n._("the lead OPD") if r == "opd" else role_label(r) for r in e.roles)
+            raise PermissionDenied(i18n._("User '{login}' may not fire '{event}' on {agreement}; it needs one of: {roles}.").format(
+                login=read.actor.login, event=e.name, agreement=read.agreement.number, roles=who))
         raw = dict(values or {})
         if note and defn.note_field and defn.note_field not in raw and any(r.key == defn.note_field for r in e.requires):
             raw[defn.note_field] = note
@@ -508,14 +543,15 @@ def _statements() -> _Statements:
 
 
 def _fire_read():
-    """Everything ``fire`` reads, in one round trip: the agreement, the acting user, the lead
-    OPD's directory entry (the notice's letter and recipient), the parent's number and whether
+    """Everything ``fire`` reads, in one round trip: the agreement, the acting user (with the
+    name the notice gives them), the lead OPD's directory entry (the notice's letter and recipient), the parent's number and whether
     there are children (the answer ``show`` gives). A missing user or OPD leaves its columns NULL."""
     parent = agreements.alias("parent")
     child = agreements.alias("child")
     return sa.select(
         agreements,
         users.c.active.label("user_active"), users.c.roles.label("user_roles"), users.c.opd_code.label("user_opd"),
+        users.c.name.label("user_name"),
         opds.c.code.label("opd_code"), opds.c.name.label("opd_name"), opds.c.head_title.label("opd_head_title"),
         opds.c.head_name.label("opd_head_name"), opds.c.head_email.label("opd_head_email"),
         parent.c.number.label("parent_number"),
@@ -554,7 +590,7 @@ def audit_verify(ctx: Context) -> tuple[int, int, list[str]]:
                 return
             head = by_id.pop(current, None)
             if head is None:
-                problems.append(f"history rows for agreement id {current} have no agreement (it was deleted)")
+                problems.append(i18n._("history rows for agreement id {id} have no agreement (it was deleted)").format(id=current))
                 return
             n_agreements += 1
             brk = verify_chain(head, bucket)
@@ -570,5 +606,5 @@ def audit_verify(ctx: Context) -> tuple[int, int, list[str]]:
         flush()
         for head in by_id.values():
             n_agreements += 1
-            problems.append(f"{head['number']}: has no history rows (they were deleted)")
+            problems.append(i18n._("{agreement}: has no history rows (they were deleted)").format(agreement=head["number"]))
     return n_agreements, n_rows, problems

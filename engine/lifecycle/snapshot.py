@@ -16,6 +16,11 @@ from typing import Any
 DATE, DATETIME = "$date", "$datetime"
 
 
+# Values that are JSON as they are. Most of a notice's values are such texts and numbers: they
+# are taken as they are without a call each (every notice encodes some eighty values).
+_AS_THEY_ARE = frozenset({str, bool, int, float, type(None)})
+
+
 def encode(value: Any) -> Any:
     """``value`` as JSON-ready data (mappings, lists, text, numbers, booleans, None)."""
     if value is None or isinstance(value, (str, bool, int, float)):
@@ -25,9 +30,9 @@ def encode(value: Any) -> Any:
     if isinstance(value, date):
         return {DATE: value.isoformat()}
     if isinstance(value, dict):
-        return {str(k): encode(v) for k, v in value.items()}
+        return {str(k): v if type(v) in _AS_THEY_ARE else encode(v) for k, v in value.items()}
     if isinstance(value, (list, tuple, set, frozenset)):
-        return [encode(v) for v in value]
+        return [v if type(v) in _AS_THEY_ARE else encode(v) for v in value]
     if isinstance(value, Decimal):
         return str(value)
     if hasattr(value, "items"):  # any other mapping

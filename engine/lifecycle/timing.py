@@ -13,6 +13,7 @@ from typing import Any, Mapping
 from workflows.spec import DeadlineRule, WorkflowDefinition
 
 from engine.lifecycle.deadlines import as_date, rule_days, rule_of
+from engine.lifecycle.per_definition import per_definition
 
 
 def ends_on(defn: WorkflowDefinition, values: Mapping[str, Any]) -> date | None:
@@ -57,6 +58,12 @@ def rule_due_day(defn: WorkflowDefinition, rule: DeadlineRule, state: str, value
 
 def step_days(defn: WorkflowDefinition, state: str, settings) -> int | None:
     """How many days a step in ``state`` has (the ``[timing] step_rule``), or None."""
+    return _step_days(defn, settings, state)
+
+
+@per_definition
+def _step_days(defn: WorkflowDefinition, settings, state: str) -> int | None:
+    # Every transition notice says when the new step is due: the same answer for each state.
     rule = rule_of(defn, defn.timing.step_rule) if defn.timing.step_rule else None
     if rule is None or state not in rule.states:
         return None

@@ -46,6 +46,7 @@ from workflows.spec import Field, WorkflowDefinition
 from engine.store import db
 from engine.context import Context
 from engine.errors import InvalidInput, MigrationRefused, NotFound, PermissionDenied
+from engine.i18n import _
 from engine.lifecycle import kernel, locations
 from engine.lifecycle.agreement import Agreement
 from engine.store.tables import agreements, deadlines
@@ -126,35 +127,41 @@ def parse_mapping(pairs: Sequence[str]) -> dict[str, str]:
         old, sep, new = pair.partition("=")
         old, new = old.strip(), new.strip()
         if not sep or not old or not new:
-            raise InvalidInput(f"--map needs old=new (a state of the old version = a state of the new one), not '{pair}'.")
+            raise InvalidInput(_("--map needs old=new (a state of the old version = a state of the new one), "
+                                 "not '{pair}'.").format(pair=pair))
         if old in out and out[old] != new:
-            raise InvalidInput(f"--map gives state '{old}' twice.")
+            raise InvalidInput(_("--map gives state '{state}' twice.").format(state=old))
         out[old] = new
     return out
 
 
 def _versions(ctx: Context, name: str, from_version: int, to_version: int) -> tuple[WorkflowDefinition, WorkflowDefinition]:
     if name not in ctx.registry.names():
-        raise NotFound(f"There is no workflow '{name}'; `tkksd workflow list` shows the installed ones.")
+        raise NotFound(_("There is no workflow '{name}'; `tkksd workflow list` shows the installed ones.").format(name=name))
     loaded = ", ".join(str(v) for v in ctx.registry.versions(name))
     for v in (from_version, to_version):
         if v not in ctx.registry.versions(name):
-            raise NotFound(f"Workflow '{name}' has no version {v} installed (loaded: {loaded}); "
-                           "add its file to a folder named in general.workflow_dirs.")
+            raise NotFound(_("Workflow '{name}' has no version {version} installed (loaded: {loaded}); "
+                             "add its file to a folder named in general.workflow_dirs.").format(
+                name=name, version=v, loaded=loaded))
     if from_version == to_version:
-        raise InvalidInput(f"--from and --to are both {from_version}; a migration moves agreements between two versions.")
+        raise InvalidInput(_("--from and --to are both {version}; a migration moves agreements between two versions.").format(
+            version=from_version))
     return ctx.registry.get(name, from_version), ctx.registry.get(name, to_version)
 
 
 def _check_mapping(old: WorkflowDefinition, new: WorkflowDefinition, mapping: Mapping[str, str]) -> None:
     for src, dest in mapping.items():
         if not old.has_state(src):
-            raise InvalidInput(f"--map {src}={dest}: '{src}' is not a state of {old.name} v{old.version}.")
+            raise InvalidInput(_("--map {old}={new}: '{old}' is not a state of {workflow} v{version}.").format(
+                old=src, new=dest, workflow=old.name, version=old.version))
         if not new.has_state(dest):
             known = ", ".join(s.name for s in new.states if not s.final)
-            raise InvalidInput(f"--map {src}={dest}: '{dest}' is not a state of {new.name} v{new.version} (its states: {known}).")
+            raise InvalidInput(_("--map {old}={new}: '{new}' is not a state of {workflow} v{version} (its states: {known}).").format(
+                old=src, new=dest, workflow=new.name, version=new.version, known=known))
         if new.state(dest).final:
-            raise InvalidInput(f"--map {src}={dest}: '{dest}' is a final state of v{new.version}; a migration never ends an agreement.")
+            raise InvalidInput(_("--map {old}={new}: '{new}' is a final state of v{version}; a migration never ends an "
+                                 "agreement.").format(old=src, new=dest, version=new.version))
 
 
 def plan_migration(conn: Connection, ctx: Context, name: str, from_version: int, to_version: int,
@@ -185,17 +192,20 @@ def plan_migration(conn: Connection, ctx: Context, name: str, from_version: int,
         dest = mapping.get(state, state)
         move = Move(row.id, row.number, row.title, state, dest, agreement=Agreement.from_row(row))
         if not new.has_state(dest):
-            move.problems.append(f"it is in '{state}', which v{to_version} does not have (say where it goes with --map {state}=STATE)")
+            move.problems.append(_("it is in '{state}', which v{version} does not have (say where it goes with "
+                                   "--map {state}=STATE)").format(state=state, version=to_version))
         elif new.state(dest).final:
-            move.problems.append(f"it would land in '{dest}', a final state of v{to_version} (map '{state}' to a running state)")
+            move.problems.append(_("it would land in '{state}', a final state of v{version} (map '{old}' to a running "
+                                   "state)").format(state=dest, version=to_version, old=state))
         else:
             values = typed_values(new, row)
             old_gaps = {f.key for f in demanded_for_state(old, state, typed_values(old, row))} if old.has_state(state) else set()
             missing = [f.key for f in demanded_for_state(new, dest, values) if f.key not in old_gaps]
             if missing:
                 move.problems.append(
-                    f"it would be in '{dest}' without {', '.join(missing)}, which v{to_version} requires there "
-                    f"(map '{state}' to an earlier state to do that step again)"
+                    _("it would be in '{state}' without {fields}, which v{version} requires there (map '{old}' to an "
+                      "earlier state to do that step again)").format(state=dest, fields=", ".join(missing),
+                                                                     version=to_version, old=state)
                 )
         location = locations.migrated_location(conn, old, new, row.data or {}, units) if units else None
         if location:
@@ -207,11 +217,14 @@ def plan_migration(conn: Connection, ctx: Context, name: str, from_version: int,
 
 def refusal(plan: MigrationPlan) -> MigrationRefused:
     blocked = plan.blocked
-    named = "; ".join(f"{m.number}: {' and '.join(m.problems)}" for m in blocked[:MAX_NAMED])
-    more = f"; and {len(blocked) - MAX_NAMED} more" if len(blocked) > MAX_NAMED else ""
+    joiner = _(" and ")
+    named = "; ".join(f"{m.number}: {joiner.join(m.problems)}" for m in blocked[:MAX_NAMED])
+    more = _("; and {count} more").format(count=len(blocked) - MAX_NAMED) if len(blocked) > MAX_NAMED else ""
     return MigrationRefused(
-        f"Migration of {plan.workflow} v{plan.from_version} -> v{plan.to_version} refused, nothing was changed "
-        f"({len(blocked)} of {len(plan.moves)} running agreement(s) would be stranded): {named}{more}.",
+        _("Migration of {workflow} v{old} -> v{new} refused, nothing was changed ({blocked} of {running} running "
+          "agreement(s) would be stranded): {named}{more}.").format(
+            workflow=plan.workflow, old=plan.from_version, new=plan.to_version, blocked=len(blocked),
+            running=len(plan.moves), named=named, more=more),
         workflow=plan.workflow, from_version=plan.from_version, to_version=plan.to_version, blocked=blocked,
     )
 
@@ -261,7 +274,8 @@ def migrate(ctx: Context, actor_login: str, name: str, from_version: int, to_ver
     with db.write(ctx.engine) as conn:
         actor = resolve_actor(conn, actor_login)
         if not actor.holds("admin"):
-            raise PermissionDenied(f"Only an admin may migrate agreements between workflow versions; '{actor.login}' is not one.")
+            raise PermissionDenied(_("Only an admin may migrate agreements between workflow versions; '{login}' is not "
+                                     "one.").format(login=actor.login))
         plan = plan_migration(conn, ctx, name, from_version, to_version, mapping, lock=True)
         if plan.blocked:
             raise refusal(plan)

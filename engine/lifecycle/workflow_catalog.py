@@ -18,6 +18,9 @@ from workflows.checks import check
 from workflows.guards import to_plain
 from workflows.spec import Event, WorkflowDefinition, WorkflowDefinitionError
 
+from engine.i18n import _, yes_no
+from engine.lifecycle.labels import choice_label
+
 LANGUAGES = ("id", "en")
 TEMPLATE_PARTS = ("subject", "txt", "html")
 
@@ -40,6 +43,29 @@ def condition_text(cond: Any) -> str:
         value = cond["eq"]
         return f"{cond['key']} = {('yes' if value else 'no') if isinstance(value, bool) else to_plain(value)}"
     return f"{cond['key']} in [{', '.join(str(v) for v in cond['in'])}]"
+
+
+def condition_words(cond: Any, defn: WorkflowDefinition, lang: str) -> str:
+    """A condition as a reader says it, with the fields' and choices' labels:
+    ``Jenis naskah salah satu dari KB, MoU, NK``; ``condition_text`` is the formula (for --json)."""
+    if cond is None:
+        return ""
+    if "any" in cond or "all" in cond:
+        parts = [condition_words(c, defn, lang) for c in cond["any" if "any" in cond else "all"]]
+        return (_(" or ") if "any" in cond else _(" and ")).join(parts)
+    if "not" in cond:
+        return _("not ({condition})").format(condition=condition_words(cond["not"], defn, lang))
+    key = cond["key"]
+    field = defn.field(key).label.get(lang) if defn.has_field(key) else key
+    if "set" in cond:
+        return (_("{field} is filled in") if cond["set"] else _("{field} is empty")).format(field=field)
+
+    def value(v: Any) -> str:
+        return yes_no(v) if isinstance(v, bool) else choice_label(key, str(to_plain(v)), lang)
+
+    if "eq" in cond:
+        return _("{field} is {value}").format(field=field, value=value(cond["eq"]))
+    return _("{field} is one of {values}").format(field=field, values=", ".join(value(v) for v in cond["in"]))
 
 
 def _event(e: Event, lang: str) -> dict[str, Any]:
@@ -136,7 +162,7 @@ def missing_templates(defn: WorkflowDefinition, settings) -> list[str]:
             for part in TEMPLATE_PARTS:
                 name = f"{lang}/{kind}.{part}.j2"
                 if not any((d / name).is_file() for d in dirs):
-                    problems.append(f"notice template '{kind}' has no {name}")
+                    problems.append(_("notice template '{kind}' has no {name}").format(kind=kind, name=name))
                     break
     return problems
 
@@ -148,8 +174,8 @@ def deployment_problems(defn: WorkflowDefinition, settings) -> list[str]:
             name = r.params.get("limits")
             if name and resolve_limit(settings, defn, str(name))[0] is None:
                 problems.append(
-                    f"event '{e.name}': rule '{r.kind}' reads limits '{name}', which neither the settings "
-                    f"[limits.{name}] nor the definition's settings provide"
+                    _("event '{event}': rule '{rule}' reads limits '{name}', which neither the settings "
+                      "[limits.{name}] nor the definition's settings provide").format(event=e.name, rule=r.kind, name=name)
                 )
     return problems + missing_templates(defn, settings)
 
@@ -176,7 +202,7 @@ def check_files(settings, extra_files: Iterable[str | Path] = ()) -> list[dict[s
         entry: dict[str, Any] = {"file": str(path), "workflow": None, "version": None, "ok": True, "problems": []}
         results.append(entry)
         if not path.is_file():
-            entry["problems"].append("the file does not exist")
+            entry["problems"].append(_("the file does not exist"))
             continue
         try:
             defn = load_file(path)
@@ -190,7 +216,8 @@ def check_files(settings, extra_files: Iterable[str | Path] = ()) -> list[dict[s
     for entry, defn in loaded:
         key = (defn.name, defn.version)
         if key in seen:
-            entry["problems"].append(f"version {defn.version} of '{defn.name}' is already defined in {seen[key]}")
+            entry["problems"].append(_("version {version} of '{name}' is already defined in {file}").format(
+                version=defn.version, name=defn.name, file=seen[key]))
             continue
         seen[key] = entry["file"]
         if defn.name not in latest or latest[defn.name].version < defn.version:

@@ -1,8 +1,10 @@
 """`tkksd daemon`: sweep due deadlines, drain the outbox, send digests; a heartbeat for `tkksd status`.
 
-At start the daemon makes one complete pass (sweep, digests, evaluation rounds, outbox), which
-is the catch-up after a downtime, reports its progress to the caller and logs one summary line
-("menyusul 2,5 tahun: 230 peristiwa, 488 surel di var/mail/new"); then the scheduler ticks.
+At start the sweep, the digests a downtime swallowed and the drain begin at once (the drain on a
+worker of its own); the first sweep, those digests and a drain after them are the first pass,
+the catch-up after a downtime: its progress goes to the caller, and one summary line to the log
+("menyusul 2,5 tahun: 230 peristiwa, 488 surel di var/mail/new"). `--once` makes the same pass
+in order (sweep, digests, rounds, outbox) and returns it.
 Each deadline is logged at debug level only; a job that acted logs one line. SIGTERM or
 SIGINT (the first one) sets a stop flag: the sweep finishes the deadline in hand, commits what
 is done and the process exits 0; rows not reached stay pending for the next start.
@@ -73,6 +75,13 @@ class Daemon:
         self._read_only_failures = 0
         self.fatal: str | None = None
         self.caught_up_from: datetime | None = None  # the oldest due time of the first pass
+        # A running daemon's first pass: its sweep, the digests a downtime swallowed, and a
+        # drain that began after both (so it carries the mail they made); then one summary.
+        self._first_sweep_taken = False
+        self._first_swept = threading.Event()
+        self._first_digested = threading.Event()
+        self._first_drained = threading.Event()
+        self._scheduler = None
 
     # ------------------------------------------------------------------ jobs
 
@@ -160,6 +169,13 @@ class Daemon:
         return part
 
     def drain(self) -> dict[str, int]:
+        after_first_pass = self._first_swept.is_set() and self._first_digested.is_set()
+        part = self._drain()
+        if after_first_pass:
+            self._first_drained.set()
+        return part
+
+    def _drain(self) -> dict[str, int]:
         def run():
             from engine.mail import outbox
 
@@ -167,7 +183,7 @@ class Daemon:
             # Full batches back to back over the same SMTP connections; a short batch means
             # the outbox is drained, and what becomes due meanwhile waits for the next run.
             r = outbox.drain_all(self.ctx, daemon_id=self.claim_token, limit=limit, while_full=True, stop=self.stop,
-                                 on_pass=self._drain_progress() if self.progress else None)
+                                 on_pass=self._drain_progress() if self.progress and not self._first_drained.is_set() else None)
             if r.claimed:
                 log.info("%s", _("outbox: {sent} sent, {retried} to retry, {failed} failed").format(
                     sent=number(r.sent), retried=number(r.retried), failed=number(r.failed)))
@@ -187,7 +203,8 @@ class Daemon:
             nonlocal done, total
             done += result.claimed
             total = max(total, done)
-            self.progress("drain", done, total)
+            if self.progress:
+                self.progress("drain", done, total)
 
         return seen
 
@@ -216,7 +233,14 @@ class Daemon:
         return self._guarded("rounds", run)
 
     def sweep_and_rounds(self) -> None:
-        self.sweep()
+        with self._lock:
+            first, self._first_sweep_taken = not self._first_sweep_taken, True
+        if first:  # the catch-up: its progress shown, its start kept for the summary
+            self._counted_sweep()
+            self._first_swept.set()
+            self._first_pass_steps_done()
+        else:
+            self.sweep()
         if not self.stop.is_set():
             self.rounds()
 
@@ -224,7 +248,22 @@ class Daemon:
         """A digest tells what is due *after* this pass's sweep: an expiry the daemon fires in
         the same minute must not be listed as overdue (scheduled digests sweep first)."""
         self.sweep_and_rounds()
-        return self.digests()
+        part = self.digests()
+        if not self._first_digested.is_set():
+            self._first_digested.set()
+            self._first_pass_steps_done()
+        return part
+
+    def _first_pass_steps_done(self) -> None:
+        """Once the first sweep and the start-up digests are done, drain now (not at the next
+        tick): the summary waits for the mail they made."""
+        if self._first_swept.is_set() and self._first_digested.is_set() and self._scheduler is not None:
+            from datetime import timezone
+
+            try:
+                self._scheduler.modify_job("drain", next_run_time=datetime.now(timezone.utc))
+            except LookupError:  # the scheduler is shutting down
+                pass
 
     # ------------------------------------------------------------------ heartbeat
 
@@ -269,8 +308,8 @@ class Daemon:
             return self._pass()
 
     def _pass(self) -> dict[str, Any]:
-        """The pass at start (and ``--once``): sweep, digests, rounds, outbox, in that order, so
-        its summary counts the mail the sweep made."""
+        """``--once``: sweep, digests, rounds, outbox, in that order, so its summary counts the
+        mail the sweep made."""
         self.caught_up_from = None
         self.beat()
         out: dict[str, Any] = {"sweep": self._counted_sweep()}
@@ -293,7 +332,9 @@ class Daemon:
 
     def run_forever(self, announce: Callable[[], None] | None = None) -> None:
         """Run until SIGTERM or SIGINT. ``announce`` is called once the signals are handled
-        (the first Ctrl-C stops the daemon from then on), before the first pass."""
+        (the first Ctrl-C stops the daemon from then on), before the first pass. The first
+        sweep, the start-up digests and the drain after them make the first pass: its progress
+        goes to ``self.progress``, its summary to the log."""
         with self._prepare():
             self._install_signals()
             if announce is not None:
@@ -302,29 +343,44 @@ class Daemon:
 
     def _run_forever(self) -> None:
         from engine.scheduler.scheduling import Jobs, build_scheduler
+        from engine.scheduler.sweep import oldest_due
 
         log.info("%s", _("daemon {id} started (pid {pid}): sweep every {sweep} s, drain every {drain} s").format(
             id=self.daemon_id, pid=os.getpid(), sweep=self.ctx.settings.get("daemon", "sweep_seconds", 60),
             drain=self.ctx.settings.get("daemon", "drain_seconds", 30)))
-        out = self._pass()
+        self.beat()
+        self.caught_up_from = oldest_due(self.ctx)
+        # Sweep, drain and the start-up digests begin at once; the drain has a worker of its own,
+        # so mail goes out while a backlog is swept (engine.scheduler.scheduling).
+        scheduler = build_scheduler(self.ctx.settings, Jobs(self.sweep_and_rounds, self.drain, self.sweep_then_digests))
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)
+        self._scheduler = scheduler
+        scheduler.start()
+        summarized = False
+        try:
+            while not self.stop.wait(0.5):
+                if not summarized and self._first_drained.is_set():
+                    summarized = True
+                    self._end_first_pass()
+        finally:
+            scheduler.shutdown(wait=True)  # running jobs see the stop flag and finish their item
+            if self.progress is not None:
+                self.progress.close()
+            self.beat(stopped=True)
+            log.info("%s", _("daemon {id} stopped").format(id=self.daemon_id))
+
+    def _end_first_pass(self) -> None:
+        """The first pass is over: the progress bar goes, one summary line stays."""
         if self.progress is not None:
             self.progress.close()
             self.progress = None  # the ticks after the first pass are short: their log lines suffice
-        if not self.stop.is_set():
-            log.info("%s", self.summary(out))
-        scheduler = build_scheduler(self.ctx.settings, Jobs(self.sweep_and_rounds, self.drain, self.sweep_then_digests),
-                                    first_pass_done=True)
-        logging.getLogger("apscheduler").setLevel(logging.WARNING)
-        if not self.stop.is_set():
-            scheduler.start()
-        try:
-            while not self.stop.wait(1.0):
-                pass
-        finally:
-            if scheduler.running:
-                scheduler.shutdown(wait=True)  # running jobs see the stop flag and finish their item
-            self.beat(stopped=True)
-            log.info("%s", _("daemon {id} stopped").format(id=self.daemon_id))
+        with self._lock:
+            counts, errors = dict(self.totals.counts), self.totals.errors
+        out = {"sweep": {k: counts.get(k, 0) for k in ("fired", "notified", "folded", "skipped")},
+               "digests": {k: counts.get(k, 0) for k in ("digest_opd", "digest_chair")},
+               "rounds": {k: counts.get(k, 0) for k in ("round_reminders", "round_escalations")},
+               "drain": {k: counts.get(k, 0) for k in ("sent", "retried", "failed")}, "errors": errors}
+        log.info("%s", self.summary(out))
 
 
 JOB_NAMES = {"sweep": N_("sweep"), "drain": N_("outbox"), "digests": N_("digests"), "rounds": N_("evaluation rounds")}

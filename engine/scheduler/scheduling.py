@@ -11,11 +11,12 @@ scheduler's business: the first sweep finds every row that fell due meanwhile.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Callable
 from zoneinfo import ZoneInfo
 
 JOB_DEFAULTS = {"coalesce": True, "max_instances": 1, "misfire_grace_time": None}
+DRAIN_EXECUTOR = "drain"
 
 
 @dataclass(frozen=True)
@@ -25,10 +26,8 @@ class Jobs:
     digests: Callable[[], None]
 
 
-def build_scheduler(settings, jobs: Jobs, *, now: datetime | None = None, first_pass_done: bool = False):
-    """A BackgroundScheduler (not started) with the fixed jobs; sweep and drain run at once,
-    or one interval later when the daemon has just made its first pass (``first_pass_done``:
-    it has also sent the digests a downtime swallowed)."""
+def build_scheduler(settings, jobs: Jobs, *, now: datetime | None = None):
+    """A BackgroundScheduler (not started) with the fixed jobs; sweep and drain run at once."""
     from apscheduler.executors.pool import ThreadPoolExecutor
     from apscheduler.jobstores.memory import MemoryJobStore
     from apscheduler.schedulers.background import BackgroundScheduler
@@ -44,17 +43,17 @@ def build_scheduler(settings, jobs: Jobs, *, now: datetime | None = None, first_
     scheduler = BackgroundScheduler(
         timezone=utc,
         jobstores={"default": MemoryJobStore()},
-        # Two workers: the drain (network) need not wait for a long sweep (database).
-        executors={"default": ThreadPoolExecutor(2)},
+        # The drain (network) has a worker of its own: in one shared pool the sweep and the
+        # catch-up digests at start (which sweep first) took both workers for as long as a
+        # backlog of deadlines lasted, and no mail went out meanwhile.
+        executors={"default": ThreadPoolExecutor(2), DRAIN_EXECUTOR: ThreadPoolExecutor(1)},
         job_defaults=dict(JOB_DEFAULTS),
     )
-    sweep_every, drain_every = int(daemon.get("sweep_seconds", 60)), int(daemon.get("drain_seconds", 30))
-    scheduler.add_job(jobs.sweep, IntervalTrigger(seconds=sweep_every, timezone=utc), id="sweep", name="sweep due deadlines",
-                      replace_existing=True,
-                      next_run_time=start + timedelta(seconds=sweep_every) if first_pass_done else start)
-    scheduler.add_job(jobs.drain, IntervalTrigger(seconds=drain_every, timezone=utc), id="drain", name="drain the outbox",
-                      replace_existing=True,
-                      next_run_time=start + timedelta(seconds=drain_every) if first_pass_done else start)
+    scheduler.add_job(jobs.sweep, IntervalTrigger(seconds=int(daemon.get("sweep_seconds", 60)), timezone=utc),
+                      id="sweep", name="sweep due deadlines", replace_existing=True, next_run_time=start)
+    scheduler.add_job(jobs.drain, IntervalTrigger(seconds=int(daemon.get("drain_seconds", 30)), timezone=utc),
+                      id="drain", name="drain the outbox", replace_existing=True, next_run_time=start,
+                      executor=DRAIN_EXECUTOR)
     weekday, at = parse_weekly(str(daemon.get("weekly_digest", "mon 08:00")))
     # Cron in the regency's zone; the digests themselves are idempotent per period, and the
     # pass at start-up sends the current period's if a downtime swallowed its tick.
@@ -62,7 +61,6 @@ def build_scheduler(settings, jobs: Jobs, *, now: datetime | None = None, first_
                       id="digest_weekly", name="weekly OPD digests", replace_existing=True)
     scheduler.add_job(jobs.digests, CronTrigger(day=int(daemon.get("monthly_digest_day", 1)), hour=8, minute=0, timezone=zone),
                       id="digest_monthly", name="monthly chair digest", replace_existing=True)
-    if not first_pass_done:
-        scheduler.add_job(jobs.digests, id="digest_startup", name="digests missed while down", replace_existing=True,
-                          next_run_time=start)
+    scheduler.add_job(jobs.digests, id="digest_startup", name="digests missed while down", replace_existing=True,
+                      next_run_time=start)
     return scheduler

@@ -7,6 +7,7 @@ from __future__ import annotations
 import importlib.util
 
 from engine.errors import ConfigurationError
+from engine.i18n import _
 
 # The drivers tkksd's URLs need, and the package that provides each.
 DRIVERS = {"sqlite": ("sqlite3", "Python's sqlite3 module (part of a standard Python build)"),
@@ -23,29 +24,34 @@ def backend_of(url: str) -> str:
         parsed = make_url(url)
     except Exception:  # noqa: BLE001 - SQLAlchemy raises ArgumentError or ValueError
         raise ConfigurationError(
-            f"The database URL '{shown}' (general.database_url or TKKSD_DATABASE_URL) is not a URL; write e.g. {EXAMPLES}."
+            _("The database URL '{url}' (general.database_url or TKKSD_DATABASE_URL) is not a URL; write e.g. {examples}.")
+            .format(url=shown, examples=EXAMPLES)
         ) from None
     # From the URL's own text: asking SQLAlchemy for the driver name would load the dialect.
-    backend, _, driver = parsed.drivername.partition("+")
+    backend, _sep, driver = parsed.drivername.partition("+")
     if backend == "postgres":
         backend = "postgresql"
     if backend not in DRIVERS:
         raise ConfigurationError(
-            f"The database URL '{shown}' uses '{backend}', which tkksd does not support; use SQLite or PostgreSQL, e.g. {EXAMPLES}."
+            _("The database URL '{url}' uses '{backend}', which tkksd does not support; use SQLite or PostgreSQL, e.g. {examples}.")
+            .format(url=shown, backend=backend, examples=EXAMPLES)
         )
     if backend == "sqlite" and driver not in ("", "pysqlite"):
         raise ConfigurationError(
-            f"The database URL '{shown}' asks for the driver '{driver}'; tkksd uses Python's sqlite3 (write sqlite:///PATH)."
+            _("The database URL '{url}' asks for the driver '{driver}'; tkksd uses Python's sqlite3 (write sqlite:///PATH).")
+            .format(url=shown, driver=driver)
         )
     if backend == "postgresql" and driver not in ("", "psycopg", "psycopg2"):
         raise ConfigurationError(
-            f"The database URL '{shown}' asks for the driver '{driver}'; tkksd uses psycopg (write postgresql://…)."
+            _("The database URL '{url}' asks for the driver '{driver}'; tkksd uses psycopg (write postgresql://…).")
+            .format(url=shown, driver=driver)
         )
     module, package = DRIVERS[backend]
     if driver == "psycopg2":
         module, package = "psycopg2", "psycopg2 (pip install psycopg2-binary), or write postgresql:// to use psycopg"
     if importlib.util.find_spec(module) is None:
-        raise ConfigurationError(f"The database URL '{shown}' needs the Python package {package}, which is not installed.")
+        raise ConfigurationError(_("The database URL '{url}' needs the Python package {package}, which is not installed.")
+                                 .format(url=shown, package=package))
     return backend
 
 

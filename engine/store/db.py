@@ -16,6 +16,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
 from engine.errors import DatabaseNotReady
+from engine.i18n import _
 
 # The newest migration; `tkksd init` brings a database to it, every other command checks it.
 # (tests/test_migrations.py keeps it equal to Alembic's head.)
@@ -158,15 +159,17 @@ def check_schema(engine: Engine) -> None:
     path = sqlite_path(engine)
     if path is not None and not path.exists():
         # Connecting would create an empty file: a read must leave nothing behind.
-        raise DatabaseNotReady(f"There is no file {path} yet, so the database at "
-                               f"{engine.url.render_as_string(hide_password=True)} has no tkksd schema yet; run `tkksd init` first.")
+        raise DatabaseNotReady(_("There is no file {path} yet, so the database at {url} has no tkksd schema yet; run `tkksd init` first.")
+                               .format(path=path, url=engine.url.render_as_string(hide_password=True)))
     with engine.connect() as conn:
         revision = current_revision(conn)
         conn.rollback()
     if revision is None:
-        raise DatabaseNotReady(f"The database at {engine.url.render_as_string(hide_password=True)} has no tkksd schema yet; run `tkksd init` first.")
+        raise DatabaseNotReady(_("The database at {url} has no tkksd schema yet; run `tkksd init` first.")
+                               .format(url=engine.url.render_as_string(hide_password=True)))
     if revision != SCHEMA_REVISION:
-        raise DatabaseNotReady(f"The database schema is at revision {revision} but this tkksd needs {SCHEMA_REVISION}; run `tkksd init` to upgrade it.")
+        raise DatabaseNotReady(_("The database schema is at revision {revision} but this tkksd needs {needed}; run `tkksd init` to "
+                                 "upgrade it.").format(revision=revision, needed=SCHEMA_REVISION))
 
 
 def upgrade(engine: Engine) -> tuple[str | None, str]:

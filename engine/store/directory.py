@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from engine.errors import ConfigurationError
+from engine.i18n import _
 from engine.store.tables import opds
 
 COLUMNS = ("code", "name", "kind", "head_title", "head_name", "head_email", "kemendagri_code", "parent")
@@ -31,22 +32,26 @@ def read_directory(path: Path) -> list[dict[str, str]]:
             reader = csv.DictReader(fh)
             missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
             if missing:
-                raise ConfigurationError(f"The OPD directory {path} lacks the column(s) {', '.join(missing)}.")
+                raise ConfigurationError(_("The OPD directory {path} lacks the column(s) {columns}.").format(
+                    path=path, columns=", ".join(missing)))
             rows = [{c: (row.get(c) or "").strip() for c in COLUMNS} for row in reader]
     except FileNotFoundError:
-        raise ConfigurationError(f"The OPD directory {path} does not exist.") from None
+        raise ConfigurationError(_("The OPD directory {path} does not exist.").format(path=path)) from None
     seen = set()
     for i, row in enumerate(rows, start=2):
         code = row["code"]
         if not _CODE.match(code):
-            raise ConfigurationError(f"The OPD directory {path}, line {i}: '{code}' is not a valid OPD code (capitals, digits and '-').")
+            raise ConfigurationError(_("The OPD directory {path}, line {line}: '{code}' is not a valid OPD code (capitals, digits "
+                                       "and '-').").format(path=path, line=i, code=code))
         if code in seen:
-            raise ConfigurationError(f"The OPD directory {path}, line {i}: OPD {code} is listed twice.")
+            raise ConfigurationError(_("The OPD directory {path}, line {line}: OPD {code} is listed twice.").format(
+                path=path, line=i, code=code))
         seen.add(code)
         if not row["name"]:
-            raise ConfigurationError(f"The OPD directory {path}: OPD {code} has no name.")
+            raise ConfigurationError(_("The OPD directory {path}: OPD {code} has no name.").format(path=path, code=code))
         if not _valid_address(row["head_email"]):
-            raise ConfigurationError(f"The OPD directory {path}: OPD {code} ({row['name']}) has an invalid head e-mail address '{row['head_email']}'.")
+            raise ConfigurationError(_("The OPD directory {path}: OPD {code} ({name}) has an invalid head e-mail address '{address}'.")
+                                     .format(path=path, code=code, name=row["name"], address=row["head_email"]))
     return rows
 
 

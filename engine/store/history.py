@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Iterable, Mapping
 
+from engine.i18n import _
+
 GENESIS = "0" * 64
 
 
@@ -36,8 +38,10 @@ class ChainBreak:
     problem: str
 
     def sentence(self) -> str:
-        where = f"history row id {self.row_id} (seq {self.seq})" if self.row_id is not None else "its history"
-        return f"{self.agreement}: {where} {self.problem}"
+        if self.row_id is not None:
+            return _("{agreement}: history row id {row} (seq {seq}) {problem}").format(
+                agreement=self.agreement, row=self.row_id, seq=self.seq, problem=self.problem)
+        return _("{agreement}: its history {problem}").format(agreement=self.agreement, problem=self.problem)
 
 
 def verify_chain(agreement: Mapping[str, Any], rows: Iterable[Mapping[str, Any]]) -> ChainBreak | None:
@@ -48,24 +52,26 @@ def verify_chain(agreement: Mapping[str, Any], rows: Iterable[Mapping[str, Any]]
     number = agreement["number"]
     for r in rows:
         if r["seq"] != expected_seq:
-            problem = (
-                f"has seq {r['seq']} where {expected_seq} was expected (a row was deleted or reordered)"
-            )
+            problem = _("has seq {seq} where {expected} was expected (a row was deleted or reordered)").format(
+                seq=r["seq"], expected=expected_seq)
             return ChainBreak(number, r["id"], r["seq"], problem)
         if r["prev_hash"] != prev:
-            return ChainBreak(number, r["id"], r["seq"], "does not link to the row before it (edited or reordered)")
+            return ChainBreak(number, r["id"], r["seq"], _("does not link to the row before it (edited or reordered)"))
         computed = row_hash(prev, r["agreement_id"], r["seq"], r["event"], r["from_state"], r["to_state"],
                             r["actor"], r["at"], r["note"], r["data"], r["kind"])
         if computed != r["hash"]:
-            return ChainBreak(number, r["id"], r["seq"], "does not match its hash (it was edited)")
+            return ChainBreak(number, r["id"], r["seq"], _("does not match its hash (it was edited)"))
         prev = r["hash"]
         last_to = r["to_state"]
         expected_seq += 1
     if expected_seq - 1 != agreement["history_seq"]:
-        return ChainBreak(number, None, None, f"ends at seq {expected_seq - 1} but the agreement records seq {agreement['history_seq']} (rows were deleted)")
+        return ChainBreak(number, None, None, _("ends at seq {seq} but the agreement records seq {recorded} (rows were deleted)")
+                          .format(seq=expected_seq - 1, recorded=agreement["history_seq"]))
     if prev != agreement["history_head"]:
         # Same length, different newest hash: the last row was rewritten (hash recomputed).
-        return ChainBreak(number, None, None, f"ends with a row (seq {expected_seq - 1}) whose hash differs from the one the agreement records (the last row was rewritten)")
+        return ChainBreak(number, None, None, _("ends with a row (seq {seq}) whose hash differs from the one the agreement records "
+                                                "(the last row was rewritten)").format(seq=expected_seq - 1))
     if last_to != agreement["lifecycle_state"]:
-        return ChainBreak(number, None, None, f"ends in state '{last_to}' but the agreement is in '{agreement['lifecycle_state']}'")
+        return ChainBreak(number, None, None, _("ends in state '{last}' but the agreement is in '{state}'").format(
+            last=last_to, state=agreement["lifecycle_state"]))
     return None

@@ -10,6 +10,8 @@ from pathlib import Path
 
 from config.home import MARKER, SYSTEM_MAIL_SPOOLS, default_home, is_deployment_folder, is_system_mail_spool, resolve_home  # noqa: F401 - the rule, re-exported for the store
 
+from engine.i18n import _
+
 def prepare_home(home: Path, *, parents: bool = False, group: str | None = None) -> bool:
     """Create the home folder (private to its owner) with its marker; True when it was made.
     A configured home is made only at its last level (a typo must not build a tree); the
@@ -19,7 +21,8 @@ def prepare_home(home: Path, *, parents: bool = False, group: str | None = None)
     if parents:
         home.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     if not home.parent.is_dir():
-        raise ConfigurationError(f"The folder {home.parent} does not exist, so the tkksd home {home} cannot be made; create it first or set TKKSD_HOME.")
+        raise ConfigurationError(_("The folder {folder} does not exist, so the tkksd home {home} cannot be made; create it first "
+                                   "or set TKKSD_HOME.").format(folder=home.parent, home=home))
     made = False
     if not home.exists():
         home.mkdir(mode=0o700)
@@ -46,7 +49,8 @@ def sqlite_folder_ready(db_file: Path, home: Path, *, parents: bool = False) -> 
     if folder.resolve() == home.resolve():
         prepare_home(home, parents=parents)
         return
-    raise ConfigurationError(f"The database folder {folder} does not exist; create it first (tkksd does not make it).")
+    raise ConfigurationError(_("The database folder {folder} does not exist; create it first (tkksd does not make it).")
+                             .format(folder=folder))
 
 
 def private_file(path: Path, group: str | None = None) -> None:
@@ -69,10 +73,9 @@ def where(settings) -> str:
     url = make_url(settings.database_url)
     database = url.database if url.get_backend_name() == "sqlite" else url.render_as_string(hide_password=True)
     if settings.get("mail", "transport", "maildir") == "smtp":
-        mail = f"sent by SMTP to {settings.get('smtp', 'host')}:{settings.get('smtp', 'port')}"
-    else:
-        mail = f"in the Maildir {settings.maildir}"
-    return f"Database: {database}; mail: {mail}."
+        return _("Database: {database}; mail: sent by SMTP to {host}:{port}.").format(
+            database=database, host=settings.get("smtp", "host"), port=settings.get("smtp", "port"))
+    return _("Database: {database}; mail: in the Maildir {maildir}.").format(database=database, maildir=settings.maildir)
 
 
 def secure_sqlite_files(db_file: Path, group: str | None = None) -> None:

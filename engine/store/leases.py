@@ -26,6 +26,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from engine.errors import ConfigurationError
+from engine.i18n import _
 
 
 def sqlite_file(engine: Engine) -> Path | None:
@@ -53,9 +54,9 @@ def single_daemon(engine: Engine) -> Iterator[None]:
         except BlockingIOError:
             holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "unknown"
             raise ConfigurationError(
-                f"Another tkksd daemon (pid {holder}) is already running on the SQLite database {path}; "
-                "SQLite takes one daemon at a time, so stop that one first, or move to PostgreSQL to run several "
-                "(docs/postgresql.md)."
+                _("Another tkksd daemon (pid {pid}) is already running on the SQLite database {path}; "
+                  "SQLite takes one daemon at a time, so stop that one first, or move to PostgreSQL to run several "
+                  "(docs/postgresql.md).").format(pid=holder, path=path)
             ) from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, str(os.getpid()).encode(), 0)

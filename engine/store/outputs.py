@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from engine.errors import InvalidInput, TkksdError
+from engine.i18n import _
 
 SQLITE_COMPANIONS = ("", "-wal", "-shm", "-journal")
 
@@ -86,18 +87,20 @@ def check_target(target: Path, files: Iterable[Path], folders: Iterable[Path]) -
     """Refuse ``target`` when it is one of tkksd's own files or folders, or cannot be written."""
     for f in files:
         if _same(target, f):
-            raise OutputRefused(f"Refusing to write {target}: it is tkksd's own file {f}; choose another name.")
+            raise OutputRefused(_("Refusing to write {target}: it is tkksd's own file {file}; choose another name.").format(
+                target=target, file=f))
     for folder in folders:
         if _inside(target, folder):
-            raise OutputRefused(f"Refusing to write {target}: it is inside the Maildir {folder}; choose another folder.")
+            raise OutputRefused(_("Refusing to write {target}: it is inside the Maildir {folder}; choose another folder.").format(
+                target=target, folder=folder))
     if target.is_dir():
-        raise OutputRefused(f"{target} is a folder; give a file name.")
+        raise OutputRefused(_("{target} is a folder; give a file name.").format(target=target))
     if target.exists() and not target.is_file():
         # A device (/dev/full), a FIFO or a socket: renaming onto it would replace it.
-        raise OutputRefused(f"Refusing to write {target}: it is not a regular file.")
+        raise OutputRefused(_("Refusing to write {target}: it is not a regular file.").format(target=target))
     parent = target.parent
     if not parent.is_dir():
-        raise OutputRefused(f"The folder {parent} does not exist; create it first or choose another.")
+        raise OutputRefused(_("The folder {folder} does not exist; create it first or choose another.").format(folder=parent))
 
 
 def _umask() -> int:
@@ -116,7 +119,8 @@ def atomic_output(settings, target: str | Path) -> Iterator[Path]:
     try:
         fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=f".part{target.suffix}")
     except OSError as exc:
-        raise OutputRefused(f"Cannot write into the folder {target.parent}: {exc.strerror or exc}.") from None
+        raise OutputRefused(_("Cannot write into the folder {folder}: {reason}.").format(
+            folder=target.parent, reason=exc.strerror or exc)) from None
     os.close(fd)
     tmp = Path(tmp_name)
     try:
@@ -127,7 +131,8 @@ def atomic_output(settings, target: str | Path) -> Iterator[Path]:
             os.fsync(fh.fileno())
         os.replace(tmp, target)
     except OSError as exc:
-        raise OutputRefused(f"Could not write {target}: {exc.strerror or exc}; nothing was written.") from None
+        raise OutputRefused(_("Could not write {target}: {reason}; nothing was written.").format(
+            target=target, reason=exc.strerror or exc)) from None
     except TkksdError as exc:
         # A writer's refusal names the file it was given; the user gave the target.
         if tmp.name in str(exc) and type(exc).__init__ is TkksdError.__init__:

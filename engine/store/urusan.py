@@ -4,12 +4,14 @@ by ``general.opd_urusan``) by `tkksd init`, read by the rule ``field_in_urusan``
 from __future__ import annotations
 
 import csv
+from functools import lru_cache
 from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from engine.errors import ConfigurationError
+from engine.i18n import _
 from engine.store.evaluation_tables import opd_urusan
 from engine.store.tables import opds
 
@@ -29,10 +31,10 @@ def read_urusan(path: Path) -> list[dict[str, object]]:
         with open(path, newline="", encoding="utf-8") as fh:
             lines = [line for line in fh if not line.startswith("#")]
     except FileNotFoundError:
-        raise ConfigurationError(f"The OPD urusan list {path} does not exist.") from None
+        raise ConfigurationError(_("The OPD urusan list {path} does not exist.").format(path=path)) from None
     reader = csv.DictReader(lines)
     if not {"code", "urusan"} <= set(reader.fieldnames or []):
-        raise ConfigurationError(f"The OPD urusan list {path} needs the columns code and urusan.")
+        raise ConfigurationError(_("The OPD urusan list {path} needs the columns code and urusan.").format(path=path))
     out = []
     for row in reader:
         code, urusan = (row.get("code") or "").strip().upper(), (row.get("urusan") or "").strip()
@@ -49,7 +51,8 @@ def sync_urusan(conn: Connection, path: Path, known_fields: set[str] | None = No
     codes = set(conn.execute(sa.select(opds.c.code)).scalars())
     for r in rows:
         if known_fields is not None and r["urusan"] not in known_fields:
-            raise ConfigurationError(f"The OPD urusan list {path} names urusan '{r['urusan']}', which no workflow knows.")
+            raise ConfigurationError(_("The OPD urusan list {path} names urusan '{urusan}', which no workflow knows.").format(
+                path=path, urusan=r["urusan"]))
     skipped = sorted({r["opd_code"] for r in rows if r["opd_code"] not in codes})
     conn.execute(opd_urusan.delete())
     unique = {(r["opd_code"], r["urusan"]): r for r in rows if r["opd_code"] in codes}
@@ -58,8 +61,15 @@ def sync_urusan(conn: Connection, path: Path, known_fields: set[str] | None = No
     return len(unique), skipped
 
 
+@lru_cache(maxsize=1)
+def _urusan_of_opd():
+    # Built once: asked in transitions whose rules compare the field with the lead OPD's urusan,
+    # and a prebuilt statement goes straight to SQLAlchemy's compiled cache.
+    return sa.select(opd_urusan.c.urusan).where(opd_urusan.c.opd_code == sa.bindparam("code"))
+
+
 def urusan_of(conn: Connection, code: str) -> list[str]:
-    return list(conn.execute(sa.select(opd_urusan.c.urusan).where(opd_urusan.c.opd_code == code)).scalars())
+    return list(conn.execute(_urusan_of_opd(), {"code": code}).scalars())
 
 
 def load_urusan(conn: Connection, ctx) -> tuple[int, list[str]]:

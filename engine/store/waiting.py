@@ -23,6 +23,8 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
+from engine.i18n import _, number
+
 DEFAULT_WAIT_SECONDS = 30.0
 # The engine of this process and its wait, for the sentence when a lock wait gives up.
 _STATE: dict[str, object] = {}
@@ -107,7 +109,8 @@ def sqlite_holders(db_file: Path) -> list[str]:
     out = []
     daemon = _held_note(db_file.with_name(db_file.name + ".daemon.lock"))
     if daemon:
-        out.append(f"the tkksd daemon (pid {daemon})" if daemon.isdigit() else f"the tkksd daemon ({daemon})")
+        out.append(_("the tkksd daemon (pid {pid})").format(pid=daemon) if daemon.isdigit()
+                   else _("the tkksd daemon ({note})").format(note=daemon))
     for kind in ("import",):
         held = _held_note(_note_path(db_file, kind))
         if held:
@@ -125,7 +128,8 @@ def postgres_holders(engine: Engine) -> list[str]:
                 "AND xact_start IS NOT NULL ORDER BY xact_start LIMIT 3")).all()
     except sa.exc.SQLAlchemyError:
         return []
-    return [f"{r.application_name or 'a session'} (login {r.usename}, {r.state})" for r in rows]
+    return [_("{session} (login {login}, {state})").format(session=r.application_name or _("a session"), login=r.usename,
+                                                          state=r.state) for r in rows]
 
 
 def is_lock_timeout(exc: BaseException) -> bool:
@@ -150,9 +154,9 @@ def explain(exc: BaseException) -> str | None:
 
         path = sqlite_path(engine)
         holders = sqlite_holders(path) if path is not None else postgres_holders(engine)
-    who = " and ".join(holders) if holders else "another process (a tkksd command, or a tool such as sqlite3 or psql)"
-    return (f"The database is locked by {who}; tkksd waited {seconds:g} s ([database] lock_wait_seconds) and gave up. "
-            "Nothing was changed; try again when it has finished.")
+    who = "; ".join(holders) if holders else _("another process (a tkksd command, or a tool such as sqlite3 or psql)")
+    return _("The database is locked by {who}; tkksd waited {seconds} s ([database] lock_wait_seconds) and gave up. "
+             "Nothing was changed; try again when it has finished.").format(who=who, seconds=number(seconds))
 
 
 def is_read_only(exc: BaseException) -> bool:
@@ -170,6 +174,8 @@ def check_writable(engine: Engine) -> None:
         return
     for p in (path, path.parent):
         if not os.access(p, os.W_OK):
-            raise DatabaseUnavailable(
-                f"The database {path} cannot be written ({'its folder' if p == path.parent else 'the file'} is read-only "
-                "for this account); the daemon needs to write, so it stops. Reading commands still work.")
+            if p == path.parent:
+                raise DatabaseUnavailable(_("The database {path} cannot be written (its folder is read-only for this account); "
+                                            "the daemon needs to write, so it stops. Reading commands still work.").format(path=path))
+            raise DatabaseUnavailable(_("The database {path} cannot be written (the file is read-only for this account); "
+                                        "the daemon needs to write, so it stops. Reading commands still work.").format(path=path))

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from engine.errors import ConfigurationError
+from engine.i18n import N_, _
 from engine.store.tables import wilayah
 
 LEVELS = ("kecamatan", "kelurahan", "desa")
@@ -31,39 +32,45 @@ def _rows(path: Path, columns: tuple[str, ...], what: str) -> list[dict[str, str
             reader = csv.DictReader(fh)
             missing = [c for c in columns if c not in (reader.fieldnames or [])]
             if missing:
-                raise ConfigurationError(f"The {what} {path} lacks the column(s) {', '.join(missing)}.")
+                raise ConfigurationError(_("The file {path} lacks the column(s) {columns}.").format(path=path, columns=", ".join(missing)))
             return [{k: (v or "").strip() for k, v in row.items() if k} for row in reader]
     except FileNotFoundError:
-        raise ConfigurationError(f"The {what} {path} does not exist.") from None
+        raise ConfigurationError(_("The file {path} does not exist ({what}).").format(path=path, what=_(what))) from None
 
 
 def read_units(path: Path) -> list[dict[str, str]]:
     """Every unit, checked: a bad code, level or parent is refused naming the line."""
-    rows = _rows(path, UNIT_COLUMNS, "wilayah file")
+    rows = _rows(path, UNIT_COLUMNS, N_("wilayah file"))
     codes = {r["code"] for r in rows}
     seen: set[str] = set()
     for i, row in enumerate(rows, start=2):
         code, level = row["code"], row["level"]
         if not _CODE.match(code) or code in seen:
-            raise ConfigurationError(f"The wilayah file {path}, line {i}: '{code}' is not a valid Kemendagri code or is listed twice.")
+            raise ConfigurationError(_("The wilayah file {path}, line {line}: '{code}' is not a valid Kemendagri code or is listed "
+                                       "twice.").format(path=path, line=i, code=code))
         seen.add(code)
         if level not in LEVELS:
-            raise ConfigurationError(f"The wilayah file {path}, line {i}: level '{level}' is not one of {', '.join(LEVELS)}.")
+            raise ConfigurationError(_("The wilayah file {path}, line {line}: level '{level}' is not one of {levels}.").format(
+                path=path, line=i, level=level, levels=", ".join(LEVELS)))
         if level != "kecamatan" and row["parent_code"] not in codes:
-            raise ConfigurationError(f"The wilayah file {path}, line {i}: {row['name']} has no kecamatan '{row['parent_code']}' in the file.")
+            raise ConfigurationError(_("The wilayah file {path}, line {line}: {name} has no kecamatan '{parent}' in the file.").format(
+                path=path, line=i, name=row["name"], parent=row["parent_code"]))
         if not row["name"]:
-            raise ConfigurationError(f"The wilayah file {path}, line {i}: unit {code} has no name.")
+            raise ConfigurationError(_("The wilayah file {path}, line {line}: unit {code} has no name.").format(
+                path=path, line=i, code=code))
     return rows
 
 
 def read_delineation(path: Path, codes: set[str]) -> dict[str, dict[str, str]]:
     """code -> {status, source}: the configured statuses, each with its source and date."""
     out = {}
-    for i, row in enumerate(_rows(path, DELINEATION_COLUMNS, "IKN delineation file"), start=2):
+    for i, row in enumerate(_rows(path, DELINEATION_COLUMNS, N_("IKN delineation file")), start=2):
         if row["code"] not in codes:
-            raise ConfigurationError(f"The IKN delineation file {path}, line {i}: '{row['code']}' is not a unit of the wilayah file.")
+            raise ConfigurationError(_("The IKN delineation file {path}, line {line}: '{code}' is not a unit of the wilayah file.")
+                                     .format(path=path, line=i, code=row["code"]))
         if row["status"] not in STATUSES:
-            raise ConfigurationError(f"The IKN delineation file {path}, line {i}: status '{row['status']}' is not one of {', '.join(STATUSES)}.")
+            raise ConfigurationError(_("The IKN delineation file {path}, line {line}: status '{status}' is not one of {statuses}.")
+                                     .format(path=path, line=i, status=row["status"], statuses=", ".join(STATUSES)))
         confirmed = "" if row.get("confirmed", "no") == "yes" else ", to be confirmed"
         note = f"; {row['note']}" if row.get("note") else ""
         out[row["code"]] = {"status": row["status"], "source": f"{row['source']} ({row['as_of']}{confirmed}){note}"}

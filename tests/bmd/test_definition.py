@@ -144,12 +144,12 @@ def test_workflow_show_and_check_need_no_database(tmp_path):
     assert shown["limits"]["bmd_terms"]["from"] == "settings [limits.bmd_terms]"
     assert shown["limits"]["bmd_terms"]["values"]["sewa"]["years"] == 5
     text = run(tmp_path, "workflow", "show", "pemanfaatan-bmd").stdout
-    assert "contribution_due" in text and "NOT YET CHECKED" in text
+    assert "contribution_due" in text and "BELUM DIPERIKSA" in text
     check = run(tmp_path, "workflow", "check")
-    assert check.returncode == 0 and "ok    pemanfaatan-bmd v1" in check.stdout
-    assert "RUNNING" in run(tmp_path, "workflow", "list").stdout
+    assert check.returncode == 0 and "baik  pemanfaatan-bmd v1" in check.stdout
+    assert "Berjalan" in run(tmp_path, "workflow", "list").stdout
     missing = run(tmp_path, "workflow", "show", "sewa-menyewa")
-    assert missing.returncode == 3 and "unknown workflow 'sewa-menyewa'" in missing.stderr
+    assert missing.returncode == 3 and "Tidak ada alur kerja 'sewa-menyewa'" in missing.stderr
 
 
 def test_workflow_check_names_every_problem_of_a_folder(tmp_path):
@@ -168,12 +168,12 @@ def test_workflow_check_names_every_problem_of_a_folder(tmp_path):
     assert out.returncode == 9
     results = {Path(r["file"]).name: r for r in json.loads(out.stdout) if r["file"].startswith(str(folder))}
     problems = results["pemanfaatan-bmd.v3.toml"]["problems"]
-    assert any("reads limits 'bmd_terms_2030'" in p for p in problems)
-    assert any("notice template 'contribution_letter' has no id/contribution_letter.subject.j2" in p for p in problems)
+    assert any("membaca batasan 'bmd_terms_2030'" in p for p in problems)
+    assert any("templat pemberitahuan 'contribution_letter' tidak memiliki id/contribution_letter.subject.j2" in p for p in problems)
     assert "core field 'title' is not declared" in results["broken.v1.toml"]["problems"][0]
-    assert "version 1 of 'kerja-sama' is already defined" in results["kerja-sama.v1.toml"]["problems"][0]
+    assert "versi 1 dari 'kerja-sama' sudah didefinisikan" in results["kerja-sama.v1.toml"]["problems"][0]
     shipped = len(list((ROOT / "workflows" / "definitions").glob("*.toml")))  # kerja-sama-desa and the v2s came with issue 15
-    assert out.stderr.startswith(f"Error: 3 of {3 + shipped} workflow definition file(s) failed the check")
+    assert f"3 dari {3 + shipped} berkas definisi alur kerja gagal diperiksa" in out.stderr
     # A file given on the command line is checked alongside the installed ones.
     single = run(tmp_path, "workflow", "check", str(folder / "broken.v1.toml"))
-    assert single.returncode == 9 and "FAIL  broken v1" in single.stdout
+    assert single.returncode == 9 and "GAGAL broken v1" in single.stdout

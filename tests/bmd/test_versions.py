@@ -82,21 +82,21 @@ def test_a_new_version_with_a_renamed_state(cli, ctx, defs_dir, with_dirs):
     assert sorted(plan["blocked"]) == sorted([a, b])
     assert {x["id"]: x["ok"] for x in plan["agreements"]} == {a: False, b: False, c: True}
     assert plan["final_kept"] == 1
-    assert f"{a}: it is in 'synchronized', which v3 does not have" in dry.stderr
+    assert f"{a}: kerja sama ini berada pada 'synchronized', yang tidak dimiliki v3" in dry.stderr
 
     # The real migration is refused the same way and changes nothing.
     before = snapshot(ctx.engine)
     refused = cli("workflow", "migrate", "kerja-sama", "--from", "2", "--to", "3", check=False, **v3)
     assert refused.returncode == 5
-    assert "refused, nothing was changed" in refused.stderr and a in refused.stderr and b in refused.stderr
+    assert "ditolak, tidak ada yang diubah" in refused.stderr and a in refused.stderr and b in refused.stderr
     assert refused.stderr.strip().count("\n") == 0
     assert snapshot(ctx.engine) == before
 
     # With the mapping, the dry run lists what would move, and still changes nothing.
     mapping = ("--map", "synchronized=harmonized")
     dry = cli("workflow", "migrate", "kerja-sama", "--from", "2", "--to", "3", *mapping, "--dry-run", **v3)
-    assert f"{a}  synchronized  harmonized" in dry.stdout
-    assert "would move 3 of 3 running agreement(s); 1 in a final state stay on v2" in dry.stdout
+    assert re.search(rf"{a} +Tersinkronisasi +Terharmonisasi", dry.stdout), dry.stdout
+    assert "akan memindahkan 3 dari 3 kerja sama yang berjalan; 1 pada tahap akhir tetap pada v2" in dry.stdout
     assert snapshot(ctx.engine) == before
 
     deadlines_before = {x: pending(ctx, x) for x in (a, b, c)}
@@ -122,7 +122,7 @@ def test_a_new_version_with_a_renamed_state(cli, ctx, defs_dir, with_dirs):
     cli("fire", a, "sign", *sets(KS_STEPS["sign"][1]), **v3)
     assert cli("show", a, "--json", **v3).json()["state"] == "signed"
     again = cli("workflow", "migrate", "kerja-sama", "--from", "2", "--to", "3", **v3)
-    assert "moved 0 of 0 running agreement(s)" in again.stdout
+    assert "0 dari 0 kerja sama yang berjalan telah dipindahkan" in again.stdout
 
 
 def test_a_migration_missing_a_new_requirement_is_refused_naming_it(cli, ctx, defs_dir, with_dirs):
@@ -135,7 +135,7 @@ def test_a_migration_missing_a_new_requirement_is_refused_naming_it(cli, ctx, de
     before = snapshot(ctx.engine)
     refused = cli("workflow", "migrate", "kerja-sama", "--from", "2", "--to", "3", check=False, **v3)
     assert refused.returncode == 5
-    assert f"{p}: it would be in 'identified' without category, which v3 requires there" in refused.stderr
+    assert f"{p}: kerja sama ini akan berada pada 'identified' tanpa category, yang disyaratkan v3 di sana" in refused.stderr
     assert q not in refused.stderr
     assert snapshot(ctx.engine) == before
 
@@ -149,11 +149,11 @@ def test_a_migration_missing_a_new_requirement_is_refused_naming_it(cli, ctx, de
 @pytest.mark.parametrize(
     "args, code, fragment",
     [
-        (("--from", "1", "--to", "1"), 2, "both 1"),
-        (("--from", "1", "--to", "4"), 3, "has no version 4"),
-        (("--from", "1", "--to", "2", "--map", "nowhere=proposed"), 2, "'nowhere' is not a state of kerja-sama v1"),
-        (("--from", "1", "--to", "2", "--map", "synchronized=rejected"), 2, "final state"),
-        (("--from", "1", "--to", "2", "--map", "synchronized"), 2, "--map needs old=new"),
+        (("--from", "1", "--to", "1"), 2, "sama-sama 1"),
+        (("--from", "1", "--to", "4"), 3, "tidak memiliki versi 4"),
+        (("--from", "1", "--to", "2", "--map", "nowhere=proposed"), 2, "'nowhere' bukan tahap kerja-sama v1"),
+        (("--from", "1", "--to", "2", "--map", "synchronized=rejected"), 2, "tahap akhir"),
+        (("--from", "1", "--to", "2", "--map", "synchronized"), 2, "--map memerlukan lama=baru"),
     ],
 )
 def test_bad_migration_arguments_get_one_sentence(cli, defs_dir, with_dirs, args, code, fragment):
@@ -167,6 +167,6 @@ def test_only_an_admin_migrates(cli, defs_dir, with_dirs):
     write_v3(defs_dir)
     cli("user", "add", "sari", "--role", "secretariat")
     denied = cli("workflow", "migrate", "kerja-sama", "--from", "1", "--to", "2", user="sari", check=False, extra_env=with_dirs)
-    assert denied.returncode == 4 and "Only an admin" in denied.stderr
+    assert denied.returncode == 4 and "Hanya admin" in denied.stderr
     dry = cli("workflow", "migrate", "kerja-sama", "--from", "1", "--to", "2", "--dry-run", user="sari", extra_env=with_dirs)
     assert dry.returncode == 0

@@ -4,6 +4,7 @@ the users of each role, and a SQLite-only CLI for tests that edit the database f
 from __future__ import annotations
 
 import copy
+import os
 import sqlite3
 from pathlib import Path
 
@@ -73,6 +74,18 @@ def add_users(ctx) -> None:
 
     for login, (roles, opd) in USERS.items():
         add_user(ctx, "admin", login, login.title(), roles, opd)
+
+
+@pytest.fixture
+def english(monkeypatch):
+    """The engine speaking English in this process (as with TKKSD_LANGUAGE=en), for tests that read
+    the services' sentences in English; the CLI tests read them in Indonesian, the default."""
+    from engine import i18n
+
+    monkeypatch.setenv("LANGUAGE", os.environ.get("LANGUAGE", ""))  # i18n.use sets it; restored afterwards
+    i18n.use("en")
+    yield
+    i18n.use(i18n.DEFAULT_LANGUAGE)
 
 
 @pytest.fixture

@@ -51,13 +51,13 @@ def failed(sqlite_cli) -> str:
     assert result.returncode == AUDIT_FAILURE
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in result.stderr and result.stdout == ""
-    assert lines[0].startswith("Error: History chain broken: ")
+    assert lines[0].startswith("Kesalahan: Rantai riwayat rusak: ")
     return lines[0]
 
 
 def test_intact_history_verifies(sqlite_cli, two):
     out = sqlite_cli("audit", "verify")
-    assert out.stdout.strip() == "History verified: 5 rows of 2 agreements, chain intact."
+    assert out.stdout.strip() == "Riwayat terverifikasi: 5 baris dari 2 kerja sama, rantai utuh."
     as_json = sqlite_cli("audit", "verify", "--json").json()
     assert as_json == {"agreements": 2, "rows": 5, "ok": True, "problems": []}
 
@@ -77,7 +77,7 @@ def test_intact_history_verifies(sqlite_cli, two):
 def test_edited_row_is_named(sqlite_cli, sqlite_env, two, statement):
     sql(sqlite_env, statement)
     line = failed(sqlite_cli)
-    assert f"{two[0]}: history row id 2 (seq 2) does not match its hash (it was edited)" in line
+    assert f"{two[0]}: baris riwayat id 2 (urutan 2) tidak cocok dengan hash-nya (telah diubah)" in line
     assert two[1] not in line
 
 
@@ -101,19 +101,19 @@ def forge_actor(env, row_id: int, actor: str) -> None:
 def test_edited_row_with_recomputed_hash_breaks_the_next_link(sqlite_cli, sqlite_env, two):
     forge_actor(sqlite_env, 2, "mallory")
     line = failed(sqlite_cli)
-    assert f"{two[0]}: history row id 3 (seq 3) does not link to the row before it" in line
+    assert f"{two[0]}: baris riwayat id 3 (urutan 3) tidak tersambung dengan baris sebelumnya" in line
 
 
 def test_rewritten_last_row_is_detected(sqlite_cli, sqlite_env, two):
     forge_actor(sqlite_env, 3, "mallory")
     line = failed(sqlite_cli)
-    assert f"{two[0]}: its history ends with a row (seq 3) whose hash differs from the one the agreement records" in line
+    assert f"{two[0]}: riwayatnya berakhir dengan baris (urutan 3) yang hash-nya berbeda dari yang dicatat kerja sama" in line
 
 
 def test_deleted_row_is_named(sqlite_cli, sqlite_env, two):
     sql(sqlite_env, "DELETE FROM history WHERE id = 2")
     line = failed(sqlite_cli)
-    assert f"{two[0]}: history row id 3 (seq 3) has seq 3 where 2 was expected (a row was deleted or reordered)" in line
+    assert f"{two[0]}: baris riwayat id 3 (urutan 3) memiliki urutan 3, padahal seharusnya 2 (ada baris yang dihapus atau diubah urutannya)" in line
 
 
 def test_reordered_rows_are_named(sqlite_cli, sqlite_env, two):
@@ -124,30 +124,30 @@ def test_reordered_rows_are_named(sqlite_cli, sqlite_env, two):
         "UPDATE history SET seq = 3 WHERE id = 2",
     )
     line = failed(sqlite_cli)
-    assert f"{two[0]}: history row id 3 (seq 2) does not link to the row before it (edited or reordered)" in line
+    assert f"{two[0]}: baris riwayat id 3 (urutan 2) tidak tersambung dengan baris sebelumnya (diubah atau diubah urutannya)" in line
 
 
 def test_deleted_last_row_is_detected(sqlite_cli, sqlite_env, two):
     sql(sqlite_env, "DELETE FROM history WHERE id = 5")
     line = failed(sqlite_cli)
-    assert f"{two[1]}: its history ends at seq 1 but the agreement records seq 2 (rows were deleted)" in line
+    assert f"{two[1]}: riwayatnya berakhir pada urutan 1, padahal kerja sama mencatat urutan 2 (ada baris yang dihapus)" in line
     assert two[0] not in line
 
 
 def test_state_changed_behind_the_history(sqlite_cli, sqlite_env, two):
     sql(sqlite_env, "UPDATE agreements SET lifecycle_state = 'integrated' WHERE id = 1")
-    assert f"{two[0]}: its history ends in state 'verified' but the agreement is in 'integrated'" in failed(sqlite_cli)
+    assert f"{two[0]}: riwayatnya berakhir pada status 'verified', padahal kerja sama berstatus 'integrated'" in failed(sqlite_cli)
 
 
 def test_every_broken_agreement_is_counted_and_json_lists_them(sqlite_cli, sqlite_env, two):
     sql(sqlite_env, "DELETE FROM history WHERE agreement_id = 2", "UPDATE history SET note = 'x' WHERE id = 1")
     line = failed(sqlite_cli)
-    assert f"{two[0]}: history row id 1 (seq 1)" in line and "(1 more agreement(s) affected)" in line
+    assert f"{two[0]}: baris riwayat id 1 (urutan 1)" in line and "(1 kerja sama lain juga terdampak)" in line
     result = sqlite_cli("audit", "verify", "--json", check=False)
     assert result.returncode == AUDIT_FAILURE
     report = result.json()
     assert report["ok"] is False and report["rows"] == 3
-    assert report["problems"][1] == f"{two[1]}: has no history rows (they were deleted)"
+    assert report["problems"][1] == f"{two[1]}: tidak memiliki baris riwayat (telah dihapus)"
 
 
 def test_edit_with_the_sqlite3_command_line(sqlite_cli, sqlite_env, two):
@@ -159,4 +159,4 @@ def test_edit_with_the_sqlite3_command_line(sqlite_cli, sqlite_env, two):
     subprocess.run([exe, str(sqlite_path(sqlite_env)), "UPDATE history SET note = 'diubah' WHERE id = 4;"], check=True,
                    env={**os.environ}, timeout=30)
     line = failed(sqlite_cli)
-    assert f"{two[1]}: history row id 4 (seq 1) does not match its hash (it was edited)" in line
+    assert f"{two[1]}: baris riwayat id 4 (urutan 1) tidak cocok dengan hash-nya (telah diubah)" in line

@@ -4,6 +4,8 @@ contract of issue 2, every failure as one sentence on stderr, --help with an exa
 from __future__ import annotations
 
 import getpass
+import os
+import re
 import subprocess
 
 import pytest
@@ -23,7 +25,7 @@ def one_error_line(result) -> str:
     assert result.returncode != 0
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("Error: ") and "Traceback" not in result.stderr
+    assert lines[0].startswith("Kesalahan: ") and "Traceback" not in result.stderr
     assert result.stdout == ""
     return lines[0]
 
@@ -54,13 +56,13 @@ def test_walk_through_the_contract(cli, ctx):
     assert identify["to"] == "identified" and identify["roles"] == ["secretariat"] and identify["allowed"] is False
     assert [m["key"] for m in identify["missing"]] == ["field", "objective", "partner_type", "ikn_relevance"]
     assert "otorita_ikn" in identify["missing"][2]["choices"]
-    assert "identify" in cli("events", ref).stdout  # the human form
+    assert "Identifikasi (identify)" in cli("events", ref).stdout  # the human form, by label
 
     # Refused without what it needs: every missing item named, nothing changed.
     refused = cli("fire", ref, "identify", "--set", "objective=Pasokan pangan", check=False)
     assert refused.returncode == 5
     line = one_error_line(refused)
-    for item in ("field (Field (urusan))", "partner_type (Partner type)", "ikn_relevance (IKN relevance)"):
+    for item in ("field (Urusan pemerintahan)", "partner_type (Jenis mitra)", "ikn_relevance (Keterkaitan dengan IKN)"):
         assert item in line
     assert cli("show", ref, "--json").json() == a
 
@@ -70,7 +72,7 @@ def test_walk_through_the_contract(cli, ctx):
     for event in ("identify", "verify", "synchronize", "sign", "integrate"):
         role, values = KS_STEPS[event]
         out = cli("fire", ref, event, *sets(values), user=users[role])
-        assert out.stdout.startswith(f"{ref} is now ") and out.stderr == ""
+        assert out.stdout.startswith(f"Kerja sama {ref} kini berstatus ") and out.stderr == ""
     shown = cli("show", ref, "--json").json()
     assert shown["state"] == "integrated" and shown["version"] == 6
     assert shown["data"]["signed_on"] == "2026-01-15" and shown["data"]["renstra_fit_ok"] is True
@@ -89,7 +91,7 @@ def test_walk_through_the_contract(cli, ctx):
 
     # A user without the role is refused.
     refused = cli("fire", ref, "terminate", "--note", "x", user="rina", check=False)
-    assert refused.returncode == 4 and "User 'rina' may not fire 'terminate'" in one_error_line(refused)
+    assert refused.returncode == 4 and "Pengguna 'rina' tidak boleh melakukan 'terminate'" in one_error_line(refused)
 
     # upgrade creates the linked PKS in proposed.
     out = cli("fire", ref, "upgrade", "--json", user="rina").json()
@@ -98,7 +100,8 @@ def test_walk_through_the_contract(cli, ctx):
     child = cli("show", child_id, "--json").json()
     assert (child["state"], child["parent"], child["data"]["document_kind"]) == ("proposed", ref, "PKS")
     human = cli("show", ref).stdout
-    assert f"follow-up {child_id}" in human and "state     integrated" in human
+    assert re.search(rf"^  Ditindaklanjuti oleh +{child_id}$", human, re.M), human
+    assert re.search(r"^  Status +Terintegrasi \(berjalan\) sejak \d+ \w+ \d{4} \d\d\.\d\d WITA$", human, re.M), human
 
     listed = cli("list", "--json").json()
     assert [(r["id"], r["state"]) for r in listed] == [(ref, "integrated"), (child_id, "proposed")]
@@ -106,18 +109,18 @@ def test_walk_through_the_contract(cli, ctx):
     assert cli("list", "--opd", "DISHUB", "--json").json() == []
     assert child_id in cli("list", "--workflow", "kerja-sama").stdout
     verified = cli("audit", "verify")
-    assert verified.stdout.startswith("History verified: 8 rows of 2 agreements")
+    assert verified.stdout.startswith("Riwayat terverifikasi: 8 baris dari 2 kerja sama")
 
 
 def test_user_and_opd_commands(cli):
     out = cli("user", "add", "budi", "--name", "Budi (DKP)", "--role", "opd", "--opd", "dkp")
-    assert out.stdout.strip() == "Added user budi with role(s) opd in DKP."
+    assert out.stdout.strip() == "Pengguna budi ditambahkan dengan peran pengguna OPD di DKP."
     cli("user", "add", "rina", "--role", "tkksd,chair")
     users = cli("user", "list", "--json").json()
     assert [(u["login"], u["roles"], u["opd"]) for u in users] == [
         ("admin", ["admin"], None), ("budi", ["opd"], "DKP"), ("rina", ["tkksd", "chair"], None)]
     refused = cli("user", "add", "x", "--role", "tkksd", user="budi", check=False)
-    assert refused.returncode == 4 and "Only an admin may add users" in one_error_line(refused)
+    assert refused.returncode == 4 and "Hanya admin yang boleh menambahkan pengguna" in one_error_line(refused)
     opds = cli("opd", "list", "--json").json()
     assert len(opds) >= 65 and {"code", "name", "kind", "head_email"} <= set(opds[0])
     kecamatan = cli("opd", "list", "--kind", "kecamatan", "--json").json()
@@ -126,35 +129,46 @@ def test_user_and_opd_commands(cli):
     # an OPD user acts on its own OPD's agreements only
     mine = add(cli, user="budi")
     other = cli("add", "--title", "T", "--partner", "P", "--opd", "DISHUB", "--json", check=False, user="budi")
-    assert other.returncode == 4 and "may not register agreements for DISHUB" in one_error_line(other)
-    assert cli("fire", mine["id"], "withdraw", "--note", "batal", user="budi").stdout.startswith(f"{mine['id']} is now withdrawn")
+    assert other.returncode == 4 and "tidak boleh mendaftarkan kerja sama untuk DISHUB" in one_error_line(other)
+    withdrawn = cli("fire", mine["id"], "withdraw", "--note", "batal", user="budi").stdout
+    assert withdrawn == f"Kerja sama {mine['id']} kini berstatus Dibatalkan.\n"
 
 
 def _failures(ref: str):
     """(arguments, extra environment, exit code, what the sentence says) for every kind of bad input."""
     return [
-        (("show", "KS-1999-9999"), {}, 3, "No agreement 'KS-1999-9999'"),
-        (("fire", "KS-1999-9999", "identify"), {}, 3, "No agreement 'KS-1999-9999'"),
-        (("fire", ref, "approve"), {}, 5, f"Event 'approve' is not allowed for {ref} in state 'proposed'; allowed now: identify, reject, withdraw."),
-        (("fire", ref, "verify", *sets(KS_STEPS["verify"][1])), {}, 5, "Event 'verify' is not allowed"),
-        (("fire", ref, "identify"), {}, 5, "missing field (Field (urusan)), objective (Objective), partner_type"),
-        (("fire", ref, "identify", *sets({**KS_STEPS["identify"][1], "field": "astrology"})), {}, 2, "field (Field (urusan)) must be one of"),
-        (("fire", ref, "identify", *sets({**KS_STEPS["identify"][1], "colour": "red"})), {}, 2, "'colour' is not a field of workflow kerja-sama v2"),
-        (("fire", ref, "identify", "--set", "field"), {}, 2, "--set needs key=value, not 'field'."),
-        (("fire", ref, "identify", "--set", "field=a", "--set", "field=b"), {}, 2, "--set gives 'field' twice."),
-        (("fire", ref, "reject", "--set", "reason=x"), {"TKKSD_USER": "sari"}, 4, f"User 'sari' may not fire 'reject' on {ref}; it needs tkksd or chair."),
-        (("fire", ref, "withdraw", "--note", "x"), {"TKKSD_USER": "ghost"}, 4, "User 'ghost' is not registered in tkksd"),
-        (("add", "--title", "T", "--partner", "P", "--opd", "XYZ"), {}, 3, "Unknown OPD code 'XYZ'"),
+        (("show", "KS-1999-9999"), {}, 3, "Kerja sama 'KS-1999-9999' tidak ada"),
+        (("fire", "KS-1999-9999", "identify"), {}, 3, "Kerja sama 'KS-1999-9999' tidak ada"),
+        # A name that is no event of the workflow is a typo: bad input, with the closest names.
+        (("fire", ref, "approve"), {}, 2, "'approve' bukan peristiwa dalam alur kerja kerja-sama"),
+        (("fire", ref, "identfy"), {}, 2, "'identfy' bukan peristiwa dalam alur kerja kerja-sama (maksud Anda 'identify'?)"),
+        (("fire", ref, "Identify"), {}, 2, "(maksud Anda 'identify'?)"),
+        (("fire", ref, "verify", *sets(KS_STEPS["verify"][1])), {}, 5,
+         f"Peristiwa 'verify' tidak dapat dilakukan pada {ref} yang berstatus Usulan; yang dapat dilakukan kini: "
+         "Identifikasi (identify), Tolak (reject), Batalkan (withdraw)."),
+        (("fire", ref, "identify"), {}, 5, "belum diisi: field (Urusan pemerintahan), objective (Tujuan), partner_type"),
+        (("fire", ref, "identify", *sets({**KS_STEPS["identify"][1], "field": "astrology"})), {}, 2,
+         "field (Urusan pemerintahan) harus salah satu dari"),
+        (("fire", ref, "identify", *sets({**KS_STEPS["identify"][1], "colour": "red"})), {}, 2,
+         "'colour' bukan isian alur kerja kerja-sama v2"),
+        (("fire", ref, "identify", "--set", "field"), {}, 2, "--set memerlukan kunci=nilai, bukan 'field'."),
+        (("fire", ref, "identify", "--set", "field=a", "--set", "field=b"), {}, 2, "--set menyebut 'field' dua kali."),
+        (("fire", ref, "reject", "--set", "reason=x"), {"TKKSD_USER": "sari"}, 4,
+         f"Pengguna 'sari' tidak boleh melakukan 'reject' pada {ref}; peristiwa ini memerlukan salah satu dari: anggota TKKSD, Ketua TKKSD."),
+        (("fire", ref, "withdraw", "--note", "x"), {"TKKSD_USER": "ghost"}, 4, "Pengguna 'ghost' tidak terdaftar di tkksd"),
+        (("add", "--title", "T", "--partner", "P", "--opd", "XYZ"), {}, 3, "Kode OPD 'XYZ' tidak dikenal"),
         (("add", "--title", "T", "--partner", "P", "--opd", "DKP", "--set", "signed_on=15/01/2026"), {}, 2,
-         "signed_on (Signing date) must be a date as YYYY-MM-DD, not '15/01/2026'."),
-        (("add", "--title", "T", "--partner", "P", "--opd", "DKP", "--workflow", "nope"), {}, 3, "unknown workflow 'nope'"),
-        (("add", "--title", "T", "--opd", "DKP"), {}, 2, "Missing option '--partner'"),
-        (("list", "--limit", "0"), {}, 2, "Invalid value for '--limit'"),
-        (("frobnicate",), {}, 2, "No such command 'frobnicate'"),
-        (("history", "KS-1999-9999", "--json"), {}, 3, "No agreement"),
-        (("events", "nope", "--json"), {}, 3, "No agreement 'nope'"),
-        (("show", ref), {"TKKSD_NOW": "yesterday"}, 2, "'yesterday' is not an ISO-8601 date or time"),
-        (("user", "add", "x", "--role", "mayor"), {}, 2, "Unknown role 'mayor'"),
+         "signed_on (Tanggal penandatanganan) harus berupa tanggal dengan format YYYY-MM-DD, bukan '15/01/2026'."),
+        (("add", "--title", "T", "--partner", "P", "--opd", "DKP", "--workflow", "nope"), {}, 3, "Alur kerja 'nope' tidak dikenal"),
+        (("add", "--title", "T", "--opd", "DKP"), {}, 2, "Opsi belum diberikan '--partner'"),
+        (("list", "--limit", "0"), {}, 2, "Nilai tidak sah untuk '--limit'"),
+        (("list", "--state", "integrate"), {}, 2, "Status 'integrate' tidak dikenal (maksud Anda 'integrated'"),
+        (("list", "--opd", "NOPE"), {}, 2, "Kode OPD 'NOPE' tidak dikenal; `tkksd opd list` menampilkan direktorinya."),
+        (("frobnicate",), {}, 2, "Perintah 'frobnicate' tidak ada"),
+        (("history", "KS-1999-9999", "--json"), {}, 3, "Kerja sama 'KS-1999-9999' tidak ada"),
+        (("events", "nope", "--json"), {}, 3, "Kerja sama 'nope' tidak ada"),
+        (("show", ref), {"TKKSD_NOW": "yesterday"}, 2, "'yesterday' bukan tanggal atau waktu ISO-8601"),
+        (("user", "add", "x", "--role", "mayor"), {}, 2, "Peran 'mayor' tidak dikenal"),
     ]
 
 
@@ -181,7 +195,7 @@ def test_failure_without_a_database(tmp_path, database_url):
     cli = Cli(make_env(tmp_path, database_url), tmp_path)
     result = cli("list", check=False)
     assert result.returncode == 7
-    assert "has no tkksd schema yet; run `tkksd init` first." in one_error_line(result)
+    assert "belum memiliki skema tkksd; jalankan `tkksd init` terlebih dahulu." in one_error_line(result)
 
 
 def test_init_twice_is_safe_and_makes_the_runner_admin(tmp_path, database_url):
@@ -189,17 +203,17 @@ def test_init_twice_is_safe_and_makes_the_runner_admin(tmp_path, database_url):
     env.pop("TKKSD_USER")  # the OS login runs it
     cli = Cli(env, tmp_path)
     first = cli("init").stdout
-    assert "Created the tkksd database" in first and "65 added, 0 updated" in first
+    assert "Basis data tkksd dibuat" in first and "65 ditambahkan, 0 diperbarui" in first
     login = getpass.getuser()
-    assert f"User '{login}' is the first admin." in first
+    assert f"Pengguna '{login}' menjadi admin pertama." in first
     a = add(cli)
     second = cli("init").stdout
-    assert "is up to date" in second and "0 added, 0 updated" in second and "first admin" not in second
+    assert "sudah mutakhir" in second and "0 ditambahkan, 0 diperbarui" in second and "admin pertama" not in second
     assert cli("show", a["id"], "--json").json() == a
     assert [u["login"] for u in cli("user", "list", "--json").json()] == [login]
     # TKKSD_USER overrides the login; an unregistered user is refused
     refused = cli("add", "--title", "T", "--partner", "P", "--opd", "DKP", user="nobody", check=False)
-    assert "User 'nobody' is not registered" in one_error_line(refused)
+    assert "Pengguna 'nobody' tidak terdaftar" in one_error_line(refused)
 
 
 def test_tkksd_now_sets_the_clock(cli):
@@ -232,10 +246,30 @@ def _all_commands():
     return out
 
 
+def _help(path, tmp_path, language: str | None) -> str:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TKKSD_")}
+    if language:
+        env["TKKSD_LANGUAGE"] = language
+    result = subprocess.run([*tkksd_executable(), *path, "--help"], capture_output=True, text=True, cwd=tmp_path, timeout=60,
+                            env=env)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
 @pytest.mark.parametrize("path", _all_commands(), ids=lambda p: " ".join(p) or "tkksd")
 def test_help_of_every_command_shows_an_example(path, tmp_path):
-    result = subprocess.run([*tkksd_executable(), *path, "--help"], capture_output=True, text=True, cwd=tmp_path, timeout=60)
-    assert result.returncode == 0, result.stderr
-    assert "Example:" in result.stdout
-    example = result.stdout.split("Example:", 1)[1]
+    out = _help(path, tmp_path, "en")
+    assert "Example:" in out
+    example = out.split("Example:", 1)[1]
     assert "tkksd" in example
+
+
+CORE_COMMANDS = [(), ("init",), ("user",), ("user", "add"), ("user", "list"), ("opd",), ("opd", "list"), ("add",), ("list",),
+                 ("show",), ("events",), ("fire",), ("history",), ("audit",), ("audit", "verify"), ("completion",)]
+
+
+@pytest.mark.parametrize("path", CORE_COMMANDS, ids=lambda p: " ".join(p) or "tkksd")
+def test_help_is_indonesian_by_default(path, tmp_path):
+    out = _help(path, tmp_path, None)
+    assert out.startswith("Penggunaan: tkksd") and "Contoh:" in out and "tkksd" in out.split("Contoh:", 1)[1]
+    assert "Example:" not in out and "Options:" not in out and "Show this message" not in out

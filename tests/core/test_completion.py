@@ -47,17 +47,17 @@ def test_completion_without_a_database_completes_nothing_quietly(tmp_path):
 def test_a_misspelled_command_gets_a_suggestion_and_exit_2(cli):
     result = cli("shwo", "KS-2026-0001", check=False)
     assert result.returncode == 2
-    assert "Did you mean 'show'?" in result.stderr
+    assert "Perintah 'shwo' tidak ada (maksud Anda 'show'?)" in result.stderr
     assert "Traceback" not in result.stderr
 
 
 def test_unknown_filter_values_are_refused_naming_the_valid_ones(cli):
     state = cli("list", "--state", "integrate", check=False)
     assert state.returncode == 2
-    assert "Unknown state 'integrate'. Did you mean 'integrated'" in state.stderr
+    assert "Status 'integrate' tidak dikenal (maksud Anda 'integrated'" in state.stderr and "yang sah: awaiting_dprd" in state.stderr
     opd = cli("list", "--opd", "NOPE", check=False)
-    assert opd.returncode == 2 and "Unknown OPD code 'NOPE'" in opd.stderr and "tkksd opd list" in opd.stderr
+    assert opd.returncode == 2 and "Kode OPD 'NOPE' tidak dikenal" in opd.stderr and "tkksd opd list" in opd.stderr
     wf = cli("export", "x.csv", "--workflow", "kerja-sma", check=False)
-    assert wf.returncode == 2 and "Did you mean 'kerja-sama'" in wf.stderr
+    assert wf.returncode == 2 and "(maksud Anda 'kerja-sama'" in wf.stderr
     assert not (cli.cwd / "x.csv").exists()
     assert cli("list", "--state", "integrated", "--opd", "dkp").returncode == 0

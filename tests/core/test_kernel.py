@@ -18,6 +18,9 @@ from workflows import load_registry
 
 from .dbstate import snapshot
 
+# The services' sentences read in English here; tests/core/test_cli.py reads them in Indonesian (the default).
+pytestmark = pytest.mark.usefixtures("english")
+
 
 def test_a_stale_agreement_in_a_batch_is_named_and_nothing_is_written(ctx):
     refs = [add_service(ctx, title=f"KB {i}") for i in range(3)]

@@ -63,7 +63,7 @@ def test_two_overlapping_synchronize_at_the_same_instant(ctx, env, database_url,
     loser = first if winner == second else second
     _, _, lose_err = results[loser]
     assert lose_err[-1] == (
-        f"Error: Cannot fire 'synchronize' on {loser}: another open agreement has the same partner, field, lead_opd: "
+        f"Kesalahan: Peristiwa 'synchronize' tidak dapat dilakukan pada {loser}: another open agreement has the same partner, field, lead_opd: "
         f"{winner}; acknowledge it with overlap_acknowledged=yes."
     ), lose_err
     assert "Traceback" not in "\n".join(lose_err)

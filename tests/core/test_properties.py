@@ -181,7 +181,7 @@ def test_any_tampered_history_row_fails_the_audit(fixed, data):
             column = data.draw(st.sampled_from(COLUMNS), label="column")
             conn.execute(history.update().where(history.c.id == target.id).values({column: _changed(column, target._mapping[column])}))
             if column not in ("prev_hash", "hash"):
-                named_row = f"history row id {target.id} (seq {target.seq})"
+                named_row = f"baris riwayat id {target.id} (urutan {target.seq})"  # the default language
         elif way == "delete":
             conn.execute(history.delete().where(history.c.id == target.id))
         else:

@@ -92,8 +92,8 @@ def test_two_processes_fire_verify_at_the_same_instant(ctx, env, database_url, t
     codes = sorted(code for code, _, _ in results)
     assert codes == [0, 6], results
     (_, win_out, _), (_, _, lose_err) = sorted(results, key=lambda r: r[0])
-    assert win_out.strip().startswith(f"{ref} is now verified")
-    assert lose_err[-1].startswith(f"Error: Conflict: {ref} was changed by someone else while 'verify' was being fired")
+    assert win_out.strip().startswith(f"Kerja sama {ref} kini berstatus Terverifikasi")
+    assert lose_err[-1].startswith(f"Kesalahan: Konflik: {ref} diubah oleh pengguna lain ketika 'verify' sedang dilakukan")
     assert "Traceback" not in "\n".join(lose_err)
 
     from engine.bootstrap import bootstrap

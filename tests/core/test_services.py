@@ -18,6 +18,9 @@ from tests.helpers import KS_STEPS, add_service, walk_service
 
 from .dbstate import count, snapshot
 
+# The services' sentences read in English here; tests/core/test_cli.py reads them in Indonesian (the default).
+pytestmark = pytest.mark.usefixtures("english")
+
 SHOW_KEYS = {"id", "title", "workflow", "workflow_version", "state", "lead_opd", "partner", "data", "version"}
 
 
@@ -100,17 +103,17 @@ def test_roles(people):
     dkp = add_service(ctx, opd="DKP")
     dishub = add_service(ctx, opd="DISHUB", title="KB Transportasi", partner="Kota Samarinda")
     # secretariat identifies, tkksd verifies; not the other way round
-    with pytest.raises(errors.PermissionDenied, match="User 'rina' may not fire 'identify' on .*; it needs secretariat"):
+    with pytest.raises(errors.PermissionDenied, match="User 'rina' may not fire 'identify' on .*; it needs one of: secretariat"):
         fire(ctx, "rina", dkp, "identify", values=KS_STEPS["identify"][1])
     with pytest.raises(errors.PermissionDenied, match="User 'budi' may not fire 'identify'"):
         fire(ctx, "budi", dkp, "identify", values=KS_STEPS["identify"][1])
     fire(ctx, "sari", dkp, "identify", values=KS_STEPS["identify"][1])
-    with pytest.raises(errors.PermissionDenied, match="User 'sari' may not fire 'verify' .*; it needs tkksd"):
+    with pytest.raises(errors.PermissionDenied, match="User 'sari' may not fire 'verify' .*; it needs one of: TKKSD member"):
         fire(ctx, "sari", dkp, "verify", values=KS_STEPS["verify"][1])
     with pytest.raises(errors.PermissionDenied, match="User 'sekda' may not fire 'verify'"):
         fire(ctx, "sekda", dkp, "verify", values=KS_STEPS["verify"][1])
     # an OPD user acts only on its own OPD's agreements
-    with pytest.raises(errors.PermissionDenied, match="User 'joko' may not fire 'withdraw' .*; it needs the lead OPD or secretariat"):
+    with pytest.raises(errors.PermissionDenied, match="User 'joko' may not fire 'withdraw' .*; it needs one of: the lead OPD, secretariat"):
         fire(ctx, "joko", dkp, "withdraw", note="bukan milik kami")
     assert fire(ctx, "joko", dishub, "withdraw", note="tidak jadi")["state"] == "withdrawn"
     assert fire(ctx, "budi", dkp, "withdraw", note="tidak jadi")["state"] == "withdrawn"
@@ -136,7 +139,7 @@ def test_chair_terminates_and_rejects(people):
     ctx = people
     ref = add_service(ctx)
     walk_service(ctx, ref, "integrated")
-    with pytest.raises(errors.PermissionDenied, match="it needs chair"):
+    with pytest.raises(errors.PermissionDenied, match="it needs one of: TKKSD chair"):
         fire(ctx, "rina", ref, "terminate", note="x")
     assert fire(ctx, "sekda", ref, "terminate", note="mitra bubar")["state"] == "terminated"
     other = add_service(ctx, partner="Y")
@@ -174,12 +177,15 @@ def _at(ctx, state: str, **kw) -> str:
 REFUSALS = [
     ("unknown-id", "proposed", lambda c, r: fire(c, "admin", "KS-1999-9999", "identify"), errors.NotFound,
      "No agreement 'KS-1999-9999'; `tkksd list` shows them."),
-    ("unknown-event", "proposed", lambda c, r: fire(c, "admin", r, "approve"), errors.EventNotAllowed,
-     "Event 'approve' is not allowed for {ref} in state 'proposed'; allowed now: identify, reject, withdraw."),
+    # A name that is no event of the workflow is a typo (bad input), with the closest names.
+    ("unknown-event", "proposed", lambda c, r: fire(c, "admin", r, "approve"), errors.InvalidInput,
+     "'approve' is not an event of workflow kerja-sama (did you mean 'dprd_approve'?); `tkksd events {ref}` lists what may happen next."),
+    ("misspelled-event", "proposed", lambda c, r: fire(c, "admin", r, "Identify"), errors.InvalidInput,
+     "'Identify' is not an event of workflow kerja-sama (did you mean 'identify'?)"),
     ("not-now", "proposed", lambda c, r: fire(c, "admin", r, "verify", values=KS_STEPS["verify"][1]), errors.EventNotAllowed,
-     "Event 'verify' is not allowed for {ref} in state 'proposed'; allowed now: identify, reject, withdraw."),
+     "Event 'verify' is not allowed for {ref} in state Proposed; allowed now: identify, reject, withdraw."),
     ("final-state", "rejected", lambda c, r: fire(c, "admin", r, "identify"),
-     errors.EventNotAllowed, "Event 'identify' is not allowed for {ref} in state 'rejected'; allowed now: none (the state is final)."),
+     errors.EventNotAllowed, "Event 'identify' is not allowed for {ref} in state Rejected; allowed now: none (the state is final)."),
     ("missing", "proposed", lambda c, r: fire(c, "sari", r, "identify", values={"objective": "x"}), errors.RequirementsMissing,
      "Cannot fire 'identify' on {ref}: missing field (Field (urusan)), partner_type (Partner type), ikn_relevance (IKN relevance)."),
     ("confirmation-no", "identified", lambda c, r: fire(c, "rina", r, "verify", values={**KS_STEPS["verify"][1], "legal_basis_ok": "no"}),
@@ -205,13 +211,13 @@ REFUSALS = [
     ("unknown-field", "proposed", lambda c, r: fire(c, "sari", r, "identify", values={**KS_STEPS["identify"][1], "colour": "red"}),
      errors.InvalidInput, "'colour' is not a field of workflow kerja-sama v2"),
     ("wrong-role", "identified", lambda c, r: fire(c, "sari", r, "verify", values=KS_STEPS["verify"][1]), errors.PermissionDenied,
-     "User 'sari' may not fire 'verify' on {ref}; it needs tkksd."),
+     "User 'sari' may not fire 'verify' on {ref}; it needs one of: TKKSD member."),
     ("unknown-opd-value", "proposed", lambda c, r: fire(c, "sari", r, "identify", values={**KS_STEPS["identify"][1], "lead_opd": "XYZ"}),
      errors.NotFound, "Unknown OPD code 'XYZ'; `tkksd opd list` shows the directory."),
     ("unknown-opd-create", "proposed", lambda c, r: create_agreement(c, "admin", title="T", partner="P", opd="XYZ"), errors.NotFound,
      "Unknown OPD code 'XYZ'"),
     ("unknown-workflow", "proposed", lambda c, r: create_agreement(c, "admin", title="T", partner="P", opd="DKP", workflow="nope"),
-     errors.NotFound, "unknown workflow 'nope'"),
+     errors.NotFound, "Unknown workflow 'nope'; `tkksd workflow list` shows the installed ones."),
     ("empty-title", "proposed", lambda c, r: create_agreement(c, "admin", title=" ", partner="P", opd="DKP"), errors.InvalidInput,
      "title (Title) cannot be empty."),
     ("unknown-user", "proposed", lambda c, r: fire(c, "ghost", r, "withdraw", note="x"), errors.PermissionDenied,

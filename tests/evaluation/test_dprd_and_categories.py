@@ -76,17 +76,17 @@ def test_field_outside_the_lead_opds_urusan(urusan):
 
 def test_init_loads_the_urusan(cli):
     out = cli("init")
-    assert "OPD urusan listed" in out.stdout
+    assert "urusan OPD tercatat" in out.stdout
 
 
 def test_a_deployments_urusan_list(cli, tmp_path):
     (tmp_path / "tkksd.toml").write_text('[general]\nopd_urusan = "urusan.csv"\n', encoding="utf-8")
     (tmp_path / "urusan.csv").write_text("code,urusan\nDKP,food_security\nDINAS-X,health\n", encoding="utf-8")
     out = cli("init")
-    assert "1 OPD urusan listed" in out.stdout and "OPD urusan of DINAS-X skipped" in out.stdout
+    assert "1 urusan OPD tercatat" in out.stdout and "Urusan OPD DINAS-X dilewati" in out.stdout
     (tmp_path / "urusan.csv").write_text("code,urusan\nDKP,food_safety\n", encoding="utf-8")
     bad = cli("init", check=False)
-    assert bad.returncode == 9 and "names urusan 'food_safety', which no workflow knows" in bad.stderr
+    assert bad.returncode == 9 and "menyebut urusan 'food_safety', yang tidak dikenal oleh alur kerja mana pun" in bad.stderr
     assert len(bad.stderr.strip().splitlines()) == 1
 
 

@@ -109,7 +109,7 @@ def test_a_round_over_the_demo_inventory(cli, ctx, tmp_path, chromium):
     wb = load_workbook(xlsx)
     assert {r[0].value for r in wb["per_opd"].iter_rows(min_row=2)} == set(expected)
     header = [c.value for c in wb["kerja_sama"][1]]
-    assessed = {r[1].value: r[header.index("penilaian IKN terakhir")].value for r in wb["kerja_sama"].iter_rows(min_row=2)}
+    assessed = {r[1].value: r[header.index("Penilaian IKN terakhir")].value for r in wb["kerja_sama"].iter_rows(min_row=2)}
     assert assessed[dkp[0]] == "2024-05-09"
     again = cli("evaluasi", "tutup", check=False, now="2024-06-05T09:00")
     assert again.returncode == 6 and "sudah ditutup" in again.stderr

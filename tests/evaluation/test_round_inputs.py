@@ -14,7 +14,7 @@ def test_bad_input_and_filters(cli, ctx):
     walk_service(ctx, b, "integrated", identify={"field": "public_works"},
                  sign={"signed_on": "2025-06-01", "ends_on": "2030-06-01"})
     for args, code, words in (
-        (("--due", "31-01-2027"), 2, "--due must be a date as YYYY-MM-DD"),
+        (("--due", "31-01-2027"), 2, "--due harus berupa tanggal yang sah TTTT-BB-HH"),
         (("--due", "2099-01-01", "--opd", "DISHUB"), 2, "Tidak ada kerja sama berjalan yang cocok"),
         (("--due", "2099-01-01", "--signed-before", "2020-01-01"), 2, "Tidak ada kerja sama berjalan yang cocok"),
     ):
@@ -29,7 +29,7 @@ def test_bad_input_and_filters(cli, ctx):
     assert cli("show", a, "--json").json()["state"] == "integrated"  # signed 2026-01-15: not in the round
 
     bad = cli("evaluasi", "tutup", "--output", "laporan.docx", check=False)
-    assert bad.returncode == 2 and ".html, .pdf or .xlsx" in bad.stderr
+    assert bad.returncode == 2 and ".html, .pdf atau .xlsx" in bad.stderr
     assert cli("evaluasi", "status", "--json").json()["status"] == "open"  # still open
     assert cli("evaluasi", "status", "EV-1999-01", check=False).returncode == 3
 

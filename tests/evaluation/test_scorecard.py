@@ -74,7 +74,7 @@ def test_a_low_score_needs_a_note_and_scores_stay_in_range(ctx):
     partial = {k: v for k, v in scorecard(4).items() if k != "score_ikn"}
     with pytest.raises(RequirementsMissing) as refused:
         fire(ctx, "admin", ref, "continue", values={**base, **partial})
-    assert "missing score_ikn (the scorecard is incomplete)" in str(refused.value)
+    assert "belum diisi: score_ikn (the scorecard is incomplete)" in str(refused.value)
 
 
 def test_upgrade_and_extend_from_an_evaluation_need_the_scorecard(ctx):
@@ -84,7 +84,7 @@ def test_upgrade_and_extend_from_an_evaluation_need_the_scorecard(ctx):
     assert "evaluation_findings" in str(refused.value)
     with pytest.raises(RequirementsMissing) as refused:
         fire(ctx, "admin", ref, "upgrade", values={"evaluation_findings": "Efektif, siap PKS"})
-    assert "missing the scorecard, as 'upgrade' closes an evaluation: score_realisation" in str(refused.value)
+    assert "belum diisi: the scorecard, as 'upgrade' closes an evaluation: score_realisation" in str(refused.value)
     with pytest.raises(RequirementsMissing):
         fire(ctx, "admin", ref, "extend", values={"ends_on": "2033-01-15", "adendum_ref": "ADD/01",
                                                    "evaluation_findings": "Efektif"})
@@ -106,6 +106,6 @@ def test_the_cli_refusal_is_one_sentence(cli, ctx):
     assert refused.returncode == 5 and len(refused.stderr.strip().splitlines()) == 1
     assert "recommends terminate" in refused.stderr and "Traceback" not in refused.stderr
     ok = cli(*args, "--set", "departure_reason=Arahan Bupati: dilanjutkan dengan pendampingan")
-    assert "is now" in ok.stdout
+    assert "kini berstatus" in ok.stdout
     history = cli("history", ref, "--json").json()
     assert history[-1]["data"]["departure_reason"] == "Arahan Bupati: dilanjutkan dengan pendampingan"

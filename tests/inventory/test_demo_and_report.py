@@ -71,14 +71,14 @@ def test_the_generator_is_reproducible(tmp_path):
 
 def test_demo_loads_once_and_a_second_run_changes_nothing(cli, ctx):
     first = cli("demo")
-    assert "SAMPLE DATA" in first.stdout and "219 agreement(s) added" in first.stdout
+    assert "DATA CONTOH" in first.stdout and "219 kerja sama ditambahkan" in first.stdout
     with db.read(ctx.engine) as conn:
         rows = conn.execute(sa.select(sa.func.count()).select_from(history)).scalar_one()
     second = cli("demo", "--json").json()
     assert (second["added"], second["updated"], second["unchanged"], second["sample_data"]) == (0, 0, 219, True)
     with db.read(ctx.engine) as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(history)).scalar_one() == rows
-    assert "chain intact" in cli("audit", "verify").stdout
+    assert "rantai utuh" in cli("audit", "verify").stdout
 
 
 def test_report_figures_of_the_demo(demo_ctx):

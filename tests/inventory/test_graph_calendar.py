@@ -61,7 +61,7 @@ def test_mermaid_text_of_the_bmd_workflow(ctx, cli, tmp_path):
 def test_png_without_dot_is_one_clear_sentence(ctx, cli, tmp_path):
     out = cli("graph", "--output", str(tmp_path / "x.png"), check=False, extra_env={"PATH": "/nonexistent"})
     assert out.returncode == 9
-    assert out.stderr.count("\n") == 1 and "dot program is not installed" in out.stderr and ".mmd" in out.stderr
+    assert out.stderr.count("\n") == 1 and "Program dot dari Graphviz belum terpasang" in out.stderr and ".mmd" in out.stderr
     assert not (tmp_path / "x.png").exists()
 
 
@@ -132,4 +132,4 @@ def test_calendar_of_pending_deadlines_parses_back(demo_ctx, cli, tmp_path):
 
 def test_calendar_refuses_an_unknown_opd(ctx, cli, tmp_path):
     out = cli("calendar", "--opd", "NOPE", "--output", str(tmp_path / "x.ics"), check=False)
-    assert out.returncode == 2 and "Unknown OPD code 'NOPE'" in out.stderr
+    assert out.returncode == 2 and "Kode OPD 'NOPE' tidak dikenal" in out.stderr

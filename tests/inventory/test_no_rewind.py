@@ -47,13 +47,13 @@ def test_demo_after_a_daemon_pass_changes_nothing(cli, ctx):
     # The README quick start again in the same folder: init, then demo. Nothing moves back and
     # doctor says exactly what it said before (the demo keeps its hanging agreements on purpose).
     doctor_before = cli("doctor", check=False, now=AGAIN)
-    assert "up to date" in cli("init", now=AGAIN).stdout
+    assert "sudah mutakhir" in cli("init", now=AGAIN).stdout
     again = cli("demo", now=AGAIN)
     doctor_after = cli("doctor", check=False, now=AGAIN)
     assert (doctor_after.returncode, doctor_after.stdout, doctor_after.stderr) == \
         (doctor_before.returncode, doctor_before.stdout, doctor_before.stderr)
-    assert " 0 agreement(s) added, 0 updated, 219 already there" in again.stdout, again.stdout
-    assert f"({len(moved)} moved on in tkksd since, left as they are)" in again.stdout
+    assert " 0 kerja sama ditambahkan, 0 diperbarui, 219 sudah ada" in again.stdout, again.stdout
+    assert f"({len(moved)} telah bergerak di tkksd sejak itu, dibiarkan apa adanya)" in again.stdout
     assert _states_and_history(ctx) == before
     as_json = cli("demo", "--json", now=AGAIN).json()
     assert (as_json["added"], as_json["updated"], len(as_json["conflicts"])) == (0, 0, len(moved))
@@ -78,7 +78,7 @@ def test_an_import_that_would_rewind_is_refused_naming_the_agreement(cli, ctx, t
     assert refused.returncode == 6, refused
     assert f"{expired['id']} is 'expired' in tkksd; the sheet's 'integrated' would move it backwards" in refused.stderr
     last = refused.stderr.strip().splitlines()[-1]
-    assert last.startswith(f"Error: {sheet.name}: 1 row(s) conflict with what tkksd holds ({expired['id']}); nothing was imported")
+    assert last.startswith(f"Kesalahan: {sheet.name}: 1 baris bertentangan dengan data di tkksd ({expired['id']}); tidak ada yang diimpor")
     assert "Traceback" not in refused.stderr
     assert _states_and_history(ctx) == before
 
@@ -86,7 +86,7 @@ def test_an_import_that_would_rewind_is_refused_naming_the_agreement(cli, ctx, t
     assert dry["updated_ids"] == [untouched["id"]] and [c["agreement"] for c in dry["conflicts"]] == [expired["id"]]
 
     applied = cli("import", str(sheet), "--skip-conflicts", now=AGAIN)
-    assert "updated 1" in applied.stdout and "1 conflict(s) left as they are" in applied.stdout
+    assert "diperbarui 1," in applied.stdout and "1 konflik dibiarkan apa adanya" in applied.stdout  # Indonesian by default
     assert expired["id"] in applied.stderr
     shown = cli("show", expired["id"], "--json").json()
     assert shown["state"] == "expired" and shown["version"] == dict(before[0])[expired["id"]][1]

@@ -23,7 +23,7 @@ def test_the_pdf_report_is_a4_with_readable_charts_dates_in_words_and_a_wita_foo
     pdf = tmp_path / "laporan.pdf"
     cli = Cli(doc_env, tmp_path)
     out = cli("report", "--output", str(pdf))
-    assert "Wrote the report" in out.stdout and pdf.read_bytes()[:5] == b"%PDF-"
+    assert "Laporan ditulis ke" in out.stdout and pdf.read_bytes()[:5] == b"%PDF-"
     sizes = pictures.pdf_page_sizes(pdftoppm, pdf)
     assert len(sizes) >= 6 and all(abs(w - A4[0]) < 1 and abs(h - A4[1]) < 1 for w, h in sizes)
     words = pictures.pdf_words(pdftoppm, pdf)

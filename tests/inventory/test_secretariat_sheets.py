@@ -128,4 +128,4 @@ def test_one_template_per_workflow_offers_only_its_choices(doc_env, tmp_path):
     assert "form" not in ks  # a BMD column is not in the kerja-sama template
     assert lists["pemanfaatan-bmd"]["workflow"] == ["pemanfaatan-bmd"]
     bad = cli("import", "--template", str(tmp_path / "x.xlsx"), "--workflow", "nope", check=False)
-    assert bad.returncode == 2 and "Unknown workflow 'nope'" in bad.stderr
+    assert bad.returncode == 2 and "Alur kerja 'nope' tidak dikenal" in bad.stderr

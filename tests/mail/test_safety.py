@@ -64,7 +64,7 @@ def test_directory_with_an_invalid_head_address_is_refused_naming_the_opd(tmp_pa
     bad = first.replace("setkab@opd.kukar.example", "setkab@opd.kukar.example\r\nBcc: x@evil.example")
     path = tmp_path / "opd.csv"
     path.write_text("\n".join([header, '"' + bad.replace(",", '","') + '"', *rest]) + "\n", encoding="utf-8")
-    with pytest.raises(ConfigurationError, match=r"OPD SETKAB \(Sekretariat Daerah.*invalid head e-mail"):
+    with pytest.raises(ConfigurationError, match=r"surel kepala OPD SETKAB \(Sekretariat Daerah.*tidak sah"):
         read_directory(path)
     path.write_text("\n".join([header, first.replace("setkab@opd.kukar.example", "kepala di setkab"), *rest]) + "\n")
     with pytest.raises(ConfigurationError, match="OPD SETKAB"):

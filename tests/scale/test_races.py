@@ -45,11 +45,11 @@ def test_twenty_concurrent_fires_one_wins_the_rest_conflict(ctx, env, tmp_path):
     codes = sorted(code for code, _, _ in results)
     assert codes == [0] + [6] * (RACERS - 1), results
     winner = [out for code, out, _ in results if code == 0][0]
-    assert winner.strip().startswith(f"{ref} is now verified")
+    assert winner.strip().startswith(f"Kerja sama {ref} kini berstatus Terverifikasi")
     for code, _, err in results:
         if code == 6:
             line = err.strip().splitlines()[-1]
-            assert line.startswith("Error: Conflict:") and ref in line, err
+            assert line.startswith("Kesalahan: Konflik:") and ref in line, err
             assert "Traceback" not in err
     from engine.bootstrap import bootstrap
     from engine.lifecycle.services import audit_verify, history_of
@@ -76,10 +76,10 @@ def test_a_second_daemon_on_sqlite_is_refused(sqlite_url, tmp_path):
                                 capture_output=True, text=True, timeout=60)
         assert second.returncode == 9, second.stderr
         line = second.stderr.strip().splitlines()[-1]
-        assert "Another tkksd daemon" in line and f"pid {first.pid}" in line and "PostgreSQL" in line
+        assert "Daemon tkksd lain" in line and f"pid {first.pid}" in line and "PostgreSQL" in line
         once = subprocess.run([*tkksd_executable(), "daemon", "--once"], env=env, cwd=tmp_path,
                               capture_output=True, text=True, timeout=60)
-        assert once.returncode == 9 and "Another tkksd daemon" in once.stderr
+        assert once.returncode == 9 and "Daemon tkksd lain" in once.stderr
     finally:
         assert "started" in stop(first)
     # The lock went with the process: a new daemon may start.

@@ -52,13 +52,13 @@ def test_an_unregistered_login_runs_help_and_nothing_else(cli, people, tmp_path)
         assert r.returncode == 4, (template, r.returncode, r.stderr)
         assert "nobody" in r.stderr and "Traceback" not in r.stderr
     assert not (tmp_path / "x.csv").exists() and not (tmp_path / "c.ics").exists()
-    assert "Only an admin may run `tkksd init`" in cli("init", user="nobody", check=False).stderr
+    assert "Hanya admin yang boleh menjalankan `tkksd init`" in cli("init", user="nobody", check=False).stderr
     assert before
 
 
 def test_no_one_can_act_as_system(cli, people, ctx):
     r = cli("fire", people["ref"], "withdraw", "--note", "x", user="system", check=False)
-    assert r.returncode == 4 and "No one can act as 'system'" in r.stderr
+    assert r.returncode == 4 and "Tidak seorang pun dapat bertindak sebagai 'system'" in r.stderr
     with db.read(ctx.engine) as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(history).where(history.c.actor == "system")).scalar() == 0
 
@@ -66,7 +66,7 @@ def test_no_one_can_act_as_system(cli, people, ctx):
 def test_login_names_have_a_pattern_and_a_length(cli, people):
     for bad in ("x" * 65, "x" * 5000, "-rm", "a b", "süß"):
         r = cli("list", user=bad, check=False)
-        assert r.returncode == 2 and "is not valid" in r.stderr, (bad[:10], r.stderr)
+        assert r.returncode == 2 and "tidak sah" in r.stderr, (bad[:10], r.stderr)
         r = cli("user", "add", bad, "--role", "tkksd", check=False)
         assert r.returncode == 2, (bad[:10], r.stderr)
     assert cli("list", user="x" * 64, check=False).returncode == 4  # valid, but not registered
@@ -88,7 +88,7 @@ def test_mail_bodies_for_the_secretariat_admins_and_the_addressees_opd(cli, peop
 def test_operating_needs_the_secretariat(cli, people):
     for template in OPERATE:
         r = cli(*_args(template, people), user="budi", check=False)
-        assert r.returncode == 4 and "secretariat" in r.stderr, (template, r.stderr)
+        assert r.returncode == 4 and "Hanya sekretariat atau admin" in r.stderr, (template, r.stderr)
     assert cli("doctor", "--fix", user="sari", check=False).returncode in (0, 1)
     assert cli("outbox", "retry", people["mail"], user="sari", check=False).returncode in (0, 2)
 
@@ -100,7 +100,7 @@ def test_reading_limited_to_ones_opd(cli, people, tmp_path):
     rows = cli("list", "--json", user="budi", extra_env=limited).json()
     assert rows and {r["lead_opd"] for r in rows} == {"DKP"}
     r = cli("show", people["other"], user="budi", extra_env=limited, check=False)
-    assert r.returncode == 4 and "reads only the agreements of DKP" in r.stderr
+    assert r.returncode == 4 and "hanya dapat membaca kerja sama DKP" in r.stderr
     assert cli("list", "--opd", "DISHUB", user="budi", extra_env=limited, check=False).returncode == 4
     assert cli("report", user="budi", extra_env=limited, check=False).returncode == 4
     assert len(cli("list", "--json", user="sari", extra_env=limited).json()) == 2
@@ -114,7 +114,7 @@ def test_tkksd_user_is_honoured_only_for_an_admin_or_the_owner(ctx, people, monk
         monkeypatch.setattr(access, "owns_the_data", lambda conn: False)
         monkeypatch.setattr(access, "os_login", lambda: "budi")
         if conn.dialect.name == "sqlite":
-            with pytest.raises(PermissionDenied, match="honoured only for an admin"):
+            with pytest.raises(PermissionDenied, match="hanya berlaku untuk akun admin"):
                 access.identify(conn, ctx.settings, env)
             monkeypatch.setattr(access, "os_login", lambda: "admin")
             assert access.identify(conn, ctx.settings, env).login == "sari"
@@ -160,11 +160,11 @@ def test_a_coordinators_database_role_cannot_fire_as_another_user(pg_database, t
         for pretend in (sari, "admin", "system"):
             r = as_rina("fire", ref, "identify", *sets, user=pretend, check=False)
             assert r.returncode == 4, (pretend, r.stderr)
-        assert f"'{rina}' is not one" in as_rina("fire", ref, "identify", *sets, user=sari, check=False).stderr
+        assert f"'{rina}' bukan admin" in as_rina("fire", ref, "identify", *sets, user=sari, check=False).stderr
         # as herself (no TKKSD_USER): she is tkksd, identify needs the secretariat
         env_self = {k: v for k, v in as_rina.env.items() if k != "TKKSD_USER"}
         r = Cli(env_self, tmp_path)("fire", ref, "identify", *sets, check=False)
-        assert r.returncode == 4 and f"User '{rina}' may not fire 'identify'" in r.stderr, r.stderr
+        assert r.returncode == 4 and f"Pengguna '{rina}' tidak boleh melakukan 'identify'" in r.stderr, r.stderr
         as_sari = Cli({**env_self, "TKKSD_DATABASE_URL": f"{base.replace(rina, sari)}/{dbname}"}, tmp_path)
         assert as_sari("fire", ref, "identify", *sets).returncode == 0
         hist = as_sari("history", ref, "--json").json()

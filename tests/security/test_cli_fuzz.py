@@ -140,7 +140,7 @@ def check_run(name: str, code: int, stdout: str, stderr: str, before: str, after
     assert "Traceback" not in stderr and "Traceback" not in stdout, (shown, stderr)
     # report_failure's last resort ("Error: unexpected KeyError: ..."); click's own usage errors
     # ("Got unexpected extra argument") are sentences with exit 2 and are fine.
-    assert not re.search(r"unexpected [A-Za-z]+(Error|Exception)?:", stderr), (shown, stderr)
+    assert not re.search(r"(unexpected|tak terduga) [A-Za-z]+(Error|Exception)?:", stderr), (shown, stderr)
     allowed = CONTRACT | ({1} if name in MAY_EXIT_1 else set())
     assert code in allowed, (shown, code, stderr)
     if code != 0 and not (code == 1 and name in MAY_EXIT_1):

@@ -39,19 +39,19 @@ def test_from_the_root_or_an_empty_folder_the_data_goes_to_the_users_data_folder
 
     before = files_under(tmp_path)
     read = run(cwd, env, "list")
-    assert read.returncode == 7 and f"There is no file {expected / 'tkksd.db'} yet" in read.stderr
+    assert read.returncode == 7 and f"Berkas {expected / 'tkksd.db'} belum ada" in read.stderr
     assert files_under(tmp_path) == before  # a read-only command created nothing
     assert not Path("/var/tkksd.db").exists()
 
     init = run(cwd, env, "init")
     assert init.returncode == 0, init.stderr
-    assert f"Database: {expected / 'tkksd.db'}; mail: in the Maildir {expected / 'mail'}." in init.stdout
+    assert f"Basis data: {expected / 'tkksd.db'}; surel: di Maildir {expected / 'mail'}." in init.stdout
     assert (expected / "tkksd.db").stat().st_mode & 0o777 == 0o600
     assert expected.stat().st_mode & 0o777 == 0o700
     if start == "empty":
         assert files_under(cwd) == []
     status = run(cwd, env, "status")
-    assert status.returncode == 0 and f"Database: {expected / 'tkksd.db'}" in status.stdout
+    assert status.returncode == 0 and f"Basis data: {expected / 'tkksd.db'}" in status.stdout
     print(f"from {cwd}: {init.stdout.splitlines()[1]}")
 
 
@@ -64,7 +64,7 @@ def test_a_deployment_folder_keeps_its_var(tmp_path):
     env = bare_env(user_home)
     init = run(deploy, env, "init")
     assert init.returncode == 0, init.stderr
-    assert f"Database: {deploy / 'var' / 'tkksd.db'}; mail: in the Maildir {deploy / 'var' / 'mail'}." in init.stdout
+    assert f"Basis data: {deploy / 'var' / 'tkksd.db'}; surel: di Maildir {deploy / 'var' / 'mail'}." in init.stdout
     assert (deploy / "var" / MARKER).is_file()
     # Once init made var/ (with its marker), the folder stays a deployment without tkksd.toml.
     (deploy / "tkksd.toml").unlink()
@@ -91,12 +91,12 @@ def test_the_source_checkout_is_a_deployment_folder_and_the_root_never_is(tmp_pa
 def test_the_system_mail_spool_is_refused(tmp_path):
     env = bare_env(tmp_path, TKKSD_HOME="/var")
     r = run(tmp_path, env, "init")
-    assert r.returncode == 9 and "system's mail spool" in r.stderr
+    assert r.returncode == 9 and "spool surel sistem" in r.stderr
     assert not Path("/var/tkksd.db").exists()
 
 
 def test_init_refuses_a_database_folder_that_does_not_exist(tmp_path):
     env = bare_env(tmp_path, TKKSD_DATABASE_URL=f"sqlite:///{tmp_path / 'no' / 'such' / 'x.db'}")
     r = run(tmp_path, env, "init")
-    assert r.returncode == 9 and f"The database folder {tmp_path / 'no' / 'such'} does not exist" in r.stderr
+    assert r.returncode == 9 and f"Folder basis data {tmp_path / 'no' / 'such'} tidak ada" in r.stderr
     assert not (tmp_path / "no").exists()

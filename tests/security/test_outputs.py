@@ -30,8 +30,8 @@ def test_report_cannot_overwrite_the_live_database(sqlite_only, cli, env, tmp_pa
                  ["report", "--output", str(db_file) + "-wal"], ["export", str(db_file) + "-shm"]):
         r = cli(*args, check=False)
         assert r.returncode == 2, (args, r.stderr)
-        assert "Traceback" not in r.stderr and "unexpected" not in r.stderr
-    assert "tkksd's own file" in cli("report", "--output", str(db_file), check=False).stderr
+        assert "Traceback" not in r.stderr and "tak terduga" not in r.stderr
+    assert "berkas milik tkksd sendiri" in cli("report", "--output", str(db_file), check=False).stderr
     assert db_file.read_bytes()[:100] == before
     cli("list")  # the database still works
 
@@ -42,7 +42,7 @@ def test_a_link_to_the_database_is_the_database(sqlite_only, cli, env, tmp_path)
     os.link(db_file, tmp_path / "copy.txt")
     for name in ("harmless.html", "copy.txt"):
         r = cli("report", "--output", str(tmp_path / name), check=False)
-        assert r.returncode == 2 and "tkksd's own file" in r.stderr, r.stderr
+        assert r.returncode == 2 and "berkas milik tkksd sendiri" in r.stderr, r.stderr
     cli("list")
 
 
@@ -58,12 +58,15 @@ def test_maildir_and_configuration_are_refused(cli, env, tmp_path):
 
 
 def test_missing_folder_device_and_folder_targets_are_sentences(cli, tmp_path):
-    for args, words in ((["export", str(tmp_path / "nodir" / "x.csv")], "does not exist"),
+    for args, words in ((["export", str(tmp_path / "nodir" / "x.csv")], f"Folder {tmp_path / 'nodir'} tidak ada"),
+                        (["report", "--output", str(tmp_path / "nodir" / "r.html")], f"Folder {tmp_path / 'nodir'} tidak ada"),
+                        (["calendar", "--output", str(tmp_path / "nodir" / "c.ics")], f"Folder {tmp_path / 'nodir'} tidak ada"),
+                        (["graph", "--output", str(tmp_path / "nodir" / "g.mmd")], f"Folder {tmp_path / 'nodir'} tidak ada"),
                         (["report", "--output", str(tmp_path)], "folder"),
-                        (["report", "--output", "/dev/full"], "not a regular file")):
+                        (["report", "--output", "/dev/full"], "bukan berkas biasa")):
         r = cli(*args, check=False)
         assert r.returncode == 2 and words in r.stderr, (args, r.stderr)
-        assert "unexpected" not in r.stderr
+        assert len(r.stderr.strip().splitlines()) == 1 and "tak terduga" not in r.stderr
     assert Path("/dev/full").exists() and not Path("/dev/full").is_file()
 
 

@@ -58,7 +58,7 @@ def test_a_held_write_lock_is_named_and_bounded(sqlite_only, cli, env, tmp_path)
         holder.kill()
         holder.wait()
     assert r.returncode == 10, r.stderr
-    assert "locked by an import of daftar.xlsx by sari (pid" in r.stderr and "waited 1.5 s" in r.stderr
+    assert "dikunci oleh" in r.stderr and "daftar.xlsx" in r.stderr and "sari (pid" in r.stderr and "menunggu 1,5 detik" in r.stderr
     assert waited < 15
     assert "Traceback" not in r.stderr
 
@@ -72,7 +72,7 @@ def test_an_unknown_holder_is_still_a_sentence(sqlite_only, cli, env, tmp_path):
     finally:
         holder.kill()
         holder.wait()
-    assert r.returncode == 10 and "another process" in r.stderr, r.stderr
+    assert r.returncode == 10 and "proses lain" in r.stderr, r.stderr
 
 
 def test_a_read_only_database_is_read_and_the_daemon_refuses_it(sqlite_only, ctx, env, monkeypatch, tmp_path):
@@ -92,7 +92,7 @@ def test_a_read_only_database_is_read_and_the_daemon_refuses_it(sqlite_only, ctx
     assert str(ro.engine.url).endswith("mode=ro&uri=true")
     assert len(list_agreements(ro)) == 1
     assert reports.build(ro)["totals"]["agreements"] == 1
-    with pytest.raises(DatabaseUnavailable, match="cannot be written"):
+    with pytest.raises(DatabaseUnavailable, match="tidak dapat ditulisi"):
         check_writable(ro.engine)
     ro.engine.dispose()
 
@@ -122,5 +122,5 @@ def test_a_held_row_lock_on_postgresql_is_named_and_bounded(pg_database, tmp_pat
         r = Cli(env, tmp_path)("fire", ref, "identify", *sets, check=False, extra_env={"TKKSD_CONFIG": str(conf)})
         waited = time.monotonic() - started
     assert r.returncode == 10, r.stderr
-    assert "locked by tkksd import pid 4242" in r.stderr and "waited 1 s" in r.stderr, r.stderr
+    assert "dikunci oleh tkksd import pid 4242" in r.stderr and "menunggu 1 detik" in r.stderr, r.stderr
     assert waited < 15

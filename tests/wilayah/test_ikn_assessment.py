@@ -70,7 +70,7 @@ def test_every_evaluation_assesses_the_ikn_relevance_again(cli):
     report = cli("report", "--format", "json", now="2028-03-02T09:00").json()["wilayah"]["ikn_delineation"]
     [item] = [a for a in report["agreements"] if a["id"] == ref]
     assert item["ikn_assessed_on"] == "2028-03-02"
-    assert f"penilaian IKN terakhir 2028-03-02" in cli("report", now="2028-03-02T09:00").stdout
+    assert "penilaian IKN terakhir 2 Maret 2028" in cli("report", now="2028-03-02T09:00").stdout
 
 
 def test_bmd_asks_the_ikn_relevance_at_identify_and_village_cooperation_at_every_evaluation(cli):

@@ -82,8 +82,8 @@ def test_handover_is_only_for_agreements_in_the_delineation(cli):
 
 
 @pytest.mark.parametrize("bad, says", [
-    ("Sumber Sari", "exists in 3 kecamatan"),
-    ("Atlantis", "is not a kecamatan, kelurahan or desa"),
+    ("Sumber Sari", "ada di 3 kecamatan"),
+    ("Atlantis", "bukan kecamatan, kelurahan, atau desa"),
 ])
 def test_ambiguous_or_unknown_location_is_refused_and_changes_nothing(cli, bad, says):
     before = cli("list", "--json").json()
@@ -102,7 +102,7 @@ def test_kecamatan_user_acts_in_its_kecamatan_only(cli):
     ok = cli("fire", ours, "withdraw", "--note", "Dibatalkan oleh kecamatan", user="camat-samboja", check=False)
     assert ok.returncode == 0, ok.stderr
     refused = cli("fire", theirs, "withdraw", "--note", "x", user="camat-samboja", check=False)
-    assert refused.returncode == 4 and "may not fire 'withdraw'" in refused.stderr
+    assert refused.returncode == 4 and "tidak boleh melakukan 'withdraw'" in refused.stderr
     allowed = {e["event"]: e["allowed"] for e in cli("events", theirs, "--json", user="camat-samboja").json()}
     assert allowed["withdraw"] is False
     seen = [a["id"] for a in cli("wilayah", "agreements", "--json", user="camat-samboja").json()]
@@ -147,10 +147,10 @@ def test_a_kelurahan_is_refused_as_a_party_with_the_reason(cli):
     before = cli("show", ref, "--json").json()
     r = cli("fire", ref, "deliberate", *sets(values), check=False)
     assert r.returncode == 2 and "Traceback" not in r.stderr
-    assert "Kelurahan Sanipah" in r.stderr and "part of the kecamatan's apparatus" in r.stderr and "never a signatory" in r.stderr
+    assert "Kelurahan Sanipah" in r.stderr and "perangkat kecamatan" in r.stderr and "tidak pernah menjadi penanda tangan" in r.stderr
     assert cli("show", ref, "--json").json() == before
     single = cli("fire", ref, "deliberate", *sets({**values, "desa_parties": "Karya Jaya"}), check=False)
-    assert single.returncode == 2 and "at least two desa" in single.stderr
+    assert single.returncode == 2 and "sekurang-kurangnya dua desa" in single.stderr
 
 
 def test_potensi_from_entry_to_promoted_agreement_and_oikn_export(cli, tmp_path, libreoffice):
@@ -164,7 +164,7 @@ def test_potensi_from_entry_to_promoted_agreement_and_oikn_export(cli, tmp_path,
     assert early.returncode == 2 and "siap_diusulkan" in early.stderr
     cli("potensi", "status", p["id"], "dikaji")
     bad = cli("potensi", "status", p["id"], "diusulkan", check=False)
-    assert bad.returncode == 2 and "cannot become 'diusulkan'" in bad.stderr
+    assert bad.returncode == 2 and "tidak dapat menjadi 'diusulkan'" in bad.stderr
     cli("potensi", "status", p["id"], "siap_diusulkan")
     promoted = cli("potensi", "promote", p["id"], "--json").json()
     assert promoted["status"] == "diusulkan" and promoted["agreement"]
@@ -207,14 +207,14 @@ def test_a_deployment_overrides_the_delineation(cli, tmp_path, env):
     conf = tmp_path / "tkksd.toml"
     conf.write_text(f'[general]\nikn_delineation = "{own}"\n', encoding="utf-8")
     out = cli("init", extra_env={"TKKSD_CONFIG": str(conf)}).stdout
-    assert "0 added, 1 updated" in out
+    assert "Wilayah (kecamatan, kelurahan, desa): 0 ditambahkan, 1 diperbarui." in out
     unit = next(u for u in cli("wilayah", "list", "--kecamatan", "Loa Kulu", "--json").json() if u["code"] == "64.02.02.2003")
     assert unit["ikn_status"] == "cut" and "Keppres (test) (2027-01-10)" in unit["ikn_source"]
     bad = tmp_path / "bad.csv"
     bad.write_text("code,status,source,as_of\n64.02.99,inside,x,2025-01-01\n", encoding="utf-8")
     conf.write_text(f'[general]\nikn_delineation = "{bad}"\n', encoding="utf-8")
     r = cli("init", extra_env={"TKKSD_CONFIG": str(conf)}, check=False)
-    assert r.returncode == 9 and "'64.02.99' is not a unit" in r.stderr
+    assert r.returncode == 9 and "'64.02.99' bukan wilayah dalam berkas wilayah" in r.stderr
 
 
 def test_import_checks_locations_before_writing(cli, tmp_path):
@@ -224,7 +224,7 @@ def test_import_checks_locations_before_writing(cli, tmp_path):
         "kerja-sama,proposed,PKS A,Mitra A,DPU,PKS,Sumber Sari\n"
         "kerja-sama,proposed,PKS B,Mitra B,DPU,PKS,Karya Jaya; 64.02.06\n", encoding="utf-8")
     r = cli("import", str(sheet), check=False)
-    assert r.returncode == 2 and "row 2, column location" in r.stderr + r.stdout and "exists in 3 kecamatan" in r.stderr + r.stdout
+    assert r.returncode == 2 and "row 2, column location" in r.stderr + r.stdout and "ada di 3 kecamatan" in r.stderr + r.stdout
     assert cli("list", "--json").json() == []
     sheet.write_text(sheet.read_text(encoding="utf-8").replace(",Sumber Sari\n", ",Sumber Sari (Sebulu)\n"), encoding="utf-8")
     cli("import", str(sheet))
@@ -235,5 +235,5 @@ def test_import_checks_locations_before_writing(cli, tmp_path):
 
 def test_derived_ikn_values_cannot_be_set_by_hand(cli):
     r = cli("add", "--title", "T", "--partner", "P", "--opd", "DPU", "--set", "ikn_delineation=inside", check=False)
-    assert r.returncode == 2 and "follows from the agreement's location" in r.stderr
+    assert r.returncode == 2 and "ditentukan dari lokasi kerja sama" in r.stderr
     assert cli("list", "--json").json() == []
