@@ -80,7 +80,10 @@ def configure_logging(level: str, zone: ZoneInfo) -> None:
     """The daemon's log on stderr: tkksd's own lines at ``level``, the mail library's warnings."""
     handler = logging.StreamHandler(_CurrentStderr())
     handler.setFormatter(ZoneFormatter(zone, stamped=not os.environ.get("JOURNAL_STREAM")))
-    for name, at in (("tkksd", getattr(logging, level.upper(), logging.INFO)), ("notifiers", logging.WARNING)):
+    # APScheduler's own warnings say a tick was skipped while the job still ran: expected (one
+    # run at a time, backlogs coalesced), nothing a person acts on, and in English.
+    for name, at in (("tkksd", getattr(logging, level.upper(), logging.INFO)), ("notifiers", logging.WARNING),
+                     ("apscheduler", logging.ERROR)):
         logger = logging.getLogger(name)
         logger.handlers[:] = [handler]
         logger.propagate = False

@@ -81,7 +81,7 @@ class Daemon:
         self._first_swept = threading.Event()
         self._first_digested = threading.Event()
         self._first_drained = threading.Event()
-        self._scheduler = None
+        self._draining = threading.Lock()
 
     # ------------------------------------------------------------------ jobs
 
@@ -169,11 +169,22 @@ class Daemon:
         return part
 
     def drain(self) -> dict[str, int]:
-        after_first_pass = self._first_swept.is_set() and self._first_digested.is_set()
-        part = self._drain()
-        if after_first_pass:
-            self._first_drained.set()
-        return part
+        """The drain job. One drain at a time in this process: a run asked for while another
+        runs is left to that one, which drains once more if the first pass's sweep and
+        digests ended meanwhile (the summary waits for the mail they made)."""
+        if not self._draining.acquire(blocking=False):
+            return {}
+        try:
+            while True:
+                after_first_pass = self._first_swept.is_set() and self._first_digested.is_set()
+                part = self._drain()
+                if after_first_pass or self._first_drained.is_set():
+                    self._first_drained.set()
+                    return part
+                if self.stop.is_set() or not (self._first_swept.is_set() and self._first_digested.is_set()):
+                    return part
+        finally:
+            self._draining.release()
 
     def _drain(self) -> dict[str, int]:
         def run():
@@ -256,14 +267,9 @@ class Daemon:
 
     def _first_pass_steps_done(self) -> None:
         """Once the first sweep and the start-up digests are done, drain now (not at the next
-        tick): the summary waits for the mail they made."""
-        if self._first_swept.is_set() and self._first_digested.is_set() and self._scheduler is not None:
-            from datetime import timezone
-
-            try:
-                self._scheduler.modify_job("drain", next_run_time=datetime.now(timezone.utc))
-            except LookupError:  # the scheduler is shutting down
-                pass
+        tick); if a drain is running, it drains once more when it ends."""
+        if self._first_swept.is_set() and self._first_digested.is_set() and not self.stop.is_set():
+            self.drain()
 
     # ------------------------------------------------------------------ heartbeat
 
@@ -353,8 +359,8 @@ class Daemon:
         # Sweep, drain and the start-up digests begin at once; the drain has a worker of its own,
         # so mail goes out while a backlog is swept (engine.scheduler.scheduling).
         scheduler = build_scheduler(self.ctx.settings, Jobs(self.sweep_and_rounds, self.drain, self.sweep_then_digests))
-        logging.getLogger("apscheduler").setLevel(logging.WARNING)
-        self._scheduler = scheduler
+        quiet = logging.getLogger("apscheduler")
+        quiet.setLevel(max(quiet.level, logging.WARNING))  # its job-added lines are not for people
         scheduler.start()
         summarized = False
         try:
