@@ -171,6 +171,8 @@ class Outcome:
     error: str | None = None
     code: int | None = None
     login_refused: bool = False  # the server refused the login for good; the message is fine
+    unreachable: bool = False  # no connection to the server could be made for this message
+    untried: bool = False  # not attempted at all: the transport had given up on the server (breaker open)
 
     def __post_init__(self) -> None:
         if self.status not in _STATUSES:
@@ -194,10 +196,11 @@ class Outcome:
     @classmethod
     def from_error(cls, error: NotifierError, message_id: str) -> Outcome:
         """Map a notifier error to an outcome: transient -> retry, anything else -> failed."""
-        from .errors import LoginRefused
+        from .errors import LoginRefused, ServerUnreachable
 
         status: Status = "retry" if isinstance(error, TransientError) else "failed"
-        return cls(message_id, status, error=str(error), code=error.code, login_refused=isinstance(error, LoginRefused))
+        return cls(message_id, status, error=str(error), code=error.code, login_refused=isinstance(error, LoginRefused),
+                   unreachable=isinstance(error, ServerUnreachable))
 
 
 class Transport(Protocol):

@@ -8,6 +8,7 @@ The tree::
     ├── TemplateError           a template is missing, or its context does not fit it
     └── TransportError          delivery did not happen
         ├── TransientError      try again later (4xx, lost connection, timeout)
+        │   ├── ServerUnreachable  no connection to the server at all (refused, timed out, TLS)
         │   └── LoginRefused    the login was refused for good: no further attempt
         └── PermanentError      do not try again (5xx); the engine raises an incident
 
@@ -59,6 +60,13 @@ class TransportError(NotifierError):
 
 class TransientError(TransportError):
     """A temporary failure: the same message may succeed later."""
+
+
+class ServerUnreachable(TransientError):
+    """No connection could be made (refused, timed out, no STARTTLS, a TLS failure): the message
+    is fine, the server is not there. After a few of these in a row a transport stops trying
+    for the rest of its session (a circuit breaker) instead of waiting on a dead server for
+    every message."""
 
 
 class LoginRefused(TransientError):

@@ -37,6 +37,7 @@ KINDS = (
     "digest_opd",
     "digest_chair",
     "incident",
+    "mail_outage",
     "mail_test",
     # issue 16
     "dprd_wait",

@@ -22,7 +22,7 @@ from typing import Literal
 import aiosmtplib
 
 from notifiers.base import Message, Outcome, Refusal, valid_address
-from notifiers.errors import ConfigurationError, InvalidMessage, LoginRefused, PermanentError, TransientError
+from notifiers.errors import ConfigurationError, InvalidMessage, LoginRefused, PermanentError, ServerUnreachable, TransientError
 from notifiers.wire import wire_bytes
 
 log = logging.getLogger(__name__)
@@ -59,6 +59,7 @@ class SmtpTransport:
         sender: str | None = None,
         tls_context: ssl.SSLContext | None = None,
         cafile: str | None = None,
+        breaker_after: int = 3,
     ) -> None:
         _check_options(security, username, password, timeout, connect_timeout, concurrency, tls_context, cafile, sender)
         self.host = host
@@ -80,6 +81,12 @@ class SmtpTransport:
         self._login_lock: asyncio.Lock | None = None
         self._logged_in = False
         self.login_refused: LoginRefused | None = None
+        # The circuit breaker: after this many connection failures in a row, no message of this
+        # transport's life tries to connect again (each would wait up to connect_timeout on a
+        # dead server); the caller sees ``unreachable`` and tries again with a new transport.
+        self.breaker_after = int(breaker_after)
+        self._connect_failures = 0
+        self.unreachable: ServerUnreachable | None = None
         # Connections kept between the batches of a session(); None outside one.
         self._parked: list[_Slot] | None = None
 
@@ -172,12 +179,17 @@ class SmtpTransport:
         except ValueError as exc:  # e.g. a lone surrogate in a body: no encoding can send it
             error = InvalidMessage(f"The message could not be built: {exc}.", message_id=mid)
             return Outcome.from_error(error, mid)
+        if self.unreachable is not None:
+            return Outcome(mid, "retry", error=self.unreachable.sentence, unreachable=True, untried=True)
         try:
             client = await slot.client()
         except LoginRefused as exc:
             return Outcome.from_error(LoginRefused(exc.sentence, message_id=mid, code=exc.code, reply=exc.reply), mid)
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
-            return Outcome.from_error(self._connect_error(exc, mid), mid)
+            error = self._connect_error(exc, mid)
+            self._count_connect_failure(error)
+            return Outcome.from_error(error, mid)
+        self._connect_failures = 0
         try:
             # One bound for the whole transaction (see _transaction for the per-command ones).
             async with asyncio.timeout(self.timeout):
@@ -208,6 +220,15 @@ class SmtpTransport:
             return Outcome(mid, "sent")
         refusals = tuple(Refusal(rcpt, resp.code, resp.message) for rcpt, resp in refused.items())
         return Outcome(mid, "sent", refused=refusals)
+
+    def _count_connect_failure(self, error: TransientError) -> None:
+        if not isinstance(error, ServerUnreachable):
+            return
+        self._connect_failures += 1
+        if self._connect_failures >= self.breaker_after and self.unreachable is None:
+            self.unreachable = ServerUnreachable(
+                f"Not tried: the SMTP server {self.host}:{self.port} could not be reached {self._connect_failures} "
+                f"times in a row ({error.sentence.rstrip('.')}).")
 
     # -- connections ---------------------------------------------------------------------
 
@@ -291,14 +312,14 @@ class SmtpTransport:
             return TransientError(self._redact(text), message_id=mid, code=exc.code, reply=self._redact(exc.message))
         if isinstance(exc, aiosmtplib.SMTPException) and "STARTTLS" in exc.message and "not supported" in exc.message:
             text = f"The SMTP server {where} does not offer STARTTLS, which security 'starttls' requires; nothing was sent."
-            return TransientError(text, message_id=mid)
+            return ServerUnreachable(text, message_id=mid)
         if isinstance(exc, TimeoutError):
             text = f"Connecting to the SMTP server {where} took longer than {self.connect_timeout:g} s"
             if self.security == "starttls" and self.port == 465:
                 text += "; port 465 usually speaks implicit TLS (security 'tls'), not STARTTLS"
             elif self.security == "tls" and self.port in (25, 587):
                 text += f"; port {self.port} usually speaks STARTTLS (security 'starttls'), not implicit TLS"
-            return TransientError(text + ".", message_id=mid)
+            return ServerUnreachable(text + ".", message_id=mid)
         code = getattr(exc, "code", None)
         detail = getattr(exc, "message", None) or str(exc) or type(exc).__name__
         # aiosmtplib repeats host and port ("Error connecting to h on port p: ..."); say it once.
@@ -307,7 +328,9 @@ class SmtpTransport:
         if "WRONG_VERSION_NUMBER" in detail:
             detail += f"; the server may not speak implicit TLS on port {self.port} (try security 'starttls')"
         text = f"Could not connect to the SMTP server {where}: {_sentence(detail)}"
-        return TransientError(self._redact(text), message_id=mid, code=code)
+        # A reply code means the server answered (a 421 greeting, a failed EHLO): it is there.
+        kind = TransientError if code else ServerUnreachable
+        return kind(self._redact(text), message_id=mid, code=code)
 
     def _reply_error(self, exc: aiosmtplib.SMTPResponseException, mid: str) -> TransientError | PermanentError:
         reply = self._redact(exc.message)

@@ -8,6 +8,8 @@ import logging
 import time
 from pathlib import Path
 
+from engine.i18n import _
+
 STALE_SECONDS = 36 * 3600
 log = logging.getLogger("tkksd.mail")
 
@@ -27,5 +29,5 @@ def clean_stale_tmp(maildir: Path, *, now: float | None = None) -> int:
         except FileNotFoundError:
             continue
     if removed:
-        log.info("removed %d unfinished message file(s) older than 36 hours from %s", removed, tmp)
+        log.info("%s", _("removed {n} unfinished message file(s) older than 36 hours from {folder}").format(n=removed, folder=tmp))
     return removed

@@ -37,6 +37,7 @@ from typing import Any, Iterable, Sequence
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from engine.i18n import N_, _, moment
 from engine.store import db
 from engine.store.tables import agreements, incidents, outbox
 
@@ -199,7 +200,7 @@ async def _deliver(transport, messages: Sequence[Any]) -> list[Any]:
     try:
         outcomes = await transport.deliver(messages)
     except Exception as exc:  # noqa: BLE001 - a broken transport must not lose the claim's rows
-        log.exception("The mail transport failed on a whole batch")
+        log.exception("%s", _("The mail transport failed on a whole batch"))
         text = f"The mail transport failed: {type(exc).__name__}: {str(exc).strip() or 'no detail'}."
         return [Outcome(m.message_id, "retry", error=text) for m in messages]
     if len(outcomes) != len(messages):
@@ -420,6 +421,8 @@ def _record_in(conn: Connection, ctx, daemon_id: str, rows: Sequence[Any], outco
     done_ids = set(plain)
     others = [(row, outcome) for row, outcome in zip(rows, outcomes) if row.id not in done_ids]
     if not others:
+        if sent:
+            _close_outage(conn, ctx)
         return DrainResult(sent=sent, claimed=len(rows))
     owned = sa.select(outbox.c.id).where(outbox.c.id.in_([row.id for row, _ in others]), *held)
     if conn.dialect.name == "postgresql":
@@ -430,8 +433,15 @@ def _record_in(conn: Connection, ctx, daemon_id: str, rows: Sequence[Any], outco
         from engine.mail.login_guard import record_refusal
 
         record_refusal(conn, ctx, refusal)
+    server = outage_error = None
     for row, outcome in others:
         if row.id not in still_mine:
+            continue
+        if getattr(outcome, "untried", False) and not _too_old(row, now, policy):
+            # The breaker was open: the message was not tried; it waits for the next pass.
+            conn.execute(outbox.update().where(outbox.c.id == row.id, *held).values(
+                claimed_by=None, claimed_until=None))
+            retried += 1
             continue
         if getattr(outcome, "login_refused", False):
             # The message is fine and was not tried: it waits, its attempts untouched.
@@ -439,7 +449,7 @@ def _record_in(conn: Connection, ctx, daemon_id: str, rows: Sequence[Any], outco
                 claimed_by=None, claimed_until=None, last_error=outcome.error))
             retried += 1
             continue
-        attempts = row.attempts + 1
+        attempts = row.attempts + (0 if getattr(outcome, "untried", False) else 1)
         mine = sa.and_(outbox.c.id == row.id, *held)
         base = {"attempts": attempts, "claimed_by": None, "claimed_until": None}
         if outcome.status == "sent":
@@ -467,13 +477,21 @@ def _record_in(conn: Connection, ctx, daemon_id: str, rows: Sequence[Any], outco
                 f"{error} (gave up after {attempts} attempt(s) over "
                 f"{_hours(now - (getattr(row, 'retried_at', None) or row.created_at))})"
             )
+            unreachable = getattr(outcome, "unreachable", False)
+            if unreachable:  # one outage, one incident: not one per message
+                from engine.mail import outage
+                from engine.mail.transport import describe
+
+                server, outage_error = server or describe(ctx.settings), error
+                why = outage.mark_failed(conn, ctx, why, server)
             done = conn.execute(
                 outbox.update().where(mine).values(**base, status="failed", last_error=why,
                                                    refused=_refusals(outcome) or None)
             ).rowcount
             if done:
                 failed += 1
-                raise_incident(conn, ctx, row, error=why, attempts=attempts)
+                if not unreachable:
+                    raise_incident(conn, ctx, row, error=why, attempts=attempts)
             continue
         delay = backoff_seconds(attempts, policy.backoff_base, policy.backoff_cap, **({"rng": rng} if rng else {}))
         # Full jitter may draw almost nothing; a floor of one second keeps a dead server
@@ -483,7 +501,29 @@ def _record_in(conn: Connection, ctx, daemon_id: str, rows: Sequence[Any], outco
             outbox.update().where(mine).values(**base, last_error=error, next_attempt_at=now + timedelta(seconds=delay))
         ).rowcount
         retried += 1 if done else 0
+    if server is not None:
+        from engine.mail import outage
+
+        outage.refresh(conn, ctx, server, outage_error)
+    if sent:
+        _close_outage(conn, ctx)
     return DrainResult(sent=sent, retried=retried, failed=failed, claimed=len(rows))
+
+
+def _close_outage(conn: Connection, ctx, *, delivered: bool = True) -> None:
+    """Mail went out (or an operator re-queued what failed): an outage going on is over, and its
+    one mail to the secretariat is written."""
+    from engine.i18n import number
+    from engine.mail import outage
+    from engine.mail.transport import describe, transport_kind
+
+    if transport_kind(ctx.settings) != "smtp":
+        return
+    server = describe(ctx.settings)
+    failed = outage.close(conn, ctx, server)
+    if failed is not None and delivered:
+        log.warning("%s", _("Mail outage over: {server} delivers again; {count} message(s) failed meanwhile "
+                            "(`tkksd outbox retry --all` sends them again)").format(server=server, count=number(failed)))
 
 
 def _hours(delta: timedelta) -> str:
@@ -505,12 +545,18 @@ def drain_once(ctx, *, daemon_id: str, limit: int = 100, transport=None) -> Drai
         return DrainResult()
     outcomes = asyncio.run(_send_claimed_with(ctx, daemon_id, transport, rows))
     result = record(ctx, daemon_id=daemon_id, rows=rows, outcomes=outcomes)
-    log.info("Outbox pass by %s: %s", daemon_id, result.as_dict())
+    _log_pass(daemon_id, result)
     return result
 
 
+def _log_pass(daemon_id: str, result: DrainResult) -> None:
+    if log.isEnabledFor(logging.DEBUG):
+        log.debug("%s", _("outbox pass by {daemon}: {sent} sent, {retried} to retry, {failed} failed").format(
+            daemon=daemon_id, sent=result.sent, retried=result.retried, failed=result.failed))
+
+
 def drain_all(ctx, *, daemon_id: str, limit: int = 100, transport=None, max_passes: int = 1000,
-              while_full: bool = False, stop=None) -> DrainResult:
+              while_full: bool = False, stop=None, on_pass=None) -> DrainResult:
     """Passes until nothing is due (the daemon's drain job, `tkksd outbox drain`-like callers,
     tests and benches).
 
@@ -519,12 +565,15 @@ def drain_all(ctx, *, daemon_id: str, limit: int = 100, transport=None, max_pass
     All passes run in one event loop, over connections kept open from one pass to the next
     (``SmtpTransport.session``), and each pass records its batch and claims the next in one
     transaction (``record_and_claim``): never more than one batch in flight, as with
-    ``drain_once`` in a loop.
+    ``drain_once`` in a loop. ``on_pass`` sees each pass's DrainResult (progress).
+
+    A server that cannot be reached opens the transport's circuit breaker: the run stops at
+    the end of that pass (said once, in the log) and the next run tries again.
     """
-    return asyncio.run(_drain_passes(ctx, daemon_id, limit, transport, max_passes, while_full, stop))
+    return asyncio.run(_drain_passes(ctx, daemon_id, limit, transport, max_passes, while_full, stop, on_pass))
 
 
-async def _drain_passes(ctx, daemon_id, limit, transport, max_passes, while_full, stop) -> DrainResult:
+async def _drain_passes(ctx, daemon_id, limit, transport, max_passes, while_full, stop, on_pass=None) -> DrainResult:
     from engine.mail.transport import make_transport
 
     def go_on(passes: int, claimed: int) -> bool:
@@ -547,9 +596,18 @@ async def _drain_passes(ctx, daemon_id, limit, transport, max_passes, while_full
                 result, rows = await asyncio.to_thread(
                     record_and_claim, ctx, daemon_id=daemon_id, rows=rows, outcomes=outcomes, limit=following
                 )
-                log.info("Outbox pass by %s: %s", daemon_id, result.as_dict())
+                _log_pass(daemon_id, result)
+                if on_pass is not None:
+                    on_pass(result)
                 total = total + result
                 passes += 1
+                if result.sent:
+                    _server_answers(use)
+                if getattr(use, "unreachable", None) is not None:
+                    _server_down(use)
+                    if rows:  # claimed for a next pass that will not come: free them now
+                        await asyncio.to_thread(_release, ctx, daemon_id, [r.id for r in rows])
+                    break
                 if getattr(use, "login_refused", None) is not None:
                     if rows:  # claimed for a next pass that will not come: free them now
                         await asyncio.to_thread(_release, ctx, daemon_id, [r.id for r in rows])
@@ -558,6 +616,26 @@ async def _drain_passes(ctx, daemon_id, limit, transport, max_passes, while_full
         if own is not None:
             await own.aclose()
     return total
+
+
+# Servers this process found unreachable: said once when the breaker first opens, and once
+# when they deliver again, not at every pass in between.
+_DOWN: set[str] = set()
+
+
+def _server_down(transport) -> None:
+    where = f"{getattr(transport, 'host', '?')}:{getattr(transport, 'port', '?')}"
+    if where not in _DOWN:
+        _DOWN.add(where)
+        log.warning("%s", _("The SMTP server {server} cannot be reached ({error}); the outbox waits and tries again "
+                            "at the next pass").format(server=where, error=transport.unreachable))
+
+
+def _server_answers(transport) -> None:
+    where = f"{getattr(transport, 'host', '?')}:{getattr(transport, 'port', '?')}"
+    if where in _DOWN:
+        _DOWN.discard(where)
+        log.info("%s", _("The SMTP server {server} answers again").format(server=where))
 
 
 def _login_blocked(ctx) -> bool:
@@ -570,7 +648,7 @@ def _login_blocked(ctx) -> bool:
     with db.read(ctx.engine) as conn:
         blocked = blocking_incident(conn, ctx.settings)
     if blocked:
-        log.warning("Outbox not drained: %s", blocked)
+        log.warning("%s", _("Outbox not drained: {reason}").format(reason=blocked))
     return blocked is not None
 
 
@@ -645,16 +723,41 @@ def _select_with_number():
     )
 
 
-def list_rows(ctx, *, status: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
+def _check_status(status: str | None) -> None:
     from engine.errors import InvalidInput
 
-    q = _select_with_number().order_by(outbox.c.id.desc()).limit(limit)
+    if status and status != "all" and status not in STATUSES:
+        raise InvalidInput(_("Unknown outbox status '{status}'; use one of {choices} or all.").format(
+            status=status, choices=", ".join(STATUSES)))
+
+
+def list_rows(ctx, *, status: str | None = None, limit: int | None = 200) -> list[dict[str, Any]]:
+    """Outbox rows, newest first; ``limit`` None for all of them."""
+    _check_status(status)
+    q = _select_with_number().order_by(outbox.c.id.desc())
+    if limit is not None:
+        q = q.limit(limit)
     if status and status != "all":
-        if status not in STATUSES:
-            raise InvalidInput(f"Unknown outbox status '{status}'; use one of {', '.join(STATUSES)} or all.")
         q = q.where(outbox.c.status == status)
     with db.read(ctx.engine) as conn:
         return [_row_dict(r, r.number, ctx=ctx) for r in conn.execute(q)]
+
+
+def count_rows(ctx, *, status: str | None = None) -> int:
+    """How many rows ``list_rows`` would give without a limit."""
+    _check_status(status)
+    q = sa.select(sa.func.count()).select_from(outbox)
+    if status and status != "all":
+        q = q.where(outbox.c.status == status)
+    with db.read(ctx.engine) as conn:
+        return conn.execute(q).scalar_one()
+
+
+def due_count(ctx) -> int:
+    """How many messages a drain would send now (its progress's total)."""
+    with db.read(ctx.engine) as conn:
+        return conn.execute(sa.select(sa.func.count()).select_from(outbox).where(
+            outbox.c.status == "pending", outbox.c.next_attempt_at <= ctx.clock.now())).scalar_one()
 
 
 def counts(ctx) -> dict[str, int]:
@@ -668,7 +771,7 @@ def _find(conn: Connection, outbox_id: int):
 
     row = conn.execute(_select_with_number().where(outbox.c.id == outbox_id)).first()
     if row is None:
-        raise NotFound(f"There is no outbox message {outbox_id}.")
+        raise NotFound(_("There is no outbox message {id}.").format(id=outbox_id))
     return row
 
 
@@ -693,7 +796,8 @@ def _require_operator(conn: Connection, login: str, what: str) -> None:
 
     who = resolve_actor(conn, login)
     if not (who.holds("secretariat") or who.holds("admin")):
-        raise PermissionDenied(f"Only the secretariat or an admin may {what}; '{login}' is neither.")
+        raise PermissionDenied(_("Only the secretariat or an admin may {what}; '{login}' is neither.").format(
+            what=_(what), login=login))
 
 
 def retry(ctx, actor_login: str, outbox_id: int) -> dict[str, Any]:
@@ -703,10 +807,11 @@ def retry(ctx, actor_login: str, outbox_id: int) -> dict[str, Any]:
 
     now = ctx.clock.now()
     with db.write(ctx.engine) as conn:
-        _require_operator(conn, actor_login, "retry outbox messages")
+        _require_operator(conn, actor_login, N_("retry outbox messages"))
         row = _find(conn, outbox_id)
         if row.status == "sent":
-            raise InvalidInput(f"Outbox message {outbox_id} was already sent at {row.sent_at:%Y-%m-%d %H:%M} UTC; nothing was changed.")
+            raise InvalidInput(_("Outbox message {id} was already sent on {when}; nothing was changed.").format(
+                id=outbox_id, when=moment(row.sent_at, ctx.clock.zone)))
         conn.execute(
             outbox.update().where(outbox.c.id == outbox_id).values(
                 status="pending", attempts=0, next_attempt_at=now, retried_at=now, claimed_by=None, claimed_until=None,
@@ -723,10 +828,40 @@ def retry(ctx, actor_login: str, outbox_id: int) -> dict[str, Any]:
     return {"id": outbox_id, "previous_status": row.status, "status": "pending"}
 
 
+RETRY_ALL_STATUSES = ("failed", "pending", "held")
+
+
+def retry_all(ctx, actor_login: str, *, status: str = "failed") -> int:
+    """``retry`` for every message in ``status`` at once (after an outage: the failed ones);
+    resolves their incidents and the outage's. Returns how many were re-queued."""
+    from engine.errors import InvalidInput
+    from engine.mail import outage
+    from engine.mail.login_guard import lift
+
+    if status not in RETRY_ALL_STATUSES:
+        raise InvalidInput(_("outbox retry --all takes --status {choices}, not '{status}'.").format(
+            choices="|".join(RETRY_ALL_STATUSES), status=status))
+    now = ctx.clock.now()
+    with db.write(ctx.engine) as conn:
+        _require_operator(conn, actor_login, N_("retry outbox messages"))
+        ids = list(conn.execute(sa.select(outbox.c.id).where(outbox.c.status == status)).scalars())
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            conn.execute(outbox.update().where(outbox.c.id.in_(chunk)).values(
+                status="pending", attempts=0, next_attempt_at=now, retried_at=now, claimed_by=None, claimed_until=None))
+            conn.execute(incidents.update().where(incidents.c.outbox_id.in_(chunk), incidents.c.resolved_at.is_(None))
+                         .values(resolved_at=now))
+        if status == "failed":
+            _close_outage(conn, ctx, delivered=False)  # its one mail to the secretariat, if not written yet
+            outage.resolve_all(conn, now)
+        lift(conn, now)  # an operator's retry also lets the drain log in again
+    return len(ids)
+
+
 def purge(ctx, actor_login: str, *, sent_before: datetime, dry_run: bool = False) -> int:
     """Delete messages that were sent before ``sent_before``; pending and failed ones stay."""
     with db.write(ctx.engine) as conn:
-        _require_operator(conn, actor_login, "purge the outbox")
+        _require_operator(conn, actor_login, N_("purge the outbox"))
         old = sa.select(outbox.c.id).where(outbox.c.status == "sent", outbox.c.sent_at < sent_before)
         ids = [r[0] for r in conn.execute(old)]
         if dry_run or not ids:

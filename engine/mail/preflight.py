@@ -8,6 +8,7 @@ import asyncio
 import logging
 
 from engine.errors import ConfigurationError
+from engine.i18n import _
 
 log = logging.getLogger("tkksd.mail")
 
@@ -40,4 +41,4 @@ def check_mail_login(ctx) -> None:
             record_refusal(conn, ctx, str(exc))
         raise ConfigurationError(str(exc)) from None
     except Exception as exc:  # noqa: BLE001 - unreachable now; the drain retries with backoff
-        log.warning("The SMTP server could not be checked at start (%s); the drain will retry.", exc)
+        log.warning("%s", _("The SMTP server could not be checked at start ({error}); the drain will retry.").format(error=exc))

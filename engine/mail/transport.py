@@ -14,6 +14,7 @@ from typing import Any
 from config.settings import Settings
 
 from engine.errors import ConfigurationError
+from engine.i18n import N_, _
 
 TRANSPORTS = ("maildir", "smtp")
 
@@ -21,7 +22,7 @@ TRANSPORTS = ("maildir", "smtp")
 def transport_kind(settings: Settings) -> str:
     kind = str(settings.get("mail", "transport", "maildir") or "maildir").strip().lower()
     if kind not in TRANSPORTS:
-        raise ConfigurationError(f"The mail transport '{kind}' is unknown; set [mail] transport to 'maildir' or 'smtp'.")
+        raise ConfigurationError(_("The mail transport '{kind}' is unknown; set [mail] transport to 'maildir' or 'smtp'.").format(kind=kind))
     return kind
 
 
@@ -29,30 +30,30 @@ def smtp_options(settings: Settings) -> dict[str, Any]:
     """The keyword arguments for notifiers' SmtpTransport, password included (never print them)."""
     s = settings.section("smtp")
     if s.get("password"):
-        raise ConfigurationError(
+        raise ConfigurationError(_(
             "The settings file holds an SMTP password; remove it and give the password in "
             "TKKSD_SMTP_PASSWORD or a password file ([smtp] password_file)."
-        )
+        ))
     host = str(s.get("host") or "").strip()
     if not host:
-        raise ConfigurationError("The mail transport is 'smtp' but [smtp] host is empty.")
+        raise ConfigurationError(_("The mail transport is 'smtp' but [smtp] host is empty."))
     security = str(s.get("security") or "starttls").strip().lower()
     username = str(s.get("username") or "").strip() or None
     password = settings.secrets.get("smtp_password") or None
     if password and not username:
-        raise ConfigurationError("An SMTP password is set (TKKSD_SMTP_PASSWORD or a password file) but [smtp] username is empty.")
+        raise ConfigurationError(_("An SMTP password is set (TKKSD_SMTP_PASSWORD or a password file) but [smtp] username is empty."))
     if username and not password:
-        raise ConfigurationError(
-            f"[smtp] username is '{username}' but no password is given; set TKKSD_SMTP_PASSWORD or [smtp] password_file."
-        )
+        raise ConfigurationError(_(
+            "[smtp] username is '{username}' but no password is given; set TKKSD_SMTP_PASSWORD or [smtp] password_file."
+        ).format(username=username))
     cafile = str(s.get("cafile") or "").strip() or None
     if cafile and not Path(cafile).is_absolute():
         cafile = str(settings.cwd / cafile)
     if cafile and not Path(cafile).is_file():
-        raise ConfigurationError(
-            f"[smtp] cafile (TKKSD_SMTP_CAFILE) names {cafile}, which does not exist or is not a file; "
+        raise ConfigurationError(_(
+            "[smtp] cafile (TKKSD_SMTP_CAFILE) names {cafile}, which does not exist or is not a file; "
             "give the PEM file of the server's private CA, or leave it empty for the system's CAs."
-        )
+        ).format(cafile=cafile))
     try:
         return dict(
             host=host,
@@ -67,7 +68,7 @@ def smtp_options(settings: Settings) -> dict[str, Any]:
             cafile=cafile,
         )
     except (TypeError, ValueError) as exc:
-        raise ConfigurationError(f"An [smtp] setting is not a number where one is needed ({exc}).") from None
+        raise ConfigurationError(_("An [smtp] setting is not a number where one is needed ({error}).").format(error=exc)) from None
 
 
 def make_transport(settings: Settings):
@@ -98,27 +99,48 @@ def warn_unused_settings(settings: Settings, kind: str) -> None:
         return
     unused = []
     if settings.secrets.get("smtp_password"):
-        unused.append("an SMTP password (TKKSD_SMTP_PASSWORD or [smtp] password_file)")
+        unused.append(N_("an SMTP password (TKKSD_SMTP_PASSWORD or [smtp] password_file)"))
     if str(settings.get("smtp", "username") or "").strip():
-        unused.append("[smtp] username")
+        unused.append(N_("[smtp] username"))
     if str(settings.get("smtp", "cafile") or "").strip():
-        unused.append("[smtp] cafile")
+        unused.append(N_("[smtp] cafile"))
     if unused:
-        logging.getLogger("tkksd.mail").warning(
-            "The mail transport is 'maildir', so %s does nothing; set TKKSD_MAIL_TRANSPORT=smtp to use it.", " and ".join(unused))
+        logging.getLogger("tkksd.mail").warning("%s", _(
+            "The mail transport is 'maildir', so {settings} does nothing; set TKKSD_MAIL_TRANSPORT=smtp to use it.").format(
+            settings=", ".join(_(u) for u in unused)))
+
+
+def _smtp_port(s) -> Any:
+    security = str(s.get("security") or "starttls")
+    return s.get("port") or {"starttls": 587, "tls": 465, "none": 25}.get(security, "?")
 
 
 def describe(settings: Settings) -> str:
     """Where mail goes, for people: no password, ever."""
     kind = transport_kind(settings)
     if kind == "maildir":
-        return f"the Maildir {settings.maildir}"
+        return _("the Maildir {path}").format(path=settings.maildir)
     s = settings.section("smtp")
     security = str(s.get("security") or "starttls")
-    port = s.get("port") or {"starttls": 587, "tls": 465, "none": 25}.get(security, "?")
     user = str(s.get("username") or "").strip()
-    who = f" as {user}" if user else ""
-    return f"the SMTP server {s.get('host')}:{port} ({security}{who})"
+    if user:
+        return _("the SMTP server {host}:{port} ({security} as {user})").format(
+            host=s.get("host"), port=_smtp_port(s), security=security, user=user)
+    return _("the SMTP server {host}:{port} ({security})").format(host=s.get("host"), port=_smtp_port(s), security=security)
+
+
+def destination(settings: Settings) -> str:
+    """Where a pass's mail went, as the daemon's summary says it: "di var/mail/new" (a path
+    under the current folder is shown relative to it) or "ke server SMTP smtp.kukarkab.go.id:587"."""
+    if transport_kind(settings) == "maildir":
+        new = Path(settings.maildir) / "new"
+        try:
+            shown = new.resolve().relative_to(Path.cwd().resolve())
+        except ValueError:
+            shown = new
+        return _("in {path}").format(path=shown)
+    s = settings.section("smtp")
+    return _("to the SMTP server {host}:{port}").format(host=s.get("host"), port=_smtp_port(s))
 
 
 def send_test(ctx, address: str) -> dict[str, str]:
@@ -137,7 +159,7 @@ def send_test(ctx, address: str) -> dict[str, str]:
     from engine.mail.outbox import sender_of
 
     if not valid_address(address):
-        raise InvalidInput(f"'{address}' is not one valid e-mail address (like kerjasama@kukarkab.go.id).")
+        raise InvalidInput(_("'{address}' is not one valid e-mail address (like kerjasama@kukarkab.go.id).").format(address=address))
     from notifiers.base import Message
 
     domain = ctx.settings.get("mail", "domain", "tkksd.localdomain")
@@ -164,10 +186,12 @@ def send_test(ctx, address: str) -> dict[str, str]:
 
     outcome = asyncio.run(go())
     if not outcome.delivered:
-        raise TransportFailed(f"The test message to {address} was not sent through {where}: {outcome.error}")
+        raise TransportFailed(_("The test message to {address} was not sent through {where}: {error}").format(
+            address=address, where=where, error=outcome.error))
     if outcome.refused:
         r = outcome.refused[0]
-        raise TransportFailed(f"The test message to {address} was refused by {where}: {r.code} {r.text}")
+        raise TransportFailed(_("The test message to {address} was refused by {where}: {code} {text}").format(
+            address=address, where=where, code=r.code, text=r.text))
     return {"where": where, "message_id": msg.message_id}
 
 

@@ -17,26 +17,41 @@ from sqlalchemy.engine import Connection
 from engine.lifecycle.deadlines import PENDING_SQL, rule_of
 from engine.store.tables import agreements, deadlines, opds
 
-RECIPIENT_LABELS = {"lead_opd_head": "lead OPD head", "secretariat": "secretariat", "chair": "TKKSD chair"}
+from engine.i18n import N_
+
+# Who a deadline notifies, for people (the codes stay in --json).
+RECIPIENT_LABELS = {"lead_opd_head": N_("lead OPD head"), "secretariat": N_("secretariat"), "chair": N_("TKKSD chair"),
+                    "system": N_("system")}
 
 
-def describe(ctx, defn, rule_name: str, state: str) -> tuple[str, str, list[str]]:
-    """(what, action text, recipients) of a deadline row, in the configured language."""
+def recipient_label(code: str) -> str:
+    """``lead_opd_head`` -> "kepala OPD pengampu"; an OPD role (``opd:DKP``) -> its code."""
+    from engine.i18n import _
+
+    if code.startswith("opd:"):
+        return code.split(":", 1)[1]
+    return _(RECIPIENT_LABELS[code]) if code in RECIPIENT_LABELS else code
+
+
+def describe(ctx, defn, rule_name: str, state: str, offset_days: int = 0) -> tuple[str, str, list[str]]:
+    """(what, action code, recipients) of a deadline row; ``what`` is a label in the configured
+    language (never a rule's name), the action and the recipients are codes."""
+    from engine.lifecycle.labels import DEADLINE_TEXT, deadline_what
+
     rule = rule_of(defn, rule_name) if defn is not None else None
     if rule is None:
-        return rule_name, rule_name, []
+        return deadline_what(defn, rule_name, state, offset_days, ctx.lang), rule_name, []
+    known = rule.name in DEADLINE_TEXT["id"]
     if rule.action == "fire":
         label = defn.event(rule.event).label.get(ctx.lang) if defn.has_event(rule.event) else rule.event
-        return label, f"fire {rule.event}", ["system"]
-    if rule.anchor == "entered":
+        return (deadline_what(defn, rule.name, state, offset_days, ctx.lang) if known else label), f"fire {rule.event}", ["system"]
+    if known:
+        what = deadline_what(defn, rule.name, state, offset_days, ctx.lang)
+    elif rule.anchor == "entered":
         what = defn.state(state).label.get(ctx.lang) if defn.has_state(state) else state
-        if rule.repeat_days:
-            what += " (eskalasi)" if ctx.lang == "id" else " (escalation)"
-        elif rule.name != "step_sla":
-            what += f" ({rule.name})"
     else:
         key = rule.anchor.split(":", 1)[1]
-        what = (defn.field(key).label.get(ctx.lang) if defn.has_field(key) else key) + f" {rule.name}"
+        what = defn.field(key).label.get(ctx.lang) if defn.has_field(key) else key
     return what, f"notify {rule.template}", list(rule.notify) + list(rule.cc)
 
 
@@ -54,7 +69,7 @@ def items(conn: Connection, ctx, *, now: datetime, until: datetime | None, opd: 
           overdue_only: bool = False, limit: int | None = None) -> list[dict[str, Any]]:
     """Pending deadlines due before ``until`` (all overdue ones included) and overdue steps."""
     cols = (deadlines.c.id, deadlines.c.rule, deadlines.c.action, deadlines.c.state, deadlines.c.due_at,
-            deadlines.c.occurrence, agreements.c.number, agreements.c.title, agreements.c.workflow,
+            deadlines.c.occurrence, deadlines.c.offset_days, agreements.c.number, agreements.c.title, agreements.c.workflow,
             agreements.c.workflow_version, agreements.c.lead_opd, agreements.c.lifecycle_state, opds.c.name.label("opd_name"))
     base = sa.select(*cols).select_from(
         deadlines.join(agreements, agreements.c.id == deadlines.c.agreement_id).join(
@@ -86,7 +101,7 @@ def items(conn: Connection, ctx, *, now: datetime, until: datetime | None, opd: 
             if rule is None or rule.anchor != "entered" or r.number in seen_late:
                 continue
             seen_late.add(r.number)
-        what, action, recipients = describe(ctx, defn, r.rule, r.state)
+        what, action, recipients = describe(ctx, defn, r.rule, r.state, r.offset_days or 0)
         overdue = r.due_at <= now
         days = (ctx.clock.today() - ctx.clock.local(r.due_at).date()).days
         out.append({

@@ -15,6 +15,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from engine.i18n import _, number
 from engine.store import db
 from engine.scheduler.agenda import items
 from engine.store.tables import agreements, deadlines, incidents, opds, outbox
@@ -34,7 +35,7 @@ def parse_weekly(spec: str) -> tuple[int, time]:
     except (ValueError, IndexError):
         from engine.errors import ConfigurationError
 
-        raise ConfigurationError(f"daemon.weekly_digest must look like 'mon 08:00', not '{spec}'.") from None
+        raise ConfigurationError(_("daemon.weekly_digest must look like 'mon 08:00', not '{spec}'.").format(spec=spec)) from None
 
 
 def weekly_period(clock, spec: str, now: datetime) -> tuple[datetime, date, date]:
@@ -60,28 +61,53 @@ def monthly_period(clock, day_of_month: int, now: datetime) -> tuple[datetime, d
     return start, first, nxt - timedelta(days=1)
 
 
-def action_text(i: dict[str, Any], lang: str) -> str:
-    """What must be done, as an action: a step to complete, or what the deadline is about."""
+def action_text(i: dict[str, Any], lang: str, ctx=None) -> str:
+    """What must be done, as an action: a step to complete, or what the deadline is about.
+    Without ``ctx`` (no workflow labels at hand) a step's deadline is said by its label."""
+    from engine.i18n import in_language
     from engine.lifecycle.labels import deadline_what
 
     if i["rule"] in ("step_sla", "escalation") or i["rule"] is None:
-        return (f"Complete the step {i['what']}" if lang == "en" else f"Menyelesaikan tahap {i['what']}")
+        if ctx is None:
+            return i["what"]
+        return in_language("Complete the step {step}", lang).format(step=_state_label(ctx, i["state"], lang))
     if i["rule"] == "expiry_warning":  # the items do not carry how many days ahead the warning is
-        return ("The term ends soon: decide on extension or termination" if lang == "en"
-                else "Masa berlaku segera berakhir: putuskan perpanjangan atau pengakhiran")
+        return in_language("The term ends soon: decide on extension or termination", lang)
     return deadline_what(None, i["rule"], i["state"], 0, lang)
 
 
-def _item(i: dict[str, Any], lang: str = "id") -> dict[str, Any]:
+def _item(ctx, i: dict[str, Any], lang: str = "id") -> dict[str, Any]:
     # "opd" lets the chair's digest group its items by the OPD that must act.
-    return {"agreement": {"id": i["agreement"], "title": i["title"]}, "what": action_text(i, lang),
+    return {"agreement": {"id": i["agreement"], "title": i["title"]}, "what": action_text(i, lang, ctx),
             "due_at": datetime.fromisoformat(i["due_at"]), "opd": dict(i["responsible"])}
 
 
-def _state_label(ctx, state: str) -> str:
+def _hanging_item(ctx, h: dict[str, Any], lead: dict[str, Any]) -> dict[str, Any]:
+    """A hanging agreement in the chair's digest, with the real due date of what hangs (the
+    earliest overdue deadline); one with no deadline at all says since when it waits."""
+    from engine.i18n import in_language
+
+    lang = ctx.lang
+    step = _state_label(ctx, h["state"], lang)
+    if h["due_on"] is not None:
+        what = in_language("Stuck in the step {step}", lang).format(step=step)
+    else:
+        what = in_language("Stuck in the step {step} with no deadline since {day}", lang).format(
+            step=step, day=_day(h["since"], lang))
+    return {"agreement": {"id": h["agreement"], "title": h["title"]}, "what": what, "due_at": h["due_on"],
+            "opd": lead.get(h["agreement"], {"opd": "", "name": "-"})}
+
+
+def _day(value: date, lang: str) -> str:
+    from engine.i18n import day
+
+    return day(value, lang)
+
+
+def _state_label(ctx, state: str, lang: str | None = None) -> str:
     for defn in ctx.registry.all():
         if defn.has_state(state):
-            return defn.state(state).label.get(ctx.lang)
+            return defn.state(state).label.get(lang or ctx.lang)
     return state
 
 
@@ -105,14 +131,14 @@ def weekly(ctx, now: datetime) -> int:
                 continue
             context = {
                 "period": {"start": first, "end": last},
-                "due": [_item(i, ctx.lang) for i in its if not i["overdue"]][:MAX_ITEMS],
-                "overdue": [_item(i, ctx.lang) for i in its if i["overdue"]][:MAX_ITEMS],
+                "due": [_item(ctx, i, ctx.lang) for i in its if not i["overdue"]][:MAX_ITEMS],
+                "overdue": [_item(ctx, i, ctx.lang) for i in its if i["overdue"]][:MAX_ITEMS],
             }
             if enqueue(conn, ctx, kind="digest_opd", agreement_id=None, to=[f"opd:{code}"], dedupe_key=key,
                        context=context, lead_opd=code):
                 sent += 1
-                log.info("digest_opd %s for the week of %s: %d due, %d overdue", code, first, len(context["due"]),
-                         len(context["overdue"]))
+                log.debug(_("weekly digest to {opd} for the week of {day}: {due} due, {overdue} overdue").format(
+                    opd=code, day=_day(first, ctx.lang), due=len(context["due"]), overdue=len(context["overdue"])))
     return sent
 
 
@@ -146,12 +172,7 @@ def monthly(ctx, now: datetime) -> int:
             .select_from(agreements.join(opds, opds.c.code == agreements.c.lead_opd, isouter=True))
             .where(agreements.c.number.in_([h["agreement"] for h in found_hanging] or [""]))
         )}
-        stuck = [
-            {"agreement": {"id": h["agreement"], "title": h["title"]},
-             "what": ("Stuck in the step " if ctx.lang == "en" else "Tertahan di tahap ") + _state_label(ctx, h["state"]),
-             "due_at": first, "opd": lead.get(h["agreement"], {"opd": "", "name": "-"})}
-            for h in found_hanging
-        ]
+        stuck = [_hanging_item(ctx, h, lead) for h in found_hanging]
         recent = conn.execute(
             sa.select(incidents.c.message, incidents.c.created_at, outbox.c.message_id, outbox.c.to_addrs)
             .select_from(incidents.join(outbox, outbox.c.id == incidents.c.outbox_id, isouter=True))
@@ -159,17 +180,17 @@ def monthly(ctx, now: datetime) -> int:
         ).all()
         context = {
             "period": {"start": first, "end": last},
-            "counts": labelled,
-            "due": [_item(i, ctx.lang) for i in found if not i["overdue"]][:MAX_ITEMS],
-            "overdue": [_item(i, ctx.lang) for i in found if i["overdue"]][:MAX_ITEMS],
+            "counts": {label: number(n, ctx.lang) for label, n in labelled.items()},  # 1.044, as people write it
+            "due": [_item(ctx, i, ctx.lang) for i in found if not i["overdue"]][:MAX_ITEMS],
+            "overdue": [_item(ctx, i, ctx.lang) for i in found if i["overdue"]][:MAX_ITEMS],
             "hanging": stuck[:MAX_ITEMS],
-            "hanging_total": len(stuck),  # the same count as `tkksd doctor`, `report` and `status`
+            "hanging_total": number(len(stuck), ctx.lang),  # the same count as `tkksd doctor`, `report` and `status`
             "incidents": [{"message_id": r.message_id or "-", "recipient": ", ".join(r.to_addrs or []) or "-",
                            "error": r.message, "at": r.created_at} for r in recent],
         }
         if enqueue(conn, ctx, kind="digest_chair", agreement_id=None, to=["chair"], dedupe_key=key, context=context):
-            log.info("digest_chair for %s: %d due, %d overdue, %d hanging", first, len(context["due"]),
-                     len(context["overdue"]), len(stuck))
+            log.debug(_("monthly digest to the chair for {day}: {due} due, {overdue} overdue, {hanging} hanging").format(
+                day=_day(first, ctx.lang), due=len(context["due"]), overdue=len(context["overdue"]), hanging=len(stuck)))
             return 1
     return 0
 

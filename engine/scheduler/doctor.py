@@ -22,8 +22,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from engine.store import db
+from engine.i18n import _, moment, number
 from engine.lifecycle.deadlines import PENDING_SQL
+from engine.lifecycle.labels import deadline_what
+from engine.store import db
 from engine.store.tables import agreements, deadlines, heartbeats, incidents, outbox
 
 
@@ -36,16 +38,40 @@ def hanging(conn: Connection, ctx, now: datetime | None = None) -> list[dict[str
     from engine.lifecycle import hanging as hanging_
 
     return [{"agreement": h.number, "title": h.title, "state": h.state, "since": h.since,
-             "repairable": any(r.kind == hanging_.NO_DEADLINE for r in h.reasons), "description": h.describe()}
+             "due_on": min((r.due_on for r in h.reasons if r.due_on is not None), default=None),
+             "repairable": any(r.kind == hanging_.NO_DEADLINE for r in h.reasons), "description": h.describe(),
+             "state_label": _state_label(ctx, h.state), "why": "; ".join(_reason_text(ctx, h, r) for r in h.reasons)}
             for h in hanging_.find(conn, ctx, now)]
+
+
+def _state_label(ctx, state: str) -> str:
+    return next((d.state(state).label.get(ctx.lang) for d in ctx.registry.all() if d.has_state(state)), state)
+
+
+def _reason_text(ctx, h, r) -> str:
+    """Why an agreement hangs, in words: the deadline's label and its date, not the rule's name."""
+    from engine.i18n import day, number
+    from engine.lifecycle import hanging as hanging_
+    from engine.lifecycle.labels import deadline_what
+
+    if r.kind == hanging_.NO_DEADLINE:
+        return _("in the step {state} with no pending deadline").format(state=_state_label(ctx, r.state))
+    if r.kind == hanging_.EVALUATION_ROUND:
+        return _("evaluation round {round}: its due date {day} has passed").format(round=r.ref, day=day(r.due_on))
+    try:
+        defn = ctx.registry.get(h.workflow, h.workflow_version)
+    except LookupError:
+        defn = None
+    return _("{what}: due on {day}, more than {grace} day(s) ago").format(
+        what=deadline_what(defn, r.kind, r.state, 0, ctx.lang), day=day(r.due_on), grace=number(r.grace_days))
 
 
 def _hanging_message(h: dict[str, Any]) -> str:
     if h["repairable"]:
-        return (f"{h['agreement']} is in state '{h['state']}' with no pending deadline (left hanging); "
-                "`tkksd doctor --fix` plans its deadlines again")
-    return (f"{h['agreement']} is hanging: {h['description']}; a person must decide "
-            f"(`tkksd events {h['agreement']}`), `tkksd doctor --fix` cannot")
+        return _("{agreement} is in the step {state} with no pending deadline (left hanging); "
+                 "`tkksd doctor --fix` plans its deadlines again").format(agreement=h["agreement"], state=h["state_label"])
+    return _("{agreement} is hanging: {why}; a person must decide (`tkksd events {agreement}`), "
+             "`tkksd doctor --fix` cannot").format(agreement=h["agreement"], why=h["why"])
 
 
 def missing(conn: Connection, ctx, now: datetime) -> list[dict[str, Any]]:
@@ -87,15 +113,17 @@ def check(ctx, now: datetime | None = None) -> dict[str, Any]:
         for m in missing(conn, ctx, now):
             if m["agreement"] not in no_deadline:  # already said: it has none at all
                 problem("missing_deadline", m["agreement"],
-                        f"{m['agreement']} lacks its {', '.join(m['rules'])} deadline(s); "
-                        "`tkksd doctor --fix` plans them again")
+                        _("{agreement} lacks its deadline(s) {rules}; `tkksd doctor --fix` plans them again").format(
+                            agreement=m["agreement"], rules=", ".join(deadline_what(None, r, "", 0, ctx.lang) for r in m["rules"])))
         for r in conn.execute(sa.select(agreements.c.number, agreements.c.workflow, agreements.c.workflow_version,
                                         agreements.c.lifecycle_state).order_by(agreements.c.id)):
             d = defs.get((r.workflow, r.workflow_version))
             if d is None:
-                problem("workflow", r.number, f"{r.number} runs workflow {r.workflow} v{r.workflow_version}, which is not installed")
+                problem("workflow", r.number, _("{agreement} runs workflow {workflow} v{version}, which is not installed").format(
+                    agreement=r.number, workflow=r.workflow, version=r.workflow_version))
             elif not d.has_state(r.lifecycle_state):
-                problem("state", r.number, f"{r.number} is in state '{r.lifecycle_state}', which {d.key} does not have")
+                problem("state", r.number, _("{agreement} is in state '{state}', which {workflow} does not have").format(
+                    agreement=r.number, state=r.lifecycle_state, workflow=d.key))
         pend = conn.execute(
             sa.select(agreements.c.number, agreements.c.workflow, agreements.c.workflow_version,
                       agreements.c.lifecycle_state, deadlines.c.state, sa.func.count().label("n"))
@@ -107,10 +135,13 @@ def check(ctx, now: datetime | None = None) -> dict[str, Any]:
         finals = _final_states(ctx)
         for r in pend:
             if r.lifecycle_state in finals.get((r.workflow, r.workflow_version), set()):
-                problem("final_pending", r.number, f"{r.number} is final ('{r.lifecycle_state}') but has {r.n} pending deadline(s)")
+                problem("final_pending", r.number, _("{agreement} is final ({state}) but has {n} pending deadline(s)").format(
+                    agreement=r.number, state=_state_label(ctx, r.lifecycle_state), n=r.n))
             elif r.state != r.lifecycle_state:
                 problem("stale_state", r.number,
-                        f"{r.number} is in '{r.lifecycle_state}' but has {r.n} pending deadline(s) of state '{r.state}'")
+                        _("{agreement} is in the step {state} but has {n} pending deadline(s) of the step {other}").format(
+                            agreement=r.number, state=_state_label(ctx, r.lifecycle_state), n=r.n,
+                            other=_state_label(ctx, r.state)))
         max_age = timedelta(hours=float(ctx.settings.get("mail", "max_age_hours", 72)) + 24)
         stuck = conn.execute(
             sa.select(outbox.c.id, outbox.c.kind, outbox.c.created_at, agreements.c.number)
@@ -119,8 +150,8 @@ def check(ctx, now: datetime | None = None) -> dict[str, Any]:
         ).all()
         for r in stuck:
             problem("outbox_stuck", r.number,
-                    f"outbox message {r.id} ({r.kind}{', ' + r.number if r.number else ''}) is pending since "
-                    f"{r.created_at:%Y-%m-%d %H:%M} UTC; is the daemon draining the outbox?")
+                    _("outbox message {id} ({what}) is pending since {when}; is the daemon draining the outbox?").format(
+                        id=r.id, what=f"{r.kind}, {r.number}" if r.number else r.kind, when=moment(r.created_at, ctx.clock.zone)))
         overdue = conn.execute(
             sa.select(sa.func.count()).select_from(deadlines).where(PENDING_SQL, deadlines.c.due_at <= now)
         ).scalar_one()
@@ -128,18 +159,20 @@ def check(ctx, now: datetime | None = None) -> dict[str, Any]:
         sweep_every = timedelta(seconds=int(ctx.settings.get("daemon", "sweep_seconds", 60)) * 5)
         if overdue and (last_pass is None or last_pass < now - sweep_every):
             warnings.append({"kind": "daemon", "agreement": None,
-                             "message": f"{overdue} deadline(s) are due but no daemon pass since "
-                                        f"{last_pass:%Y-%m-%d %H:%M} UTC" if last_pass else
-                                        f"{overdue} deadline(s) are due and no daemon has run yet (`tkksd daemon`)"})
+                             "message": _("{n} deadline(s) are due but no daemon pass since {when}").format(
+                                 n=number(overdue), when=moment(last_pass, ctx.clock.zone)) if last_pass else
+                             _("{n} deadline(s) are due and no daemon has run yet (`tkksd daemon`)").format(n=number(overdue))})
         failed = conn.execute(sa.select(sa.func.count()).select_from(outbox).where(outbox.c.status == "failed")).scalar_one()
         if failed:
             warnings.append({"kind": "outbox_failed", "agreement": None,
-                             "message": f"{failed} outbox message(s) failed; `tkksd outbox list --status failed`"})
+                             "message": _("{n} outbox message(s) failed; `tkksd outbox list --status failed` lists them, "
+                                          "`tkksd outbox retry --all` sends them again").format(n=number(failed))})
         open_incidents = conn.execute(
             sa.select(sa.func.count()).select_from(incidents).where(incidents.c.resolved_at.is_(None))
         ).scalar_one()
         if open_incidents:
-            warnings.append({"kind": "incidents", "agreement": None, "message": f"{open_incidents} open incident(s)"})
+            warnings.append({"kind": "incidents", "agreement": None,
+                             "message": _("{n} open incident(s)").format(n=number(open_incidents))})
         n_agreements = conn.execute(sa.select(sa.func.count()).select_from(agreements)).scalar_one()
         n_pending = conn.execute(sa.select(sa.func.count()).select_from(deadlines).where(PENDING_SQL)).scalar_one()
     return {"ok": not problems, "agreements": n_agreements, "pending_deadlines": n_pending,

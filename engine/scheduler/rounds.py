@@ -18,6 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from engine.i18n import _, day
 from engine.lifecycle.agreement import Agreement
 from engine.errors import InvalidInput, NotFound, PermissionDenied, RoundConflict
 from engine.store import db
@@ -45,7 +46,8 @@ def _require_chair(conn: Connection, login: str) -> None:
     from engine.lifecycle.services import resolve_actor
 
     if not resolve_actor(conn, login).holds("chair"):
-        raise PermissionDenied(f"Only the TKKSD chair may open or close an evaluation round; '{login}' is not the chair.")
+        raise PermissionDenied(_("Only the TKKSD chair may open or close an evaluation round; '{login}' is not the chair.").format(
+            login=login))
 
 
 def _selected(conn: Connection, filters: Filters) -> list:
@@ -75,23 +77,24 @@ def find_round(conn: Connection, number: str | None):
     q = q.where(rounds_t.c.number == number.upper()) if number else q.order_by(rounds_t.c.id.desc()).limit(1)
     row = conn.execute(q).first()
     if row is None:
-        raise NotFound(f"No evaluation round '{number}'; `tkksd evaluasi status` shows the latest." if number
-                       else "No evaluation round has been opened yet; the chair opens one with `tkksd evaluasi buka`.")
+        raise NotFound(_("No evaluation round '{number}'; `tkksd evaluasi status` shows the latest.").format(number=number)
+                       if number else _("No evaluation round has been opened yet; the chair opens one with `tkksd evaluasi buka`."))
     return row
 
 
 def open_round(ctx, login: str, *, due_on: date, filters: Filters, title: str | None = None) -> dict[str, Any]:
     today = ctx.clock.today()
     if due_on <= today:
-        raise InvalidInput(f"The due date {due_on.isoformat()} must be after today ({today.isoformat()}).")
+        raise InvalidInput(_("The due date {due} must be after today ({today}).").format(due=day(due_on), today=day(today)))
     with db.write(ctx.engine) as conn:
         _require_chair(conn, login)
         already = conn.execute(sa.select(rounds_t.c.number).where(rounds_t.c.status == "open")).scalar()
         if already:
-            raise RoundConflict(f"Evaluation round {already} is still open; close it with `tkksd evaluasi tutup {already}` first.")
+            raise RoundConflict(_("Evaluation round {round} is still open; close it with `tkksd evaluasi tutup {round}` first.").format(
+                round=already))
         rows = _selected(conn, filters)
         if not rows:
-            raise InvalidInput("No running agreement matches these filters; nothing was opened.")
+            raise InvalidInput(_("No running agreement matches these filters; nothing was opened."))
         now = ctx.clock.now()
         number = _next_number(conn, today.year)
         title = title or f"Evaluasi efektivitas dan keberlanjutan kerja sama daerah {number}"
@@ -310,7 +313,8 @@ def close_round(ctx, login: str, number: str | None) -> dict[str, Any]:
         _require_chair(conn, login)
         rnd = find_round(conn, number)
         if rnd.status != "open":
-            raise RoundConflict(f"Evaluation round {rnd.number} was already closed on {rnd.closed_at.isoformat()[:10]}.")
+            raise RoundConflict(_("Evaluation round {round} was already closed on {day}.").format(
+                round=rnd.number, day=day(ctx.clock.local(rnd.closed_at).date())))
         conn.execute(rounds_t.update().where(rounds_t.c.id == rnd.id, rounds_t.c.status == "open")
                      .values(status="closed", closed_by=login, closed_at=ctx.clock.now()))
     return progress(ctx, rnd.number)

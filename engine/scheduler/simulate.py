@@ -15,7 +15,7 @@ busy timeout); on PostgreSQL it holds row locks on what it touches. Both end at 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Callable
 
 import sqlalchemy as sa
 
@@ -32,8 +32,24 @@ def _next_due(conn, until: datetime) -> datetime | None:
     return conn.execute(q).scalar()
 
 
-def simulate(ctx, until: datetime, *, max_actions: int = 20_000) -> dict[str, Any]:
+def _what(ctx, a: dict[str, Any]) -> str:
+    """The deadline of a simulated action as people call it (its label, not the rule's name)."""
+    from engine.lifecycle.labels import deadline_what
+
+    try:
+        defn = ctx.registry.get(*a["workflow"])
+    except LookupError:
+        defn = None
+    return deadline_what(defn, a["rule"], a["state"], a["offset_days"], ctx.lang)
+
+
+def simulate(ctx, until: datetime, *, max_actions: int = 20_000,
+             on_progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+    """What the daemon would do until ``until``. The report's ``shown`` (one label per action,
+    for the table people read) is not part of the JSON: the caller takes it out.
+    ``on_progress(done, total)`` follows the simulated clock, in hours from now to ``until``."""
     start = ctx.clock.now()
+    hours = max(1, int((until - start).total_seconds() // 3600))
     result = SweepResult()
     notices: list[dict[str, Any]] = []
     with ctx.engine.connect() as conn:
@@ -48,6 +64,8 @@ def simulate(ctx, until: datetime, *, max_actions: int = 20_000) -> dict[str, An
                 t = max(start, due)
                 if t > until:
                     break
+                if on_progress is not None:
+                    on_progress(int((t - start).total_seconds() // 3600), hours)
                 before = len(result.actions)
                 claimed = sweep_batch(conn, at_time(ctx, t), now=t, daemon_id=DAEMON_ID, limit=500, result=result,
                                       keep_actions=True, on_action=None)
@@ -72,8 +90,9 @@ def simulate(ctx, until: datetime, *, max_actions: int = 20_000) -> dict[str, An
     by_outbox = {}
     for n, r in zip(notices, rows):
         by_outbox[r.id] = n
-    actions = []
+    actions, shown = [], []
     for a in result.actions:
+        shown.append(_what(ctx, a))
         entry = {
             "at": a["at"].isoformat(),
             "due_at": a["due_at"].isoformat(),
@@ -95,5 +114,7 @@ def simulate(ctx, until: datetime, *, max_actions: int = 20_000) -> dict[str, An
         else:
             entry["does"] = f"skip: {a['reason']}"
         actions.append(entry)
+    if on_progress is not None:
+        on_progress(hours, hours)
     return {"from": start.isoformat(), "until": until.isoformat(), "actions": actions, "notices": len(notices),
-            "counts": result.as_dict(), "truncated": len(result.actions) >= max_actions}
+            "counts": result.as_dict(), "truncated": len(result.actions) >= max_actions, "shown": shown}

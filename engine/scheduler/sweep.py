@@ -41,12 +41,13 @@ from typing import Any, Callable
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from engine.i18n import _, moment
 from engine.lifecycle.agreement import SYSTEM
 from engine.store import db
 from engine.scheduler import catchup
 from engine.scheduler.identity import daemon_signature
 from engine.lifecycle.deadlines import PENDING, PENDING_SQL, local_day_start, rule_of
-from engine.store.tables import agreements, deadlines
+from engine.store.tables import UTCDateTime, agreements, deadlines
 
 log = logging.getLogger("tkksd.sweep")
 
@@ -179,9 +180,19 @@ def _fire(conn: Connection, ctx, row, agr, defn, rule, now: datetime, daemon_id:
         raise _Outcome("skipped", f"'{event}' is not allowed in state '{agr.lifecycle_state}'") from None
     # Marked first: the handlers reconcile pending rows, and this one is done.
     _mark(conn, [row.id], status="fired", now=now, daemon_id=daemon_id, result=f"fired {event}")
-    t = kernel.fire_in(conn, ctx, agr, defn, event=event, actor=SYSTEM, note=f"tenggat {rule.name} ({daemon_signature(daemon_id)})", stored=stored,
-                       to_state=dest, decided_in_write=True, at=now)
+    t = kernel.fire_in(conn, ctx, agr, defn, event=event, actor=SYSTEM, note=_history_note(ctx, defn, rule, row, agr, daemon_id),
+                       stored=stored, to_state=dest, decided_in_write=True, at=now)
     return {"event": event, "to_state": t.to_state}
+
+
+def _history_note(ctx, defn, rule, row, agr, daemon_id: str) -> str:
+    """The note of a timed event's history row: the deadline's label (not the rule's name), in
+    the language the deployment speaks, and which daemon fired it."""
+    from engine.i18n import in_language
+    from engine.lifecycle.labels import deadline_what
+
+    what = deadline_what(defn, rule.name, agr.lifecycle_state, row.offset_days or 0, ctx.lang)
+    return in_language("deadline: {what} ({daemon})", ctx.lang).format(what=what, daemon=daemon_signature(daemon_id))
 
 
 def _notify(conn: Connection, ctx, row, agr, defn, rule, now: datetime, daemon_id: str) -> dict[str, Any]:
@@ -240,7 +251,8 @@ def act(conn: Connection, ctx, row, now: datetime, daemon_id: str) -> dict[str, 
 
     agr = kernel.read_by_id(conn, row.agreement_id)
     base = {"deadline": row.id, "agreement": agr.number, "rule": row.rule, "action": row.action,
-            "due_at": row.due_at, "at": now, "lead_opd": agr.lead_opd}
+            "due_at": row.due_at, "at": now, "lead_opd": agr.lead_opd, "state": row.state,
+            "offset_days": row.offset_days or 0, "workflow": (agr.workflow, agr.workflow_version)}
     try:
         try:
             defn = ctx.registry.get(agr.workflow, agr.workflow_version)
@@ -281,21 +293,28 @@ def act(conn: Connection, ctx, row, now: datetime, daemon_id: str) -> dict[str, 
 # --------------------------------------------------------------------------- the sweep
 
 
-def _log_action(a: dict[str, Any]) -> None:
+def log_action(a: dict[str, Any]) -> None:
+    """One line per deadline, for debugging only: a catch-up acts on hundreds at once, and the
+    pass's summary says what they came to."""
+    if not log.isEnabledFor(logging.DEBUG):
+        return
+    where = {"deadline": a["deadline"], "agreement": a["agreement"], "rule": a["rule"]}
     if a["outcome"] == "fired":
-        log.info("deadline %s %s %s: fired %s -> %s", a["deadline"], a["agreement"], a["rule"], a["event"], a["to_state"])
+        text = _("deadline {deadline} {agreement} {rule}: fired {event}, now {state}").format(
+            **where, event=a["event"], state=a["to_state"])
     elif a["outcome"] == "notified":
-        log.info("deadline %s %s %s: notice %s to %s%s", a["deadline"], a["agreement"], a["rule"], a["template"],
-                 ",".join(a["to"]), f" (folded {a['folded']})" if a["folded"] else "")
+        text = _("deadline {deadline} {agreement} {rule}: notice {template} to {to} (folded {folded})").format(
+            **where, template=a["template"], to=", ".join(a["to"]), folded=a["folded"])
     elif a["outcome"] == "folded":
-        log.info("deadline %s %s %s: folded (%s)", a["deadline"], a["agreement"], a["rule"], a["reason"])
+        text = _("deadline {deadline} {agreement} {rule}: folded ({reason})").format(**where, reason=a["reason"])
     else:
-        log.info("deadline %s %s %s: skipped (%s)", a["deadline"], a["agreement"], a["rule"], a["reason"])
+        text = _("deadline {deadline} {agreement} {rule}: skipped ({reason})").format(**where, reason=a["reason"])
+    log.debug("%s", text)
 
 
 def sweep_batch(conn: Connection, ctx, *, now: datetime, daemon_id: str, limit: int, result: SweepResult,
                 stop: threading.Event | None = None, keep_actions: bool = False,
-                on_action: Callable[[dict[str, Any]], None] | None = _log_action) -> int:
+                on_action: Callable[[dict[str, Any]], None] | None = log_action) -> int:
     """Claim and act on one batch inside ``conn``'s transaction; returns how many rows were claimed."""
     ids = catchup.order(conn, ctx, claim(conn, now, limit), now)
     lease = timedelta(seconds=_settings_int(ctx, "lease_seconds", 300))
@@ -313,8 +332,8 @@ def sweep_batch(conn: Connection, ctx, *, now: datetime, daemon_id: str, limit: 
                 raise  # the batch is gone with the connection; the daemon retries at its next tick
             result.errors += 1
             text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            log.warning("deadline %s (%s) failed: %s: %s; put aside until %s", row.id, row.rule, type(exc).__name__, text,
-                        (now + lease).isoformat(timespec="seconds"))
+            log.warning("%s", _("deadline {deadline} ({rule}) failed: {kind}: {text}; put aside until {until}").format(
+                deadline=row.id, rule=row.rule, kind=type(exc).__name__, text=text, until=moment(now + lease, ctx.clock.zone)))
             conn.execute(deadlines.update().where(deadlines.c.id == row.id).values(
                 claimed_by=daemon_id, claimed_until=now + lease, result=f"error: {text}"[:500]))
             continue
@@ -336,8 +355,10 @@ def sweep_batch(conn: Connection, ctx, *, now: datetime, daemon_id: str, limit: 
 
 
 def sweep(ctx, *, daemon_id: str, batch_size: int | None = None, stop: threading.Event | None = None,
-          max_batches: int = 100_000, now: datetime | None = None) -> SweepResult:
-    """Act on everything due now, batch after batch, until nothing due is left (or ``stop``)."""
+          max_batches: int = 100_000, now: datetime | None = None,
+          on_action: Callable[[dict[str, Any]], None] | None = log_action) -> SweepResult:
+    """Act on everything due now, batch after batch, until nothing due is left (or ``stop``).
+    ``on_action`` sees each action as it is done (the daemon counts its progress with it)."""
     batch_size = batch_size or _settings_int(ctx, "batch_size", 100)
     result = SweepResult()
     for _ in range(max_batches):
@@ -346,8 +367,22 @@ def sweep(ctx, *, daemon_id: str, batch_size: int | None = None, stop: threading
         instant = now or ctx.clock.now()
         with db.write(ctx.engine) as conn:
             n = sweep_batch(conn, at_time(ctx, instant), now=instant, daemon_id=daemon_id, limit=batch_size,
-                            result=result, stop=stop)
+                            result=result, stop=stop, on_action=on_action)
         result.batches += 1
         if n == 0:  # a batch may plan rows that are already due (repetitions): go on until none
             break
     return result
+
+
+def due_count(ctx, now: datetime | None = None) -> int:
+    """How many deadlines are due now: what a sweep is about to act on (its progress's total)."""
+    with db.read(ctx.engine) as conn:
+        return conn.execute(sa.select(sa.func.count()).select_from(deadlines).where(
+            PENDING_SQL, deadlines.c.due_at <= (now or ctx.clock.now()))).scalar_one()
+
+
+def oldest_due(ctx, now: datetime | None = None) -> datetime | None:
+    """The due time of the oldest deadline due now: how far back a catch-up reaches."""
+    with db.read(ctx.engine) as conn:
+        return conn.execute(sa.select(sa.type_coerce(sa.func.min(deadlines.c.due_at), UTCDateTime)).where(
+            PENDING_SQL, deadlines.c.due_at <= (now or ctx.clock.now()))).scalar()

@@ -45,7 +45,7 @@ def test_outage_of_400_days_fires_each_missed_deadline_once_and_folds(cli, ctx, 
     for ref in proposed:
         assert system[ref] == []
     fired = sum(len(v) for v in system.values())
-    assert fired == 6 and f"fired {fired}" in summary
+    assert fired == 6 and f"dijalankan {fired}" in summary
     assert due_fire >= fired  # the ending agreements' evaluation rows were cancelled by their expiry
 
     # Folding: one reminder and one escalation per proposed agreement, the escalation standing
@@ -75,7 +75,7 @@ def test_outage_of_400_days_fires_each_missed_deadline_once_and_folds(cli, ctx, 
 
     before = len(outbox_rows(ctx))
     again = once(day(400)).stdout
-    assert "fired 0, notified 0" in again
+    assert "dijalankan 0, pemberitahuan 0" in again
     assert len(outbox_rows(ctx)) == before
     # Nothing is missing or inconsistent; the three proposals, 386 days over their step's
     # deadline with nobody acting, are hanging by the one definition (issue 12.2).

@@ -19,13 +19,13 @@ def test_doctor_fails_naming_the_agreement_when_a_pending_deadline_is_deleted(cl
     ref = add_service(c, title="Dihapus", document_kind="PKS")
     walk_service(c, ref, "integrated", **signing(5 * 365))
     ok = cli("doctor", now=day(1))
-    assert ok.returncode == 0 and "none hanging" in ok.stdout
+    assert ok.returncode == 0 and "tidak ada yang menggantung" in ok.stdout
     with ctx.engine.begin() as conn:
         aid = conn.execute(sa.select(agreements.c.id).where(agreements.c.number == ref)).scalar_one()
         conn.execute(sa.text("DELETE FROM deadlines WHERE agreement_id = :a AND status = 'pending'"), {"a": aid})
     bad = cli("doctor", now=day(1), check=False)
     assert bad.returncode != 0
-    assert ref in bad.stderr and "hanging" in bad.stderr
+    assert ref in bad.stderr and "menggantung" in bad.stderr
     assert keep not in bad.stdout
     report = cli("doctor", "--json", now=day(1), check=False)
     assert report.returncode != 0
@@ -67,7 +67,7 @@ def test_due_lists_what_falls_due_and_what_is_overdue(cli, ctx, once):
     late = cli("due", "--overdue", "--json", "--opd", "DKP", now=day(30)).json()
     assert {(r["rule"], r["status"]) for r in late} == {("step_sla", "reminded"), ("escalation", "pending")}
     text = cli("due", "--within", "2w", now=day(20)).stdout
-    assert a in text and "DUE (WITA)" in text
+    assert a in text and "JATUH TEMPO" in text
     bad = cli("due", "--within", "soon", check=False)
     assert bad.returncode == 2 and "--within" in bad.stderr
 
@@ -107,21 +107,21 @@ def test_simulate_writes_nothing_and_shows_follow_on_effects(cli, ctx):
     reminder = [a for a in report["actions"] if a["rule"] == "step_sla"][0]
     assert reminder["to"] == ["dkp@opd.kukar.example"]
     text = cli("simulate", "--until", day(450)[:10], now=day(1)).stdout
-    assert "nothing was written" in text and ref in text
+    assert "tidak ada yang ditulis" in text and ref in text
     past = cli("simulate", "--until", "2020-01-01", now=day(1), check=False)
     assert past.returncode == 2
 
 
 def test_status_shows_the_heartbeat(cli, ctx, once):
     empty = cli("status", now=day(0)).stdout
-    assert "No daemon has run yet" in empty
+    assert "Belum ada daemon yang pernah berjalan" in empty
     add_service(ctx_at(ctx, day(0)), title="Usulan", document_kind="PKS")
     once(day(15))
     s = cli("status", "--json", now=day(15)).json()
     beat = s["daemons"][0]
     assert beat["counts"]["notified"] == 1 and beat["errors"] == 0 and beat["last_pass_at"]
     assert s["deadlines"]["pending"] == 1 and s["deadlines"]["due_now"] == 0
-    assert "last pass" in cli("status", now=day(15)).stdout
+    assert "putaran terakhir" in cli("status", now=day(15)).stdout
 
 
 def test_once_json_and_digests_sent_once_per_period(cli, ctx):

@@ -94,7 +94,7 @@ def test_sigkill_mid_sweep_loses_nothing_and_fires_nothing_twice(env, ctx, cli, 
     assert mid["expire_fired"] == mid["expire_history"] == mid["distinct_expired"] == mid["expired_notices"]
 
     out = cli("daemon", "--once", now=day(400)).stdout
-    assert f"fired {N - mid['expire_fired']}," in out
+    assert f"dijalankan {N - mid['expire_fired']}," in out
     end = _counts(ctx)
     assert end["expire_fired"] == end["expire_history"] == end["distinct_expired"] == N
     # Each agreement ended on day 200: at day 400 its warnings speak of a past date, so they
@@ -118,7 +118,7 @@ def test_sigterm_finishes_the_item_in_hand_and_exits_zero(env, ctx, cli, tmp_pat
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode == 0, stderr
-    assert "SIGTERM received" in stderr and "stopped" in stderr
+    assert "SIGTERM diterima" in stderr and "berhenti" in stderr
     c = _counts(ctx)
     assert c["expire_fired"] == c["expire_history"] == c["expired_notices"]
     status = cli("status", "--json", now=day(400)).json()
@@ -129,12 +129,13 @@ def test_sigterm_finishes_the_item_in_hand_and_exits_zero(env, ctx, cli, tmp_pat
 
 
 def _stderr_until_started(proc: subprocess.Popen) -> str:
-    """The daemon's stderr up to its "started" line. A signal sent before it (a fixed sleep on a
-    loaded machine) reaches the daemon while it still imports, before it handles signals."""
+    """The daemon's stderr up to its "dimulai" (started) line, logged once it handles signals. A
+    signal sent before it (a fixed sleep on a loaded machine) reaches the daemon while it still
+    imports, before it handles signals."""
     seen = []
     for line in proc.stderr:
         seen.append(line)
-        if "started" in line:
+        if "dimulai" in line:
             break
     return "".join(seen)
 
@@ -150,4 +151,4 @@ def test_idle_daemon_stops_on_sigint(env, tmp_path):
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode == 0, stderr
-    assert "started" in stderr
+    assert "Ctrl-C untuk berhenti" in stderr and "dimulai" in stderr and stderr.rstrip().endswith("berhenti")

@@ -26,7 +26,7 @@ def test_expiry_warnings_at_180_90_30_and_expire_at_end_date(cli, ctx, once):
     days_left = [r.text_body for r in outbox_rows(ctx, ref, "expiry_warning")]
     assert len(days_left) == 3
     summary = once(day(200)).stdout
-    assert "fired 1" in summary
+    assert "dijalankan 1" in summary
     assert cli("show", ref, "--json", now=day(200)).json()["state"] == "expired"
     last = history_rows(ctx, ref)[-1]
     assert (last.event, last.actor, last.kind) == ("expire", "system", "system")
@@ -66,7 +66,7 @@ def test_integrated_opens_evaluation_after_twelve_months(cli, ctx, once):
     once(day(364))
     assert cli("show", ref, "--json", now=day(364)).json()["state"] == "integrated"
     out = once(day(365)).stdout
-    assert "fired 1" in out
+    assert "dijalankan 1" in out
     shown = cli("show", ref, "--json", now=day(365)).json()
     assert shown["state"] == "under_evaluation"
     last = history_rows(ctx, ref)[-1]

@@ -40,9 +40,9 @@ def test_a_round_over_the_demo_inventory(cli, ctx, tmp_path, chromium):
     # Only the chair opens a round; a due date in the past is refused.
     cli("user", "add", "rina", "--role", "tkksd")
     refused = cli("evaluasi", "buka", "--due", "2024-06-30", user="rina", check=False, now="2024-05-02T09:00")
-    assert refused.returncode == 4 and "Only the TKKSD chair" in refused.stderr
+    assert refused.returncode == 4 and "Hanya Ketua TKKSD" in refused.stderr
     refused = cli("evaluasi", "buka", "--due", "2024-04-30", check=False, now="2024-05-02T09:00")
-    assert refused.returncode == 2 and "must be after today" in refused.stderr
+    assert refused.returncode == 2 and "harus setelah hari ini" in refused.stderr
 
     opened = cli("evaluasi", "buka", "--due", "2024-05-31", "--json", now="2024-05-02T09:00").json()
     assert opened["agreements"] == sum(len(v) for v in expected.values())
@@ -54,7 +54,7 @@ def test_a_round_over_the_demo_inventory(cli, ctx, tmp_path, chromium):
     for code, numbers in expected.items():
         assert all(n in by_opd[code].text_body for n in numbers)
     again = cli("evaluasi", "buka", "--due", "2024-06-30", check=False, now="2024-05-02T09:00")
-    assert again.returncode == 6 and "is still open" in again.stderr
+    assert again.returncode == 6 and "masih terbuka" in again.stderr
 
     assert "dinilai ulang pada setiap evaluasi" in by_opd["DKP"].text_body
 
@@ -112,6 +112,6 @@ def test_a_round_over_the_demo_inventory(cli, ctx, tmp_path, chromium):
     assessed = {r[1].value: r[header.index("Penilaian IKN terakhir")].value for r in wb["kerja_sama"].iter_rows(min_row=2)}
     assert assessed[dkp[0]] == "2024-05-09"
     again = cli("evaluasi", "tutup", check=False, now="2024-06-05T09:00")
-    assert again.returncode == 6 and "already closed" in again.stderr
+    assert again.returncode == 6 and "sudah ditutup" in again.stderr
     cli("daemon", "--once", now="2024-06-12T09:00")
     assert len(outbox_rows(ctx, kind="evaluation_round_escalation")) == 1  # a closed round reminds nobody

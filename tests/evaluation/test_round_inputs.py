@@ -15,8 +15,8 @@ def test_bad_input_and_filters(cli, ctx):
                  sign={"signed_on": "2025-06-01", "ends_on": "2030-06-01"})
     for args, code, words in (
         (("--due", "31-01-2027"), 2, "--due harus berupa tanggal yang sah TTTT-BB-HH"),
-        (("--due", "2099-01-01", "--opd", "DISHUB"), 2, "No running agreement matches"),
-        (("--due", "2099-01-01", "--signed-before", "2020-01-01"), 2, "No running agreement matches"),
+        (("--due", "2099-01-01", "--opd", "DISHUB"), 2, "Tidak ada kerja sama berjalan yang cocok"),
+        (("--due", "2099-01-01", "--signed-before", "2020-01-01"), 2, "Tidak ada kerja sama berjalan yang cocok"),
     ):
         refused = cli("evaluasi", "buka", *args, check=False)
         assert refused.returncode == code and words in refused.stderr, refused.stderr

@@ -39,7 +39,7 @@ def _write(path, rows):
 def test_demo_after_a_daemon_pass_changes_nothing(cli, ctx):
     cli("demo", now=FIRST)
     done = cli("daemon", "--once", now=DAEMON)
-    assert "fired" in done.stdout + done.stderr
+    assert "dijalankan" in done.stdout + done.stderr
     before = _states_and_history(ctx)
     moved = [n for n, (state, version) in before[0].items() if version > 1]
     assert len(moved) > 50, "the daemon pass should have moved many demo agreements on"

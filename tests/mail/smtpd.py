@@ -91,12 +91,12 @@ class Recorder:
 
 class SmtpServer:
     def __init__(self, recorder: Recorder, *, tls_context=None, implicit_tls: bool = False,
-                 users: dict[str, str] | None = None):
+                 users: dict[str, str] | None = None, port: int = 0):
         self.recorder = recorder
         self.tls_context = tls_context
         self.implicit_tls = implicit_tls
         self.users = users
-        self.port = 0
+        self.port = port  # 0: any free port; a given one brings a stopped server back where it was
         self.logins: list[str] = []
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
@@ -123,13 +123,16 @@ class SmtpServer:
 
         async def serve():
             ssl_ctx = self.tls_context if self.implicit_tls else None
-            return await self._loop.create_server(self._factory, "127.0.0.1", 0, ssl=ssl_ctx)
+            return await self._loop.create_server(self._factory, "127.0.0.1", self.port, ssl=ssl_ctx)
 
         self._server = asyncio.run_coroutine_threadsafe(serve(), self._loop).result(10)
         self.port = self._server.sockets[0].getsockname()[1]
         return self
 
     def stop(self) -> None:
+        if not self._thread.is_alive():
+            return  # stopped already (a test stopped it to make an outage)
+
         async def close():
             self._server.close()
             await self._server.wait_closed()

@@ -36,7 +36,7 @@ def test_outbox_list_show_retry_purge(cli, ctx):
     assert "Message-ID:" in cli("outbox", "show", str(failed)).stdout
 
     out = cli("outbox", "retry", str(failed)).stdout
-    assert "was failed and is now pending" in out
+    assert "sebelumnya berstatus gagal dan kini menunggu" in out
     again = cli("outbox", "show", str(failed), "--json").json()
     assert again["status"] == "pending" and again["attempts"] == 0 and again["retried_at"]
 
@@ -44,30 +44,32 @@ def test_outbox_list_show_retry_purge(cli, ctx):
 
     assert drain_once(ctx, daemon_id="t").sent == 2
     refused = cli("outbox", "retry", str(failed), check=False)
-    assert refused.returncode != 0 and "already sent" in refused.stderr
+    assert refused.returncode != 0 and "sudah terkirim" in refused.stderr
 
     dry = cli("outbox", "purge", "--sent-before", "2100-01-01", "--dry-run").stdout
-    assert dry.startswith("2 sent message(s)")
-    assert cli("outbox", "purge", "--sent-before", "2000-01-01").stdout.startswith("Deleted 0")
-    assert cli("outbox", "purge", "--sent-before", "2100-01-01").stdout.startswith("Deleted 2")
+    assert dry.startswith("2 surel terkirim") and "akan dihapus" in dry
+    none = cli("outbox", "purge", "--sent-before", "2000-01-01").stdout
+    assert none.startswith("0 surel terkirim") and "telah dihapus" in none
+    done = cli("outbox", "purge", "--sent-before", "2100-01-01").stdout
+    assert done.startswith("2 surel terkirim") and "telah dihapus" in done
     assert cli("outbox", "list", "--json").json() == []
 
 
 def test_outbox_refusals_are_one_sentence(cli, ctx):
     missing = cli("outbox", "show", "999", check=False)
-    assert missing.returncode != 0 and missing.stderr.strip() == "Kesalahan: There is no outbox message 999."
+    assert missing.returncode != 0 and missing.stderr.strip() == "Kesalahan: Tidak ada surel 999 di kotak keluar."
     bad_date = cli("outbox", "purge", "--sent-before", "kemarin", check=False)
     assert bad_date.returncode != 0 and "ISO-8601" in bad_date.stderr
     cli("user", "add", "budi", "--role", "opd", "--opd", "DKP")
     oid = _failed_row(ctx)
     denied = cli("outbox", "retry", str(oid), user="budi", check=False)
-    assert denied.returncode != 0 and "Hanya sekretariat atau admin" in denied.stderr
+    assert denied.returncode == 4 and "Hanya sekretariat atau admin" in denied.stderr
     assert cli("outbox", "show", str(oid), "--json").json()["status"] == "failed"  # unchanged
 
 
 def test_mail_test_into_the_maildir(cli, env):
     out = cli("mail", "test", "uji@kukarkab.go.id").stdout
-    assert "Sent a test message to uji@kukarkab.go.id through the Maildir" in out
+    assert "Surel uji telah dikirim ke uji@kukarkab.go.id melalui Maildir" in out
     box = mailbox.Maildir(f"{env['TKKSD_HOME']}/mail", factory=None, create=False)
     (key,) = box.keys()
     import email
@@ -76,7 +78,7 @@ def test_mail_test_into_the_maildir(cli, env):
     msg = email.message_from_bytes(box.get_bytes(key), policy=email.policy.default)
     assert str(msg["To"]) == "uji@kukarkab.go.id" and "Uji pengiriman" in str(msg["Subject"])
     bad = cli("mail", "test", "uji@kukarkab.go.id\nBcc: x@evil.example", check=False)
-    assert bad.returncode != 0 and "not one valid e-mail address" in bad.stderr
+    assert bad.returncode != 0 and "bukan satu alamat surel yang sah" in bad.stderr
 
 
 def test_mail_test_over_smtp_and_its_failure_sentence(cli, smtpd, tmp_path, server_tls, ca_file):
@@ -86,12 +88,12 @@ def test_mail_test_over_smtp_and_its_failure_sentence(cli, smtpd, tmp_path, serv
                           "smtp": {"host": "127.0.0.1", "port": server.port, "security": "starttls",
                                    "username": "tkksd", "cafile": str(ca_file)}})
     ok = cli("mail", "test", "uji@kukarkab.go.id", extra_env={"TKKSD_CONFIG": str(path), "TKKSD_SMTP_PASSWORD": "rahasia-123"})
-    assert f"through the SMTP server 127.0.0.1:{server.port} (starttls as tkksd)" in ok.stdout
+    assert f"melalui server SMTP 127.0.0.1:{server.port} (starttls sebagai tkksd)" in ok.stdout
     assert len(server.recorder.accepted()) == 1
     wrong = cli("mail", "test", "uji@kukarkab.go.id", check=False,
                 extra_env={"TKKSD_CONFIG": str(path), "TKKSD_SMTP_PASSWORD": "sandi-bocor-42", "TKKSD_LOG_LEVEL": "debug"})
     assert wrong.returncode != 0 and wrong.stderr.count("Kesalahan:") == 1
-    assert "was not sent through the SMTP server" in wrong.stderr and "refused the login" in wrong.stderr
+    assert "tidak terkirim melalui server SMTP" in wrong.stderr and "refused the login" in wrong.stderr
     assert "sandi-bocor-42" not in wrong.stdout + wrong.stderr
 
 

@@ -131,6 +131,14 @@ def context(kind: str, lang: str = "id") -> dict[str, Any]:
             "attempts": 1,
             "agreement": agreement(),
         }
+    elif kind == "mail_outage":
+        extra = {
+            "server": "server SMTP smtp.kukarkab.go.id:587 (starttls)",
+            "since": NOW, "until": NOW, "total": 74,
+            "messages": [{"message_id": "<outbox-77.tkksd@kukarkab.go.id>", "agreement": "KS-2024-0017",
+                          "subject": "[TKKSD] Pengingat: tahap Verifikasi & Kajian KS-2024-0017 terlambat 9 hari",
+                          "to": ["dispar@kukarkab.go.id"]}],
+        }
     elif kind == "mail_test":
         extra = {}
     elif kind in ("evaluation_round", "evaluation_round_escalation"):  # issue 16

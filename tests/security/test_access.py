@@ -82,7 +82,7 @@ def test_mail_bodies_for_the_secretariat_admins_and_the_addressees_opd(cli, peop
     r = cli("outbox", "show", mail, user="budi", check=False)
     assert r.returncode == (0 if dkp_mail else 4), (recipients, r.stderr)
     r = cli("outbox", "show", mail, user="dina", check=False)
-    assert r.returncode == 4 and "another OPD" in r.stderr
+    assert r.returncode == 4 and "OPD lain" in r.stderr
 
 
 def test_operating_needs_the_secretariat(cli, people):

@@ -71,7 +71,9 @@ def test_a_deployment_folder_keeps_its_var(tmp_path):
     assert is_deployment_folder(deploy) and default_home(deploy) == deploy / "var"
     daemon = run(deploy, env, "daemon", "--once")
     assert daemon.returncode == 0, daemon.stderr
-    assert f"Basis data: {deploy / 'var' / 'tkksd.db'}; surel: di Maildir {deploy / 'var' / 'mail'}." in daemon.stderr.splitlines()[0]
+    # The daemon's first lines: where the database and the mail are.
+    block = daemon.stderr.splitlines()[:3]
+    assert block[1].endswith(f": {deploy / 'var' / 'tkksd.db'} (SQLite)") and block[2].endswith(f": Maildir {deploy / 'var' / 'mail'}")
 
 
 def test_the_source_checkout_is_a_deployment_folder_and_the_root_never_is(tmp_path):

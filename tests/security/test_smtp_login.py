@@ -172,4 +172,4 @@ def test_stale_maildir_tmp_files_are_cleaned_at_daemon_start(cli, env):
 def test_a_setting_that_does_nothing_under_the_maildir_is_a_warning(cli):
     r = cli("daemon", "--once", extra_env={"TKKSD_SMTP_PASSWORD": "rahasia"}, check=False)
     assert r.returncode in (0, 1), r.stderr
-    assert "The mail transport is 'maildir', so an SMTP password" in r.stderr and "rahasia" not in r.stderr
+    assert "Saluran pengiriman surel adalah 'maildir', sehingga kata sandi SMTP" in r.stderr and "rahasia" not in r.stderr
