@@ -38,6 +38,8 @@ def fresh_db(folder: Path):
     from engine.store import db
     from engine.bootstrap import bootstrap
     from engine.store.directory import sync_directory
+    from engine.store.urusan import load_urusan
+    from engine.store.wilayah import sync_wilayah
     from engine.lifecycle.services import ensure_first_admin
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -46,6 +48,8 @@ def fresh_db(folder: Path):
     db.upgrade(ctx.engine)
     with db.write(ctx.engine) as conn:
         sync_directory(conn, ctx.settings.opd_file)
+        load_urusan(conn, ctx)
+        sync_wilayah(conn, ctx.settings.wilayah_file, ctx.settings.delineation_file)  # rows name their location
         ensure_first_admin(conn, "admin", ctx.clock.now())
     return ctx
 
@@ -81,7 +85,7 @@ def run_import(folder: Path, xlsx: Path) -> tuple[float, int]:
     result = import_file(ctx, xlsx, "admin")
     elapsed = time.perf_counter() - t0
     ctx.engine.dispose()
-    return elapsed, len(result.added)
+    return elapsed, result.added
 
 
 def run_baseline(folder: Path, xlsx: Path) -> tuple[float, int]:

@@ -15,20 +15,21 @@ import argparse
 import csv
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+RSS_GOALS_MB = {(100000, False): 300, (1000000, True): 400}
 CHILD = r"""
 import os, resource, sys, time
 sys.path.insert(0, {root!r})
 from engine.store import db
 from engine.bootstrap import bootstrap
 from engine.store.directory import sync_directory
+from engine.store.urusan import load_urusan
+from engine.store.wilayah import sync_wilayah
 from engine.lifecycle.services import ensure_first_admin
 from engine.inventory.importing import import_file
 env = dict(os.environ)
@@ -36,6 +37,8 @@ ctx = bootstrap(env, check_schema=False)
 db.upgrade(ctx.engine)
 with db.write(ctx.engine) as conn:
     sync_directory(conn, ctx.settings.opd_file)
+    load_urusan(conn, ctx)
+    sync_wilayah(conn, ctx.settings.wilayah_file, ctx.settings.delineation_file)
     ensure_first_admin(conn, "admin", ctx.clock.now())
 t0 = time.perf_counter()
 r = import_file(ctx, {csv!r}, "admin", dry_run={dry})
@@ -69,7 +72,10 @@ def measure(folder: Path, csv_path: Path, rows: int, dry: bool) -> dict:
     conf = folder / "bench.toml"
     conf.write_text(f"[import]\nmax_rows = {rows}\n")
     env["TKKSD_CONFIG"] = str(conf)
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout.split()
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    if proc.returncode != 0:  # say why (the child's traceback), not only that it failed
+        raise SystemExit(f"the {rows:,}-row run failed:\n{proc.stderr[-3000:]}")
+    out = proc.stdout.split()
     elapsed, n, rss_kb = float(out[0]), int(out[1]), int(out[2])
     return {"rows": n, "dry_run": dry, "seconds": round(elapsed, 2), "us_per_row": round(elapsed / n * 1e6, 1),
             "peak_rss_mb": round(rss_kb / 1024, 1)}
@@ -95,6 +101,10 @@ def main(argv=None) -> int:
     if (10000, False) in by and (100000, False) in by:
         ratio = by[(100000, False)]["us_per_row"] / by[(10000, False)]["us_per_row"]
         print(f"time per row at 100k / at 10k: {ratio:.2f} (goal <= 1.2)")
+    for (rows, dry), goal in RSS_GOALS_MB.items():
+        if (rows, dry) in by:
+            what = "dry run" if dry else "import"
+            print(f"peak RSS, {rows:,} rows {what}: {by[(rows, dry)]['peak_rss_mb']} MB (goal <= {goal} MB)")
     return 0
 
 

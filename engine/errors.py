@@ -148,17 +148,18 @@ class ImportConflicts(Conflict):
     """Rows of a sheet that would move agreements backwards or overwrite what changed in tkksd
     since they were imported; nothing was imported (``--skip-conflicts`` applies the rest)."""
 
-    def __init__(self, path: str, problems: Sequence[Any]):
+    def __init__(self, path: str, problems: Sequence[Any], *, total: int | None = None):
         self.path = path
-        self.problems = list(problems)
-        named = ", ".join(p.agreement for p in self.problems[:10]) + (" ..." if len(self.problems) > 10 else "")
+        self.problems = list(problems)  # the first ones, when a large sheet has many
+        self.total = len(self.problems) if total is None else total
+        named = ", ".join(p.agreement for p in self.problems[:10]) + (" ..." if self.total > 10 else "")
         TkksdError.__init__(
             self,
             ngettext("{file}: {count} row conflicts with what tkksd holds ({named}); nothing was imported "
                      "(--skip-conflicts imports the other rows and leaves these agreements as they are).",
                      "{file}: {count} rows conflict with what tkksd holds ({named}); nothing was imported "
                      "(--skip-conflicts imports the other rows and leaves these agreements as they are).",
-                     len(self.problems)).format(file=Path(path).name, count=number(len(self.problems)), named=named),
+                     self.total).format(file=Path(path).name, count=number(self.total), named=named),
         )
         self.agreement = self.problems[0].agreement if self.problems else ""
 
@@ -168,12 +169,12 @@ class ImportRefused(TkksdError):
 
     exit_code = 2
 
-    def __init__(self, path: str, problems: Sequence[Any]):
+    def __init__(self, path: str, problems: Sequence[Any], *, total: int | None = None, rows: int | None = None):
         self.path = path
-        self.problems = list(problems)
-        rows = len({p.row for p in self.problems})
-        problems_text = ngettext("{count} problem", "{count} problems", len(self.problems)).format(
-            count=number(len(self.problems)))
+        self.problems = list(problems)  # the first ones, when a large sheet has many
+        self.total = len(self.problems) if total is None else total
+        rows = len({p.row for p in self.problems}) if rows is None else rows
+        problems_text = ngettext("{count} problem", "{count} problems", self.total).format(count=number(self.total))
         rows_text = ngettext("{count} row", "{count} rows", rows).format(count=number(rows))
         super().__init__(_("{file}: {problems} in {rows}; nothing was imported.").format(
             file=Path(path).name, problems=problems_text, rows=rows_text))

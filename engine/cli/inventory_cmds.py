@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import sys
 from pathlib import Path
 
 import click
@@ -15,25 +17,50 @@ DEMO_FILE = Path(__file__).resolve().parents[2] / "config" / "demo" / "inventory
 DEMO_NOTE = "demo inventory (sample data)"
 
 
-def _print_problems(result, limit: int = 200, lang: str = "en") -> None:
-    for p in result.problems[:limit]:
+def _print_problems(problems, total: int, lang: str, limit: int = 200) -> None:
+    for p in problems[:limit]:
         click.echo(f"  {p.sentence(lang)}", err=True)
-    if len(result.problems) > limit:
-        click.echo(f"  ... and {len(result.problems) - limit} more (use --json to see them all).", err=True)
+    if total > min(limit, len(problems)):
+        more = total - min(limit, len(problems))
+        click.echo("  " + _say(lang, f"... dan {more:,} lagi (--json memuat {len(problems):,} yang pertama).",
+                               f"... and {more:,} more (--json lists the first {len(problems):,})."), err=True)
 
 
-def _progress_on_tty(as_json: bool):
-    """A one-line progress display on a terminal (rows checked of all); nothing otherwise."""
-    import sys
+def _say(lang: str, indonesian: str, english: str) -> str:
+    return english if lang == "en" else indonesian
 
+
+@contextlib.contextmanager
+def _progress_bar(as_json: bool, lang: str, dry_run: bool):
+    """A progress bar on stderr while rows are checked and written (rows done of all, time
+    left), drawn by rich, when stderr is a terminal; None (nothing drawn) otherwise."""
     if as_json or not sys.stderr.isatty():
-        return None
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-    def show(done: int, total: int) -> None:
-        end = "\n" if done == total else ""
-        click.echo(f"\rchecking rows: {done:,} of {total:,} ({done * 100 // max(total, 1)}%)" + end, err=True, nl=False)
+    label = _say(lang, "Memeriksa baris" if dry_run else "Mengimpor baris", "Checking rows" if dry_run else "Importing rows")
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=Console(stderr=True)) as bar:
+        task = bar.add_task(label, total=None)
 
-    return show
+        def show(done: int, total: int | None) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield show
+
+
+def _summary(name: str, result, dry_run: bool, lang: str) -> str:
+    if lang == "en":
+        kept = f", {result.conflict_count} conflict(s)" + ("" if dry_run else " left as they are") if result.conflict_count else ""
+        return (f"{name}: {result.rows} row(s) checked; {'would add' if dry_run else 'added'} {result.added}, "
+                f"{'would update' if dry_run else 'updated'} {result.updated}, {result.unchanged} unchanged{kept}"
+                + (" (dry run: nothing written)." if dry_run else "."))
+    kept = f", {result.conflict_count} konflik" + ("" if dry_run else " dibiarkan apa adanya") if result.conflict_count else ""
+    return (f"{name}: {result.rows} baris diperiksa; {'akan ditambahkan' if dry_run else 'ditambahkan'} {result.added}, "
+            f"{'akan diperbarui' if dry_run else 'diperbarui'} {result.updated}, {result.unchanged} tidak berubah{kept}"
+            + (" (uji coba: tidak ada yang disimpan)." if dry_run else "."))
 
 
 @click.command("import")
@@ -79,38 +106,31 @@ def import_(file, dry_run, template, skip_conflicts, workflow, as_json):
     try:
         from engine.store.waiting import announce
 
-        with announce(ctx.engine, "import", f"an import of {Path(file).name} by {actor()}"):
-            result = import_file(ctx, file, actor(), dry_run=dry_run, skip_conflicts=skip_conflicts,
-                                 progress=_progress_on_tty(as_json))
+        with announce(ctx.engine, "import", f"an import of {Path(file).name} by {actor()}"), \
+                _progress_bar(as_json, ctx.lang, dry_run) as progress:
+            result = import_file(ctx, file, actor(), dry_run=dry_run, skip_conflicts=skip_conflicts, progress=progress)
     except (ImportRefused, ImportConflicts) as exc:
         key = "conflicts" if isinstance(exc, ImportConflicts) else "problems"
         if as_json:
-            emit_json({"file": file, "dry_run": False, "written": False, key: [p.as_dict() for p in exc.problems]})
+            emit_json({"file": file, "dry_run": False, "written": False, key: [p.as_dict() for p in exc.problems],
+                       f"{key[:-1]}_count": exc.total})
         else:
-            for p in exc.problems[:200]:
-                click.echo(f"  {p.sentence(ctx.lang)}", err=True)
+            _print_problems(exc.problems, exc.total, ctx.lang)
         raise
     if as_json:
-        emit_json({**result.as_dict(), "written": not dry_run and not result.problems})
-        if result.problems:
+        emit_json({**result.as_dict(), "written": not dry_run and not result.problem_count})
+        if result.problem_count:
             raise SystemExit(2)
         return
-    if result.problems:
-        click.echo(f"{Path(file).name}: {len(result.problems)} problem(s) in {len({p.row for p in result.problems})} row(s); "
-                   "nothing would be imported:", err=True)
-        _print_problems(result, lang=ctx.lang)
+    name = Path(file).name
+    if result.problem_count:
+        click.echo(_say(ctx.lang, f"{name}: {result.problem_count} masalah di {result.problem_rows} baris; tidak ada yang akan diimpor:",
+                        f"{name}: {result.problem_count} problem(s) in {result.problem_rows} row(s); nothing would be imported:"),
+                   err=True)
+        _print_problems(result.problems, result.problem_count, ctx.lang)
         raise SystemExit(2)
-    verb = "would add" if dry_run else "added"
-    kept = ""
-    if result.conflicts:
-        kept = f", {len(result.conflicts)} conflict(s)" + ("" if dry_run else " left as they are")
-    click.echo(
-        f"{Path(file).name}: {result.rows} row(s) checked; {verb} {len(result.added)}, "
-        f"{'would update' if dry_run else 'updated'} {len(result.updated)}, {result.unchanged} unchanged{kept}"
-        + (" (dry run: nothing written)." if dry_run else ".")
-    )
-    for p in result.conflicts[:200]:
-        click.echo(f"  {p.sentence()}", err=True)
+    click.echo(_summary(name, result, dry_run, ctx.lang))
+    _print_problems(result.conflicts, result.conflict_count, ctx.lang)
 
 
 def _export_progress():
@@ -174,12 +194,12 @@ def demo(as_json):
     if as_json:
         emit_json({**result.as_dict(), "sample_data": True, "potensi_added": potensi_added})
         return
-    there = number(result.unchanged + len(result.conflicts))
-    moved = (" " + _("({count} moved on in tkksd since, left as they are)").format(count=number(len(result.conflicts)))
-             if result.conflicts else "")
+    there = number(result.unchanged + result.conflict_count)
+    moved = (" " + _("({count} moved on in tkksd since, left as they are)").format(count=number(result.conflict_count))
+             if result.conflict_count else "")
     click.echo(_("Demo inventory (SAMPLE DATA, not official records): {added} agreement(s) added, {updated} updated, "
                  "{there} already there{moved}; {potensi} potential cooperation with IKN added.").format(
-        added=number(len(result.added)), updated=number(len(result.updated)), there=there, moved=moved,
+        added=number(result.added), updated=number(result.updated), there=there, moved=moved,
         potensi=number(potensi_added)))
     if result.added:
         click.echo(_("Try: tkksd list, tkksd report, tkksd due, tkksd graph KS-2022-0010 --output ks.svg"))

@@ -34,6 +34,14 @@ _ID: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p), t) for p, t
     (r"^duplicate: row (\d+) already has (.*)$", r"ganda: baris \1 sudah memuat data yang sama"),
     (r"^id '(.*)' is not an agreement number like (.*)$", r"nomor '\1' bukan nomor kerja sama seperti \2"),
     (r"^parent (.*) is neither in this sheet nor in the database$", r"induk \1 tidak ada di lembar ini maupun di basis data"),
+    (r"^parent '(.*)' is not an agreement number$", r"induk '\1' bukan nomor kerja sama"),
+    (r"^an agreement cannot be its own parent$", r"sebuah kerja sama tidak dapat menjadi induknya sendiri"),
+    (r"^unknown workflow '(.*)' \(loaded: (.*)\)$", r"alur kerja '\1' tidak dikenal (yang dimuat: \2)"),
+    (r"^needs a workflow \((.*)\)$", r"alur kerja wajib diisi (\1)"),
+    (r"^(\w+) contains control characters$", r"\1 memuat karakter kendali"),
+    (r"^unknown OPD code '(.*)' in (\w+)$", r"OPD '\1' pada \2 tidak ada di direktori"),
+    (r"^(\S+) runs workflow (\S+), not (\S+); an import cannot change it$",
+     r"\1 memakai alur kerja \2, bukan \3; impor tidak dapat mengubahnya"),
 ))
 
 

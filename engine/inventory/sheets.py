@@ -11,9 +11,9 @@ Export and import use this one format, so an exported file imports back unchange
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import itertools
-import io
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -99,21 +99,21 @@ def columns(registry: Registry) -> list[Column]:
 
 
 # ------------------------------------------------------------------------- reading
+#
+# A sheet is streamed: ``open_sheet`` finds the header and hands out the data rows one at a
+# time while the file stays open, so an import holds one chunk of rows, never the whole file.
 
 
 @dataclass
 class Sheet:
-    """A read sheet: the header (as written) and the rows as cell values, with their row numbers."""
+    """An open sheet: the header (as written) and its data rows, streamed as (row number as the
+    user sees it, cell values)."""
 
     path: str
     header: list[str]
-    rows: list[tuple[int, list[Any]]]  # (row number as the user sees it, cell values)
-    # Told (rows done, rows in all) every PROGRESS_EVERY rows as they are checked (a bar on a TTY).
-    on_progress: Any = None
+    rows: Iterator[tuple[int, list[Any]]]
     header_row: int = 1  # the header's row number as the sheet shows it (title rows may come first)
-
-
-PROGRESS_EVERY = 1000
+    total: int | None = None  # data rows, counted before reading (CSV) or as the workbook states them (XLSX)
 
 
 # How far down a header is looked for, and how many known column names make a row the header.
@@ -134,30 +134,60 @@ def _header_index(rows: Sequence[Sequence[Any]], names: set[str] | None) -> int:
     return first_filled or 0
 
 
-def _split_header(path: Path, numbered: Iterator[tuple[int, Sequence[Any]]], names: set[str] | None,
-                  header_text, clean, max_rows: int | None) -> Sheet:
-    """The header found among the first rows of ``numbered`` ((row number, cells), streamed),
-    and the data rows after it; more than ``max_rows`` data rows is refused as soon as it is met."""
+def _find_header(path: Path, numbered: Iterator[tuple[int, Sequence[Any]]], names: set[str] | None,
+                 lang: str) -> tuple[int, Sequence[Any], Iterator[tuple[int, Sequence[Any]]]]:
+    """(the header's row number, its cells, the rows after it) among the first rows of
+    ``numbered`` ((row number, cells), streamed)."""
     first: list[tuple[int, Sequence[Any]]] = []
     for item in numbered:
         first.append(item)
         if len(first) == HEADER_SEARCH_ROWS:
             break
     if not first:
-        raise InvalidInput(f"'{path.name}' is empty: it has no header row.")
+        raise InvalidInput(_say(lang, f"'{path.name}' kosong: tidak ada baris judul kolom.",
+                                f"'{path.name}' is empty: it has no header row."))
     at = _header_index([cells for _, cells in first], names)
-    header_number, header_cells = first[at]
-    header = [header_text(c) for c in header_cells]
+    number, cells = first[at]
+    return number, cells, itertools.chain(first[at + 1:], numbered)
+
+
+def _header_texts(cells: Sequence[Any], header_text) -> list[str]:
+    header = [header_text(c) for c in cells]
     while header and not header[-1]:
         header.pop()
-    rows: list[tuple[int, list[Any]]] = []
-    for number, cells in itertools.chain(first[at + 1:], numbered):
-        values = [clean(c) for c in cells]
-        if any(v is not None for v in values):
-            rows.append((number, values))
-            if max_rows is not None and len(rows) > max_rows:
-                raise _too_many(path, max_rows)
-    return Sheet(str(path), header, rows, header_row=header_number)
+    return header
+
+
+class _CellTooLong(Exception):
+    """A cell past ``CELL_LIMIT``; the row reading it names the row."""
+
+
+def _data_rows(path: Path, rest: Iterator[tuple[int, Sequence[Any]]], clean, max_rows: int | None,
+               lang: str) -> Iterator[tuple[int, list[Any]]]:
+    """The non-empty data rows, cleaned; a row past ``max_rows`` or a cell past ``CELL_LIMIT``
+    is refused where it is met, before the rest of the file is read."""
+    count = 0
+    number = 0
+    try:
+        for number, cells in rest:
+            values = [clean(c) for c in cells]
+            if any(v is not None for v in values):
+                count += 1
+                if max_rows is not None and count > max_rows:
+                    raise _too_many(path, max_rows, lang)
+                yield number, values
+    except _CellTooLong:
+        raise _too_long(path, number, lang) from None
+
+
+def _say(lang: str, indonesian: str, english: str) -> str:
+    """A refusal of the file in the reader's language: Indonesian with the English original in
+    brackets (scripts read the English one), or English alone."""
+    return english if lang == "en" else f"{indonesian} [{english}]"
+
+
+def _id_number(n: int) -> str:
+    return f"{n:,}".replace(",", ".")  # Indonesian groups thousands with dots
 
 
 def _clean_cell(value: Any) -> Any:
@@ -211,25 +241,14 @@ def mark_text_cells(ws, min_row: int = 1) -> None:
                 cell.quotePrefix = True
 
 
-def _too_many(path: Path, max_rows: int) -> InvalidInput:
-    return InvalidInput(f"'{path.name}' has more than {max_rows:,} rows, the most one import takes ([import] max_rows); "
-                        "split it into several files; nothing was imported.")
-
-
-def read(path: str | Path, header_names: set[str] | None = None, *, max_rows: int | None = None) -> Sheet:
-    """The sheet at ``path``; ``header_names`` (lower case) lets the header be found below title
-    rows; more than ``max_rows`` data rows is refused as soon as it is met."""
-    path = Path(path)
-    if not path.exists():
-        raise InvalidInput(f"There is no file '{path}'.")
-    if path.is_dir():
-        raise InvalidInput(f"'{path}' is a folder, not a .csv or .xlsx file.")
-    suffix = path.suffix.lower()
-    if suffix == ".csv":
-        return _read_csv(path, header_names, max_rows)
-    if suffix in (".xlsx", ".xlsm"):
-        return _read_xlsx(path, header_names, max_rows)
-    raise InvalidInput(f"'{path.name}' is neither a .csv nor a .xlsx file.")
+def _too_many(path: Path, max_rows: int, lang: str) -> InvalidInput:
+    return InvalidInput(_say(
+        lang,
+        f"'{path.name}' memuat lebih dari {_id_number(max_rows)} baris, batas satu impor ([import] max_rows); "
+        "pecah menjadi beberapa berkas; tidak ada yang diimpor.",
+        f"'{path.name}' has more than {max_rows:,} rows, the most one import takes ([import] max_rows); "
+        "split it into several files; nothing was imported.",
+    ))
 
 
 # Excel's limit of characters in a cell; a longer cell cannot come from a spreadsheet and is
@@ -237,9 +256,37 @@ def read(path: str | Path, header_names: set[str] | None = None, *, max_rows: in
 CELL_LIMIT = 32_767
 
 
-def _too_long(path: Path, number: int) -> InvalidInput:
-    return InvalidInput(f"'{path.name}' row {number}: a cell is longer than {CELL_LIMIT:,} characters "
-                        "(the most a spreadsheet cell holds); nothing was imported.")
+def _too_long(path: Path, number: int, lang: str) -> InvalidInput:
+    return InvalidInput(_say(
+        lang,
+        f"'{path.name}' baris {number}: sebuah sel berisi lebih dari {_id_number(CELL_LIMIT)} karakter "
+        "(batas sel lembar kerja); tidak ada yang diimpor.",
+        f"'{path.name}' row {number}: a cell is longer than {CELL_LIMIT:,} characters "
+        "(the most a spreadsheet cell holds); nothing was imported.",
+    ))
+
+
+@contextlib.contextmanager
+def open_sheet(path: str | Path, header_names: set[str] | None = None, *, max_rows: int | None = None,
+               lang: str = "en") -> Iterator[Sheet]:
+    """The sheet at ``path``, open while the caller reads its rows; ``header_names`` (lower case)
+    lets the header be found below title rows. A CSV past ``max_rows`` rows or with a cell past
+    ``CELL_LIMIT`` is refused before any row is handed out (a quick count reads it first); an
+    XLSX is refused at the row where it happens."""
+    path = Path(path)
+    if not path.exists():
+        raise InvalidInput(f"There is no file '{path}'.")
+    if path.is_dir():
+        raise InvalidInput(f"'{path}' is a folder, not a .csv or .xlsx file.")
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        opener = _open_csv
+    elif suffix in (".xlsx", ".xlsm"):
+        opener = _open_xlsx
+    else:
+        raise InvalidInput(f"'{path.name}' is neither a .csv nor a .xlsx file.")
+    with opener(path, header_names, max_rows, lang) as sheet:
+        yield sheet
 
 
 def _csv_lines(path: Path):
@@ -251,46 +298,75 @@ def _csv_lines(path: Path):
     return fh
 
 
-def _read_csv(path: Path, header_names: set[str] | None = None, max_rows: int | None = None) -> Sheet:
+@contextlib.contextmanager
+def _open_csv(path: Path, names: set[str] | None, max_rows: int | None, lang: str) -> Iterator[Sheet]:
+    total = _count_csv_rows(path, names, max_rows, lang)
     fh = _csv_lines(path)
     try:
-        return _parse_csv(path, fh, header_names, max_rows)
-    except UnicodeDecodeError:
-        raise InvalidInput(f"'{path.name}' is not UTF-8 text; save the CSV as UTF-8.") from None
+        number, cells, rest = _find_header(path, _csv_numbered(path, fh, lang), names, lang)
+        rows = _data_rows(path, rest, lambda c: restore_csv(_clean_cell(c)), max_rows, lang)
+        yield Sheet(str(path), _header_texts(cells, str.strip), rows, number, total)
     finally:
         fh.close()
 
 
-def _parse_csv(path: Path, fh, header_names: set[str] | None = None, max_rows: int | None = None) -> Sheet:
+def _count_csv_rows(path: Path, names: set[str] | None, max_rows: int | None, lang: str) -> int:
+    """The data rows of a CSV, counted by a quick read (the csv module alone, nothing kept): the
+    row limit and the cell limit refuse the file before any row is checked, and the count is
+    the progress bar's total."""
+    fh = _csv_lines(path)
+    try:
+        _, _, rest = _find_header(path, _csv_numbered(path, fh, lang), names, lang)
+        return sum(1 for _ in _data_rows(path, rest, _filled_or_none, max_rows, lang))
+    finally:
+        fh.close()
+
+
+def _filled_or_none(cell: str) -> str | None:
+    return cell if cell.strip() else None
+
+
+def _csv_numbered(path: Path, fh, lang: str) -> Iterator[tuple[int, list[str]]]:
+    """(row number, cells) of a CSV, streamed; comment lines at the top are skipped but counted,
+    so that numbers are the lines a text editor shows."""
+    try:
+        skipped, head = _csv_head(path, fh, lang)
+        sample = "".join(head)
+        delimiter = ";" if sample.count(";") > sample.count(",") else ","  # Excel in an Indonesian locale writes ';'
+        previous_limit = csv.field_size_limit(CELL_LIMIT)
+        reader = csv.reader(itertools.chain(head, fh), delimiter=delimiter)
+        try:
+            for cells in reader:
+                yield skipped + reader.line_num, cells
+        except csv.Error as exc:
+            if "field larger than field limit" in str(exc):
+                raise _too_long(path, skipped + reader.line_num, lang) from None
+            raise InvalidInput(f"'{path.name}' row {skipped + reader.line_num}: not valid CSV ({exc}).") from None
+        finally:
+            csv.field_size_limit(previous_limit)
+    except UnicodeDecodeError:
+        raise InvalidInput(f"'{path.name}' is not UTF-8 text; save the CSV as UTF-8.") from None
+
+
+def _csv_head(path: Path, fh, lang: str) -> tuple[int, list[str]]:
+    """(comment lines skipped, the first lines after them): the lines the delimiter is guessed from."""
     skipped = 0
     head: list[str] = []
     # Leading lines that start with '#' are comments (the demo inventory says it is sample data there).
     for line in fh:
         if len(line) > 8 * CELL_LIMIT:
-            raise _too_long(path, skipped + 1)
+            raise _too_long(path, skipped + len(head) + 1, lang)
         if line.lstrip().startswith("#") and not head:
             skipped += 1
             continue
         head.append(line)
         if len(head) == 5:
             break
-    sample = "".join(head)
-    delimiter = ";" if sample.count(";") > sample.count(",") else ","  # Excel in an Indonesian locale writes ';'
-    previous_limit = csv.field_size_limit(CELL_LIMIT)
-    reader = csv.reader(itertools.chain(head, fh), delimiter=delimiter)
-    numbered = ((skipped + reader.line_num, cells) for cells in reader)
-    try:
-        return _split_header(path, numbered, header_names, lambda c: c.strip(),
-                             lambda c: restore_csv(_clean_cell(c)), max_rows)
-    except csv.Error as exc:
-        if "field larger than field limit" in str(exc):
-            raise _too_long(path, skipped + reader.line_num) from None
-        raise InvalidInput(f"'{path.name}' row {skipped + reader.line_num}: not valid CSV ({exc}).") from None
-    finally:
-        csv.field_size_limit(previous_limit)
+    return skipped, head
 
 
-def _read_xlsx(path: Path, header_names: set[str] | None = None, max_rows: int | None = None) -> Sheet:
+@contextlib.contextmanager
+def _open_xlsx(path: Path, names: set[str] | None, max_rows: int | None, lang: str) -> Iterator[Sheet]:
     import openpyxl
 
     try:
@@ -300,12 +376,21 @@ def _read_xlsx(path: Path, header_names: set[str] | None = None, max_rows: int |
     try:
         ws = wb[SHEET_NAME] if SHEET_NAME in wb.sheetnames else wb.worksheets[0]
         numbered = enumerate(ws.iter_rows(values_only=True), start=1)
+        number, cells, rest = _find_header(path, numbered, names, lang)
         # A merged header cell reads as its text in the first cell and empty cells after it: the
         # empty ones are columns without a name, which the import ignores.
-        return _split_header(path, numbered, header_names, lambda c: "" if c is None else " ".join(str(c).split()),
-                             _clean_cell, max_rows)
+        header = _header_texts(cells, lambda c: "" if c is None else " ".join(str(c).split()))
+        rows = _data_rows(path, rest, _clean_xlsx_cell, max_rows, lang)
+        stated = ws.max_row  # the workbook's own dimension: a progress total, not a count
+        yield Sheet(str(path), header, rows, number, stated - number if stated else None)
     finally:
         wb.close()
+
+
+def _clean_xlsx_cell(value: Any) -> Any:
+    if isinstance(value, str) and len(value) > CELL_LIMIT:
+        raise _CellTooLong()
+    return _clean_cell(value)
 
 
 # ------------------------------------------------------------------------- writing
@@ -432,9 +517,6 @@ GUIDE_LINES = (
 def iter_dicts(sheet: Sheet, keys: Sequence[str | None]) -> Iterator[tuple[int, dict[str, Any]]]:
     """Rows as {key: value} for the header positions mapped to ``keys`` (None: ignored)."""
     pairs = [(i, k) for i, k in enumerate(keys) if k is not None]
-    total, report = len(sheet.rows), sheet.on_progress
-    for done, (number, cells) in enumerate(sheet.rows, start=1):
+    for number, cells in sheet.rows:
         n = len(cells)
         yield number, {k: (cells[i] if i < n else None) for i, k in pairs}
-        if report is not None and (done % PROGRESS_EVERY == 0 or done == total):
-            report(done, total)

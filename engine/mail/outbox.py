@@ -8,7 +8,10 @@ is on the wire:
    ``FOR UPDATE SKIP LOCKED``, so several daemons share the work without waiting on each
    other; on SQLite the ``BEGIN IMMEDIATE`` write transaction serialises claims.
 2. **Deliver** through the transport (SMTP with reused connections and bounded concurrency,
-   or the Maildir), outside any transaction.
+   or the Maildir), outside any transaction. From the claim until the record the batch's
+   lease is renewed every third of the lease, while its messages are built (in a worker
+   thread: attachments can take longer than the lease) and while they are sent; rows whose
+   lease was lost before sending are left to the drain that holds them now.
 3. **Record** (a short write transaction): sent, retry later, or failed, per row.
 
 ``drain_all`` (the daemon's drain job) runs passes back to back in one event loop: the
@@ -206,16 +209,117 @@ async def _deliver(transport, messages: Sequence[Any]) -> list[Any]:
     return outcomes
 
 
-async def _deliver_with(ctx, transport, messages):
+async def _send_claimed_with(ctx, daemon_id: str, transport, rows: Sequence[Any]) -> list[Any]:
     if transport is not None:
-        return await _deliver(transport, messages)
+        return await _send_claimed(ctx, daemon_id, transport, rows)
     from engine.mail.transport import make_transport
 
     own = make_transport(ctx.settings)
     try:
-        return await _deliver(own, messages)
+        return await _send_claimed(ctx, daemon_id, own, rows)
     finally:
         await own.aclose()
+
+
+# A row whose lease was lost before it was sent: the outcome is never recorded (the row is not
+# this drain's any more), it only fills the row's place in the batch.
+LEASE_LOST = "The lease ran out before the message was sent; another drain holds it now."
+
+
+async def _send_claimed(ctx, daemon_id: str, transport, rows: Sequence[Any]) -> list[Any]:
+    """Build and deliver the claimed ``rows`` under their lease, from the claim on; one outcome
+    per row.
+
+    Building runs in a worker thread, not on the event loop: a digest's XLSX list is read from
+    the agenda of every agreement and can take longer than the lease, and while it blocked
+    the loop nothing renewed the lease, so another drain claimed the whole batch and sent it,
+    and then this one sent it too. If building took a renewal interval or more, the lease is
+    renewed once more before sending, and only the rows it still holds are sent.
+    """
+    from notifiers.base import Outcome
+
+    lease = _Lease(ctx, daemon_id, rows)
+    outcomes = [Outcome(r.message_id, "retry", error=LEASE_LOST) for r in rows]
+    async with _kept(lease):
+        messages = await asyncio.to_thread(messages_of, rows, ctx.settings, ctx)
+        if lease.due_in() <= 0:
+            await lease.renew()
+        mine = [i for i, r in enumerate(rows) if r.id in lease.held]
+        if len(mine) < len(rows):
+            log.warning("Outbox pass by %s: the lease on %d of %d message(s) ran out while they were prepared; "
+                        "another drain sends them", daemon_id, len(rows) - len(mine), len(rows))
+        if mine:
+            for i, outcome in zip(mine, await _deliver(transport, [messages[i] for i in mine])):
+                outcomes[i] = outcome
+    late = sum(1 for i in mine if rows[i].id not in lease.held)
+    if late:
+        log.warning("Outbox pass by %s: the lease on %d message(s) ran out while they were sent; "
+                    "another drain may send them again", daemon_id, late)
+    return outcomes
+
+
+class _Lease:
+    """The lease on the batch a drain has claimed, kept until its outcomes are recorded.
+
+    ``held``: the rows this drain still holds, as far as the last renewal knows.
+    """
+
+    def __init__(self, ctx, daemon_id: str, rows: Sequence[Any]):
+        self.ctx, self.daemon_id = ctx, daemon_id
+        self.length = Policy.from_settings(ctx.settings).lease
+        self.held = {r.id for r in rows}
+        # The claim set claimed_until = its start + the lease, and rendering took part of that.
+        self.renewed_at = min(r.claimed_until for r in rows) - self.length
+
+    @property
+    def interval(self) -> float:
+        """Seconds between renewals: a third of the lease, so two may fail before it runs out."""
+        return max(self.length.total_seconds() / 3, 0.5)
+
+    def due_in(self) -> float:
+        return self.interval - (self.ctx.clock.lease_now() - self.renewed_at).total_seconds()
+
+    async def renew(self) -> None:
+        started = self.ctx.clock.lease_now()
+        kept = await asyncio.to_thread(_extend_lease, self.ctx, self.daemon_id, sorted(self.held), self.length)
+        self.held &= kept
+        self.renewed_at = started
+
+
+@contextlib.asynccontextmanager
+async def _kept(lease: _Lease):
+    """Renew ``lease`` every interval while the block runs. A renewal that fails (the database
+    away for a moment) is tried again an interval later; a killed daemon renews nothing, so
+    its lease lapses and another drain sends the batch."""
+    done = asyncio.Event()
+
+    async def keep() -> None:
+        wait = lease.due_in()
+        while lease.held:
+            if await _set_within(done, wait):
+                return
+            try:
+                await lease.renew()
+                wait = lease.due_in()
+            except Exception as exc:  # noqa: BLE001 - retried; the lease may run out meanwhile
+                log.warning("Outbox lease of %s not renewed: %s", lease.daemon_id, db.first_line(exc))
+                wait = lease.interval
+
+    keeper = asyncio.create_task(keep())
+    try:
+        yield lease
+    finally:
+        done.set()
+        # Awaited, not cancelled: a renewal in its worker thread ends before the batch is recorded.
+        await keeper
+
+
+async def _set_within(event: asyncio.Event, seconds: float) -> bool:
+    try:
+        await asyncio.wait_for(event.wait(), max(seconds, 0.0))
+    except TimeoutError:
+        return False
+    return True
 
 
 # ------------------------------------------------------------------------- record
@@ -399,8 +503,7 @@ def drain_once(ctx, *, daemon_id: str, limit: int = 100, transport=None) -> Drai
     rows = claim(ctx, daemon_id=daemon_id, limit=limit)
     if not rows:
         return DrainResult()
-    messages = messages_of(rows, ctx.settings, ctx)
-    outcomes = asyncio.run(_deliver_with(ctx, transport, messages))
+    outcomes = asyncio.run(_send_claimed_with(ctx, daemon_id, transport, rows))
     result = record(ctx, daemon_id=daemon_id, rows=rows, outcomes=outcomes)
     log.info("Outbox pass by %s: %s", daemon_id, result.as_dict())
     return result
@@ -439,7 +542,7 @@ async def _drain_passes(ctx, daemon_id, limit, transport, max_passes, while_full
             rows = await asyncio.to_thread(claim, ctx, daemon_id=daemon_id, limit=limit) if go_on(0, limit) else []
             passes = 1
             while rows:
-                outcomes = await _delivering(ctx, daemon_id, rows, _deliver(use, messages_of(rows, ctx.settings, ctx)))
+                outcomes = await _send_claimed(ctx, daemon_id, use, rows)
                 following = limit if go_on(passes, len(rows)) else 0
                 result, rows = await asyncio.to_thread(
                     record_and_claim, ctx, daemon_id=daemon_id, rows=rows, outcomes=outcomes, limit=following
@@ -471,35 +574,12 @@ def _login_blocked(ctx) -> bool:
     return blocked is not None
 
 
-async def _delivering(ctx, daemon_id: str, rows: Sequence[Any], delivery):
-    """Await ``delivery`` of the claimed ``rows`` while keeping their lease alive: a batch that
-    takes longer than the lease (a slow server, a loaded machine) must not be claimed and sent
-    again by another daemon while this one still sends it. A killed daemon renews nothing, so
-    its lease lapses as before."""
-    lease = Policy.from_settings(ctx.settings).lease
-    ids = [r.id for r in rows]
-
-    async def renew() -> None:
-        while True:
-            await asyncio.sleep(max(lease.total_seconds() / 3, 0.5))
-            await asyncio.to_thread(_extend_lease, ctx, daemon_id, ids, lease)
-
-    keeper = asyncio.ensure_future(renew())
-    try:
-        return await delivery
-    finally:
-        keeper.cancel()
-        try:
-            await keeper
-        except (asyncio.CancelledError, Exception):  # noqa: BLE001 - a missed renewal only shortens the lease
-            pass
-
-
-def _extend_lease(ctx, daemon_id: str, ids: list[int], lease: timedelta) -> None:
+def _extend_lease(ctx, daemon_id: str, ids: list[int], lease: timedelta) -> set[int]:
+    """Renew the lease on those of ``ids`` this drain still holds; returns them."""
     with db.write(ctx.engine) as conn:
-        conn.execute(outbox.update().where(outbox.c.id.in_(ids), outbox.c.claimed_by == daemon_id,
-                                           outbox.c.status == "pending")
-                     .values(claimed_until=ctx.clock.lease_now() + lease))
+        return {r[0] for r in conn.execute(
+            outbox.update().where(outbox.c.id.in_(ids), outbox.c.claimed_by == daemon_id, outbox.c.status == "pending")
+            .values(claimed_until=ctx.clock.lease_now() + lease).returning(outbox.c.id))}
 
 
 def _release(ctx, daemon_id: str, ids: list[int]) -> None:

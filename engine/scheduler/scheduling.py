@@ -16,6 +16,7 @@ from typing import Callable
 from zoneinfo import ZoneInfo
 
 JOB_DEFAULTS = {"coalesce": True, "max_instances": 1, "misfire_grace_time": None}
+DRAIN_EXECUTOR = "drain"
 
 
 @dataclass(frozen=True)
@@ -42,14 +43,17 @@ def build_scheduler(settings, jobs: Jobs, *, now: datetime | None = None):
     scheduler = BackgroundScheduler(
         timezone=utc,
         jobstores={"default": MemoryJobStore()},
-        # Two workers: the drain (network) need not wait for a long sweep (database).
-        executors={"default": ThreadPoolExecutor(2)},
+        # The drain (network) has a worker of its own: in one shared pool the sweep and the
+        # catch-up digests at start (which sweep first) took both workers for as long as a
+        # backlog of deadlines lasted, and no mail went out meanwhile.
+        executors={"default": ThreadPoolExecutor(2), DRAIN_EXECUTOR: ThreadPoolExecutor(1)},
         job_defaults=dict(JOB_DEFAULTS),
     )
     scheduler.add_job(jobs.sweep, IntervalTrigger(seconds=int(daemon.get("sweep_seconds", 60)), timezone=utc),
                       id="sweep", name="sweep due deadlines", replace_existing=True, next_run_time=start)
     scheduler.add_job(jobs.drain, IntervalTrigger(seconds=int(daemon.get("drain_seconds", 30)), timezone=utc),
-                      id="drain", name="drain the outbox", replace_existing=True, next_run_time=start)
+                      id="drain", name="drain the outbox", replace_existing=True, next_run_time=start,
+                      executor=DRAIN_EXECUTOR)
     weekday, at = parse_weekly(str(daemon.get("weekly_digest", "mon 08:00")))
     # Cron in the regency's zone; the digests themselves are idempotent per period, and the
     # pass at start-up sends the current period's if a downtime swallowed its tick.

@@ -29,13 +29,13 @@ def test_demo_exported_to_xlsx_imports_into_an_empty_database_unchanged(demo_ctx
     assert export_file(demo_ctx, xlsx) == 219
 
     result = import_file(second_ctx, xlsx, "admin")
-    assert len(result.added) == 219 and not result.updated
+    assert result.added == 219 and not result.updated
     assert snapshot(second_ctx) == source
 
     # Importing the same file again changes nothing, not even the history.
     rows_before = count(second_ctx, history)
     again = import_file(second_ctx, xlsx, "admin")
-    assert (len(again.added), len(again.updated), again.unchanged) == (0, 0, 219)
+    assert (again.added, again.updated, again.unchanged) == (0, 0, 219)
     assert count(second_ctx, history) == rows_before
     assert audit_verify(second_ctx)[2] == []
     # and the CSV exports of both databases are identical
@@ -69,10 +69,10 @@ def test_a_changed_row_updates_its_agreement_with_its_own_history_entry(demo_ctx
     _write(sheet, rows)
 
     dry = import_file(demo_ctx, sheet, "admin", dry_run=True)
-    assert dry.updated == [target["id"]] and not dry.added
+    assert dry.updated_ids == [target["id"]] and not dry.added
 
     result = import_file(demo_ctx, sheet, "admin")
-    assert result.updated == [target["id"]] and result.unchanged == len(rows) - 1
+    assert result.updated_ids == [target["id"]] and result.unchanged == len(rows) - 1
     shown = show(demo_ctx, target["id"])
     assert shown["state"] == "under_evaluation"
     assert shown["state_entered_at"].startswith("2024-04-19T16:00")  # midnight WITA, in UTC
@@ -108,7 +108,7 @@ def test_rows_without_an_id_get_numbers_and_are_recognised_again(ctx, tmp_path):
     _write(sheet, [{"id": "", "workflow": "kerja-sama", "state": "proposed", "title": "PKS Air Minum",
                     "partner": "Perumda Air Minum Tirta Mahakam", "lead_opd": "DPU", "document_kind": "PKS"}])
     first = import_file(ctx, sheet, "admin")
-    assert len(first.added) == 1
+    assert first.added == 1
     second = import_file(ctx, sheet, "admin")
     assert not second.added and second.unchanged == 1
 

@@ -86,7 +86,7 @@ def test_an_import_that_would_rewind_is_refused_naming_the_agreement(cli, ctx, t
     assert dry["updated_ids"] == [untouched["id"]] and [c["agreement"] for c in dry["conflicts"]] == [expired["id"]]
 
     applied = cli("import", str(sheet), "--skip-conflicts", now=AGAIN)
-    assert "updated 1" in applied.stdout and "1 conflict(s) left as they are" in applied.stdout
+    assert "diperbarui 1," in applied.stdout and "1 konflik dibiarkan apa adanya" in applied.stdout  # Indonesian by default
     assert expired["id"] in applied.stderr
     shown = cli("show", expired["id"], "--json").json()
     assert shown["state"] == "expired" and shown["version"] == dict(before[0])[expired["id"]][1]
