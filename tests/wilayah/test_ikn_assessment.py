@@ -158,7 +158,7 @@ def test_the_free_text_kecamatan_becomes_units_on_import_and_migration(cli, tmp_
     cli("import", str(v1))
     # A sheet without the version imports again unchanged: existing agreements keep theirs.
     v1.write_text(v1.read_text(encoding="utf-8").replace(",kerja-sama,1,", ",kerja-sama,,"), encoding="utf-8")
-    assert "added 0, updated 0, 3 unchanged" in cli("import", str(v1)).stdout
+    assert "ditambahkan 0, diperbarui 0, 3 tidak berubah" in cli("import", str(v1)).stdout
     # A new row of version 2 gives its kecamatan as the location.
     v2 = tmp_path / "v2.csv"
     v2.write_text("workflow,state,title,partner,lead_opd,document_kind,kecamatan\n"
