@@ -16,6 +16,7 @@ import io
 from datetime import datetime, timezone
 import re
 import sys
+import tomllib
 from pathlib import Path
 
 from babel.messages.catalog import Catalog
@@ -24,7 +25,8 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po, write_po
 
 ROOT = Path(__file__).resolve().parents[1]
-SOURCES = (ROOT / "engine", ROOT / "config")
+SOURCES = (ROOT / "engine", ROOT / "config", ROOT / "workflows")
+DEFINITIONS = ROOT / "workflows" / "definitions"
 LOCALE = ROOT / "engine" / "locale"
 KEYWORDS = {"_": None, "N_": None, "ngettext": (1, 2), "in_language": (1,)}
 LANGUAGE = "id"
@@ -32,7 +34,8 @@ PLACEHOLDER = re.compile(r"\{[a-z_0-9]*(?:![rsa])?(?::[^{}]*)?\}")
 
 
 def extracted() -> dict[str, list[str]]:
-    """Every marked message of the engine -> where it is used (file:line)."""
+    """Every marked message of the program, and every sentence of the shipped workflow
+    definitions -> where it is used (file:line)."""
     found: dict[str, list[str]] = {}
     method_map = [("**/locale/**", "ignore"), ("**.py", "python")]
     for folder in SOURCES:
@@ -41,7 +44,23 @@ def extracted() -> dict[str, list[str]]:
             msgid = message[0] if isinstance(message, tuple) else message
             if msgid:
                 found.setdefault(msgid, []).append(f"{folder.name}/{filename}:{lineno}")
+    for path in sorted(DEFINITIONS.glob("*.toml")):
+        lines = path.read_text(encoding="utf-8").splitlines()
+        for text in definition_texts(tomllib.loads("\n".join(lines))):
+            lineno = next((i for i, line in enumerate(lines, 1) if text in line), 0)
+            found.setdefault(text, []).append(f"workflows/definitions/{path.name}:{lineno}")
     return found
+
+
+def definition_texts(data: dict) -> list[str]:
+    """The sentences a shipped definition shows people, which ``workflows.wording.said``
+    translates: each condition rule's message and each approval named in a settings table."""
+    texts = [r["message"] for e in data.get("events", []) for r in e.get("rules", [])
+             if r.get("rule") == "condition" and isinstance(r.get("message"), str)]
+    for table in data.get("settings", {}).values():
+        entries = table.values() if isinstance(table, dict) else []
+        texts.extend(e["approval"] for e in entries if isinstance(e, dict) and isinstance(e.get("approval"), str))
+    return texts
 
 
 def sources(lang: str = LANGUAGE) -> list[Path]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass
 from functools import lru_cache
+from gettext import gettext as _  # the catalog engine/i18n.py binds; English until it does
 from pathlib import Path
 from typing import Iterable
 
@@ -29,7 +30,7 @@ def load_file(path: Path) -> WorkflowDefinition:
         with open(path, "rb") as fh:
             data = tomllib.load(fh)
     except tomllib.TOMLDecodeError as exc:
-        raise WorkflowDefinitionError(path.name, f"is not valid TOML: {exc}") from None
+        raise WorkflowDefinitionError(path.name, _("is not valid TOML: {problem}").format(problem=exc)) from None
     return parse(data, path.name)
 
 
@@ -40,7 +41,7 @@ class Registry:
     definitions: dict[tuple[str, int], WorkflowDefinition]
 
     def names(self) -> list[str]:
-        return sorted({name for name, _ in self.definitions})
+        return sorted({name for name, _version in self.definitions})
 
     def versions(self, name: str) -> list[int]:
         return sorted(v for n, v in self.definitions if n == name)
@@ -48,7 +49,8 @@ class Registry:
     def latest(self, name: str) -> WorkflowDefinition:
         versions = self.versions(name)
         if not versions:
-            raise UnknownWorkflow(f"unknown workflow '{name}' (known: {', '.join(self.names())})")
+            raise UnknownWorkflow(_("unknown workflow '{name}' (known: {known})")
+                .format(name=name, known=', '.join(self.names())))
         return self.definitions[(name, versions[-1])]
 
     def get(self, name: str, version: int | None = None) -> WorkflowDefinition:
@@ -57,8 +59,9 @@ class Registry:
         try:
             return self.definitions[(name, version)]
         except KeyError:
-            known = ", ".join(str(v) for v in self.versions(name)) or "none"
-            raise UnknownWorkflow(f"workflow '{name}' has no version {version} (loaded: {known})") from None
+            known = ", ".join(str(v) for v in self.versions(name)) or _("none")
+            raise UnknownWorkflow(_("workflow '{name}' has no version {version} (loaded: {known})")
+                .format(name=name, version=version, known=known)) from None
 
     def all(self) -> list[WorkflowDefinition]:
         return [self.definitions[k] for k in sorted(self.definitions)]
@@ -69,7 +72,8 @@ def build_registry(definitions: Iterable[WorkflowDefinition]) -> Registry:
     table: dict[tuple[str, int], WorkflowDefinition] = {}
     for d in definitions:
         if (d.name, d.version) in table:
-            raise WorkflowDefinitionError(d.source, f"version {d.version} of '{d.name}' is defined twice")
+            raise WorkflowDefinitionError(d.source, _("version {version} of '{name}' is defined twice")
+                .format(version=d.version, name=d.name))
         table[(d.name, d.version)] = d
     latest = {}
     for (name, version), d in sorted(table.items()):

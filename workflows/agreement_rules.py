@@ -14,7 +14,9 @@ OPD directory); an OPD that lists none is not checked. With ``warn = true`` the 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from gettext import gettext as _  # the catalog engine/i18n.py binds; English until it does
 
+from . import wording
 from .guards import Problem
 from .rule_kinds import kind
 
@@ -31,14 +33,18 @@ def _check_category_partner(defn, rule, view, values, stored, supplied) -> Probl
     if partner_type in allowed:
         return None
     source = entry.get("source", "") if isinstance(entry, Mapping) else ""
-    where = f" ({p['limits']}.{category}" + (f": {source}" if source else "") + ")"
-    return Problem(p.get("partner_type", "partner_type"),
-                   f"category {category} is for partner type(s) {', '.join(allowed)}, not {partner_type}{where}")
+    # Where the table comes from is data (its name and legal source), quoted as it is.
+    where = f"{p['limits']}.{category}" + (f": {source}" if source else "")
+    category_key, partner_key = p.get("category", "category"), p.get("partner_type", "partner_type")
+    return Problem(partner_key, _("the category {category} is for the partner type(s) {allowed}, not {partner_type} ({where})")
+        .format(
+        category=wording.choice(view, category_key, category), allowed=wording.choices(view, partner_key, allowed),
+        partner_type=wording.choice(view, partner_key, partner_type), where=where))
 
 
 def _validate_limits(defn, rule) -> str | None:
     if not isinstance(rule.params.get("limits"), str):
-        return "needs 'limits' (the table of partner types per category)"
+        return _("needs 'limits' (the table of partner types per category)")
     return None
 
 
@@ -55,9 +61,12 @@ def _check_field_in_urusan(defn, rule, view, values, stored, supplied) -> Proble
     listed = lookup(opd) if lookup is not None else None
     if not listed or field in listed:
         return None
-    hint = f"; record why it still fits in {unless}" if unless else ""
-    return Problem(unless or p.get("key", "field"),
-                   f"the field {field} is not among the urusan of the lead OPD {opd} ({', '.join(sorted(listed))}){hint}")
+    field_key = p.get("key", "field")
+    message = _("the field {field} is not among the urusan of the lead OPD {opd}: {listed}").format(
+        field=wording.choice(view, field_key, field), opd=opd, listed=wording.choices(view, field_key, sorted(listed)))
+    if unless:
+        message += "; " + _("record why it still fits in {field}").format(field=wording.field(defn, unless))
+    return Problem(unless or field_key, message)
 
 
 kind("field_in_urusan", field_params=("key", "opd", "unless"))(_check_field_in_urusan)
@@ -67,7 +76,8 @@ def _check_in_future(defn, rule, view, values, stored, supplied) -> Problem | No
     key = rule.params["key"]
     value = values.get(key)
     if hasattr(value, "isoformat") and value <= view.today:
-        return Problem(key, f"{key} {value.isoformat()} must be after today ({view.today.isoformat()})")
+        return Problem(key, _("{field} {value} must be after today ({today})").format(
+            field=wording.field(defn, key), value=wording.day(value), today=wording.day(view.today)))
     return None
 
 
@@ -80,7 +90,8 @@ def _check_plan_current(defn, rule, view, values, stored, supplied) -> Problem |
     key = rule.params.get("key", "plan_ref")
     period = cited_period(view.limit(rule.params.get("periods", "planning_periods")), values.get(key))
     if period is not None and period.ends_on < view.today:
-        return Problem(key, f"{key} cites {period.label}, which ended on {period.ends_on.isoformat()}; cite the plan now in force")
+        return Problem(key, _("{field} cites {period}, which ended on {date}; cite the plan now in force").format(
+            field=wording.field(defn, key), period=period.label, date=wording.day(period.ends_on)))
     return None
 
 

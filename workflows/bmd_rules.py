@@ -11,7 +11,9 @@ yet checked against the official text says so.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from gettext import gettext as _  # the catalog engine/i18n.py binds; English until it does
 
+from . import wording
 from .guards import Problem
 from .rule_kinds import kind
 
@@ -25,19 +27,30 @@ def _check_min_share(defn, rule, view, values, stored, supplied) -> Problem | No
         return None
     value = values.get(p["key"])
     if value is None:
-        return Problem(p["key"], f"{p['key']} (at least {entry['min']} % for {selector})", missing=True)
+        # A missing item reads after "missing " in the refusal.
+        return Problem(p["key"], _("{field}, at least {minimum} for {selector}").format(
+            field=wording.field(defn, p["key"]), minimum=wording.percent(entry["min"]),
+            selector=wording.choice(view, p["selector"], selector)), missing=True)
     if float(value) + 1e-9 >= float(entry["min"]):
         return None
+    return Problem(p["key"], _("{field} {value} is below the minimum of {minimum} for {selector} ({where})").format(
+        field=wording.field(defn, p["key"]), value=wording.percent(value), minimum=wording.percent(entry["min"]),
+        selector=wording.choice(view, p["selector"], selector), where=_where(p, selector, entry)))
+
+
+def _where(p, selector, entry: Mapping) -> str:
+    """The table entry a limit comes from and its legal source (data, quoted as it is), and
+    whether it was checked against the official text."""
     where = f"{p['limits']}.{selector}" + (f": {entry['source']}" if entry.get("source") else "")
     if entry.get("verified") is False:
-        where += "; to be confirmed against the official text"
-    return Problem(p["key"], f"{p['key']} {value} % is below the minimum of {entry['min']} % for {selector} ({where})")
+        return _("{source}; to be confirmed against the official text").format(source=where)
+    return where
 
 
 def _validate(defn, rule) -> str | None:
     for param in ("key", "selector", "limits"):
         if not isinstance(rule.params.get(param), str):
-            return f"needs '{param}'"
+            return _("needs '{parameter}'").format(parameter=param)
     return None
 
 
@@ -56,23 +69,24 @@ def _check_required_per_form(defn, rule, view, values, stored, supplied) -> Prob
     absent = [k for k in entry.get("requires", []) if values.get(k) in (None, "")]
     if not absent:
         return None
-    what = entry.get("approval", "")
-    where = f"{p['limits']}.{selector}" + (f": {entry['source']}" if entry.get("source") else "")
-    if entry.get("verified") is False:
-        where += "; to be confirmed against the official text"
-    labels = ", ".join(f"{k} ({defn.field(k).label.en})" if defn.has_field(k) else k for k in absent)
-    return Problem(absent[0], f"{labels} ({what + ' ' if what else ''}for {selector}: {where})", missing=True)
+    what = wording.said(entry.get("approval", ""))
+    # A missing item reads after "missing " in the refusal.
+    message = (_("{fields} ({approval} for {selector}: {source})") if what else _("{fields} (for {selector}: {source})")).format(
+        fields=wording.fields(defn, absent), approval=what, selector=wording.choice(view, p["selector"], selector),
+        source=_where(p, selector, entry))
+    return Problem(absent[0], message, missing=True)
 
 
 def _validate_per_form(defn, rule) -> str | None:
     for param in ("selector", "limits"):
         if not isinstance(rule.params.get(param), str):
-            return f"needs '{param}'"
+            return _("needs '{parameter}'").format(parameter=param)
     table = defn.settings.get(rule.params["limits"]) or {}
     for form, entry in table.items():
         for k in (entry or {}).get("requires", []):
             if not defn.has_field(k):
-                return f"table {rule.params['limits']}.{form} requires unknown field '{k}'"
+                return _("table {table} requires unknown field '{field}'").format(
+                    table=f"{rule.params['limits']}.{form}", field=k)
     return None
 
 

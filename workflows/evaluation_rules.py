@@ -26,8 +26,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from gettext import gettext as _  # the catalog engine/i18n.py binds; English until it does
 from typing import Any
 
+from . import wording
 from .guards import Problem
 from .rule_kinds import kind
 
@@ -73,14 +75,15 @@ def score(card: Mapping[str, Any], values: Mapping[str, Any]) -> Score | None:
     return Score(round(weighted, 2), band, scores)
 
 
-def _label(item: Mapping[str, Any], lang: str = "en") -> str:
+def _label(item: Mapping[str, Any]) -> str:
+    """A criterion's or a band's label in the reader's language."""
     label = item.get("label")
     if isinstance(label, Mapping):
-        return str(label.get(lang) or label.get("id") or item.get("key"))
+        return wording.label(label) or str(item.get("key"))
     return str(label or item.get("key") or item.get("recommends", ""))
 
 
-def _score_problems(card: Mapping[str, Any], supplied: Mapping[str, Any]) -> list[str]:
+def _score_problems(defn, card: Mapping[str, Any], supplied: Mapping[str, Any]) -> list[str]:
     lo, hi = int(card.get("min_score", 1)), int(card.get("max_score", 4))
     note_at = card.get("note_required_at_or_below")
     out = []
@@ -89,9 +92,11 @@ def _score_problems(card: Mapping[str, Any], supplied: Mapping[str, Any]) -> lis
         if value is None:
             continue
         if not isinstance(value, (int, float)) or int(value) != value or not lo <= value <= hi:
-            out.append(f"{c['field']} must be a whole score from {lo} to {hi}, not {value}")
+            out.append(_("{field} must be a whole score from {low} to {high}, not {value}").format(
+                field=wording.field(defn, c["field"]), low=lo, high=hi, value=wording.value(value)))
         elif note_at is not None and value <= note_at and c.get("note") and not supplied.get(c["note"]):
-            out.append(f"a score of {int(value)} for {_label(c)} needs a note in {c['note']}")
+            out.append(_("a score of {score} for {criterion} needs a note in {field}").format(
+                score=int(value), criterion=_label(c), field=wording.field(defn, c["note"])))
     return out
 
 
@@ -102,57 +107,74 @@ def _check_scorecard(defn, rule, view, values, stored, supplied) -> Problem | No
         return None
     card = card_of(view, rule)
     if card is None:
-        return Problem(None, f"the scorecard '{p.get('scorecard', 'scorecard')}' is not configured")
+        return Problem(None, _("the scorecard '{name}' is not configured").format(name=p.get("scorecard", "scorecard")))
     fields = [c["field"] for c in card.get("criteria", [])]
     given = [f for f in fields if supplied.get(f) is not None]
     findings = p.get("findings")
     # Missing items read after "missing " in the refusal.
     if p.get("required") and findings and not supplied.get(findings):
-        label = defn.field(findings).label.en if defn.has_field(findings) else "findings"
-        return Problem(findings, f"{findings} ({label}, with '{p['outcome']}' from an evaluation)", missing=True)
+        return Problem(findings, _("{field}, with {event} from an evaluation").format(
+            field=wording.field(defn, findings), event=wording.event(defn, p["outcome"])), missing=True)
     if not given:
         if p.get("required"):
-            return Problem(fields[0] if fields else None,
-                           f"the scorecard, as '{p['outcome']}' closes an evaluation: {', '.join(fields)} "
-                           f"(each {card.get('min_score', 1)}-{card.get('max_score', 4)})", missing=True)
-        return _check_recommendation(p, supplied)
+            message = _("the scorecard, as {event} closes an evaluation: {fields} (each {low}-{high})").format(
+                event=wording.event(defn, p["outcome"]), fields=wording.fields(defn, fields), low=card.get("min_score", 1),
+                high=card.get("max_score", 4))
+            return Problem(fields[0] if fields else None, message, missing=True)
+        return _check_recommendation(defn, p, view, supplied)
     absent = [f for f in fields if f not in given]
     if absent:
-        return Problem(absent[0], f"{', '.join(absent)} (the scorecard is incomplete)", missing=True)
-    bad = _score_problems(card, supplied)
+        return Problem(absent[0], _("{fields}, as the scorecard is incomplete").format(fields=wording.fields(defn, absent)),
+                       missing=True)
+    bad = _score_problems(defn, card, supplied)
     if bad:
         return Problem(None, "; ".join(bad))
     result = score(card, supplied)
     reason = p.get("reason")
     if p["outcome"] not in result.band.get("outcomes", []) and not (reason and supplied.get(reason)):
-        hint = f"; record the reason for departing from it in {reason}" if reason else ""
-        return Problem(reason, f"the scorecard gives {result.weighted:.2f} of {card.get('max_score', 4)} "
-                               f"({_label(result.band)}), which recommends {result.recommends}, not '{p['outcome']}'{hint}")
-    return _check_recommendation(p, supplied)
+        message = _("the scorecard gives {score} of {maximum} ({band}), which recommends {recommends}, not {event}").format(
+            score=wording.number(result.weighted, 2), maximum=wording.number(card.get("max_score", 4)), band=_label(result.band),
+            recommends=_outcome(defn, view, result.recommends), event=wording.event(defn, p["outcome"]))
+        return Problem(reason, message + _departure_hint(defn, reason))
+    return _check_recommendation(defn, p, view, supplied)
 
 
-def _check_recommendation(p: Mapping[str, Any], supplied: Mapping[str, Any]) -> Problem | None:
+def _outcome(defn, view, name: str) -> str:
+    """An outcome a score or a recommendation stands for, as people know it: the event that
+    takes it (``Akhiri (terminate)``), else its label among the evaluation outcomes."""
+    return wording.event(defn, name) if defn.has_event(name) else wording.choice(view, "outcome", name)
+
+
+def _departure_hint(defn, reason: str | None) -> str:
+    """Where to record why an evaluation departs from its score (a clause of its own), if anywhere."""
+    if not reason:
+        return ""
+    return "; " + _("record the reason for departing from it in {field}").format(field=wording.field(defn, reason))
+
+
+def _check_recommendation(defn, p: Mapping[str, Any], view, supplied: Mapping[str, Any]) -> Problem | None:
     field, reason = p.get("recommendation"), p.get("reason")
     recommended = supplied.get(field) if field else None
     if recommended is None or p["outcome"] in _RECOMMENDATION_OUTCOMES.get(recommended, {recommended}):
         return None
     if reason and supplied.get(reason):
         return None
-    hint = f"; record the reason for departing from it in {reason}" if reason else ""
-    return Problem(reason, f"the recommendation '{recommended}' does not agree with '{p['outcome']}'{hint}")
+    message = _("the recommendation {recommendation} does not agree with {event}").format(
+        recommendation=_outcome(defn, view, recommended), event=wording.event(defn, p["outcome"]))
+    return Problem(reason, message + _departure_hint(defn, reason))
 
 
 def _validate_scorecard(defn, rule) -> str | None:
     if not isinstance(rule.params.get("outcome"), str):
-        return "needs 'outcome' (the outcome the event stands for)"
+        return _("needs 'outcome' (the outcome the event stands for)")
     card = defn.settings.get(rule.params.get("scorecard", "scorecard"))
     if not isinstance(card, Mapping) or not card.get("criteria") or not card.get("bands"):
-        return "needs [settings.scorecard] with criteria and bands in the definition"
+        return _("needs [settings.scorecard] with criteria and bands in the definition")
     for c in card["criteria"]:
         if not isinstance(c, Mapping) or not defn.has_field(str(c.get("field"))):
-            return f"criterion {c!r} names no declared score field"
+            return _("criterion {criterion} names no declared score field").format(criterion=repr(c))
         if c.get("note") and not defn.has_field(c["note"]):
-            return f"criterion '{c.get('key')}' names unknown note field '{c['note']}'"
+            return _("criterion '{criterion}' names unknown note field '{field}'").format(criterion=c.get("key"), field=c["note"])
     return None
 
 
@@ -170,19 +192,23 @@ def _check_reassessed(defn, rule, view, values, stored, supplied) -> Problem | N
     # Recorded earlier in this evaluation (the state's entry moment bounds "this evaluation").
     if event and view.count_events_since_entered(event) > 0:
         return None
-    named = ", ".join(f"{k} ({defn.field(k).label.en})" for k in absent)
-    how = f"with this event or first with '{event}'" if event else "with this event"
+    named = wording.fields(defn, absent)
     # Missing items read after "missing " in the refusal.
-    return Problem(absent[0], f"{named}, assessed again at every evaluation, {how}", missing=True)
+    if event:
+        message = _("{fields}, assessed again at every evaluation, with this event or first with {event}").format(
+            fields=named, event=wording.event(defn, event))
+    else:
+        message = _("{fields}, assessed again at every evaluation, with this event").format(fields=named)
+    return Problem(absent[0], message, missing=True)
 
 
 def _validate_reassessed(defn, rule) -> str | None:
     keys = rule.params.get("keys")
     if not isinstance(keys, list) or not keys:
-        return "needs 'keys' (the fields assessed again)"
+        return _("needs 'keys' (the fields assessed again)")
     event = rule.params.get("event")
     if event is not None and not defn.has_event(str(event)):
-        return f"names unknown event '{event}'"
+        return _("names unknown event '{event}'").format(event=event)
     return None
 
 

@@ -11,8 +11,10 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from gettext import gettext as _  # the catalog engine/i18n.py binds; English until it does
 from typing import Any, Protocol
 
+from . import wording
 from .spec import Event, Field, Rule, WorkflowDefinition
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -32,6 +34,8 @@ class AgreementView(Protocol):
 
     def limit(self, name: str) -> Any: ...
 
+    # Optional: ``choice_label(key, value, lang)``, a choice's label (wording.choice asks for it).
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -45,31 +49,29 @@ class ValueProblem(ValueError):
     """A typed value that cannot be parsed; the message is one plain sentence."""
 
 
-def parse_date(raw: Any) -> date:
-    """A date from ``YYYY-MM-DD`` text (or a date); the problem reads after a field's name."""
+def parse_date(raw: Any, field: Field | None = None) -> date:
+    """A date from ``YYYY-MM-DD`` text (or a date); the problem names ``field`` when given."""
     if isinstance(raw, datetime):
         return raw.date()
     if isinstance(raw, date):
         return raw
     text = str(raw).strip()
     if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-        raise ValueProblem(f"must be a date as YYYY-MM-DD, not '{text}'")
+        raise ValueProblem(_("{field} must be a date as YYYY-MM-DD, not '{value}'").format(field=_named(field), value=text)
+                           if field else _("'{value}' is not a date as YYYY-MM-DD").format(value=text))
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise ValueProblem(f"is not a real date: '{text}'") from None
+        raise ValueProblem(_("{field} is not a real date: '{value}'").format(field=_named(field), value=text) if field
+                           else _("'{value}' is not a real date").format(value=text)) from None
 
 
 def parse_value(f: Field, raw: Any) -> Any:
     """Turn a user's text (or an already typed value) into the field's type."""
-    label = f"{f.key} ({f.label.en})"
     if raw is None:
-        raise ValueProblem(f"{label} needs a value")
+        raise ValueProblem(_("{field} needs a value").format(field=_named(f)))
     if f.type == "date":
-        try:
-            return parse_date(raw)
-        except ValueProblem as exc:
-            raise ValueProblem(f"{label} {exc}") from None
+        return parse_date(raw, f)
     if f.type == "bool":
         if isinstance(raw, bool):
             return raw
@@ -78,28 +80,34 @@ def parse_value(f: Field, raw: Any) -> Any:
             return True
         if word in FALSE_WORDS:
             return False
-        raise ValueProblem(f"{label} must be yes or no (true/false), not '{raw}'")
+        raise ValueProblem(_("{field} must be yes or no (true/false), not '{value}'").format(field=_named(f), value=raw))
     if f.type == "number":
         if isinstance(raw, (int, float)) and not isinstance(raw, bool):
             return raw
         try:
             number = float(str(raw).strip().replace(",", "."))
         except ValueError:
-            raise ValueProblem(f"{label} must be a number, not '{raw}'") from None
+            raise ValueProblem(_("{field} must be a number, not '{value}'").format(field=_named(f), value=raw)) from None
         return int(number) if number.is_integer() else number
     text = str(raw).strip()
     if not text:
-        raise ValueProblem(f"{label} cannot be empty")
+        raise ValueProblem(_("{field} cannot be empty").format(field=_named(f)))
     if _CONTROL.search(text):
-        raise ValueProblem(f"{label} contains control characters")
+        raise ValueProblem(_("{field} contains control characters").format(field=_named(f)))
     if f.type == "choice":
         for choice in f.choices:
             if choice.lower() == text.lower():
                 return choice
-        raise ValueProblem(f"{label} must be one of {', '.join(f.choices)}, not '{text}'")
+        raise ValueProblem(_("{field} must be one of {choices}, not '{value}'").format(
+            field=_named(f), choices=", ".join(f.choices), value=text))
     if f.type == "opd":
         return text.upper()
     return text
+
+
+def _named(f: Field) -> str:
+    """A field as a problem names it, worded only when there is one: ``signed_on (Tanggal penandatanganan)``."""
+    return f"{f.key} ({wording.label(f.label)})"
 
 
 def to_plain(value: Any) -> Any:
@@ -170,10 +178,6 @@ def missing_requirements(defn: WorkflowDefinition, event: Event, values: Mapping
     return out
 
 
-def _fmt(value: Any) -> str:
-    return value.isoformat() if isinstance(value, date) else str(value)
-
-
 def _years_between(start: date, end: date) -> float:
     return (end - start).days / 365.25
 
@@ -207,35 +211,50 @@ def check_rule(defn: WorkflowDefinition, rule: Rule, view: AgreementView, values
     if rule.kind == "not_future":
         v = values.get(p["key"])
         if isinstance(v, date) and v > view.today:
-            return Problem(p["key"], f"{p['key']} {_fmt(v)} is in the future (today is {_fmt(view.today)})")
+            return Problem(p["key"], _("{field} {value} is in the future (today is {today})").format(
+                field=wording.field(defn, p["key"]), value=wording.day(v), today=wording.day(view.today)))
     elif rule.kind == "after":
         v, other = values.get(p["key"]), values.get(p["other"])
         if isinstance(v, date) and isinstance(other, date) and v <= other:
-            return Problem(p["key"], f"{p['key']} {_fmt(v)} must be after {p['other']} {_fmt(other)}")
+            return Problem(p["key"], _("{field} {value} must be after {other} {other_value}").format(
+                field=wording.field(defn, p["key"]), value=wording.day(v), other=wording.field(defn, p["other"]),
+                other_value=wording.day(other)))
     elif rule.kind == "increases":
         v, old = values.get(p["key"]), stored.get(p["key"])
         if v is not None and old is not None and v <= old:
-            return Problem(p["key"], f"the new {p['key']} {_fmt(v)} must be after the current {_fmt(old)}")
+            return Problem(p["key"], _("the new {field} {value} must be after the current {current}").format(
+                field=wording.field(defn, p["key"]), value=wording.value(v), current=wording.value(old)))
     elif rule.kind == "condition":
         if not holds(p["when"], values):
-            return Problem(None, str(p["message"]))
+            return Problem(None, wording.said(p["message"]))
     elif rule.kind == "no_open_overlap":
-        unless = p.get("unless")
-        if unless and values.get(unless) is True:
-            return None
-        others = view.open_overlaps(tuple(p["keys"]))
-        if others:
-            keys = ", ".join(p["keys"])
-            hint = f"; acknowledge it with {unless}=yes" if unless else ""
-            return Problem(unless, f"another open agreement has the same {keys}: {', '.join(others)}{hint}")
+        return _check_no_open_overlap(defn, rule, view, values)
     elif rule.kind == "max_term":
-        return _check_max_term(rule, view, values, stored)
+        return _check_max_term(defn, rule, view, values, stored)
     elif rule.kind == "max_times":
-        return _check_max_times(rule, view, values)
+        return _check_max_times(defn, rule, view, values)
     return None
 
 
-def _check_max_term(rule: Rule, view: AgreementView, values: Mapping[str, Any], stored: Mapping[str, Any]) -> Problem | None:
+def _check_no_open_overlap(defn: WorkflowDefinition, rule: Rule, view: AgreementView,
+                           values: Mapping[str, Any]) -> Problem | None:
+    p = rule.params
+    unless = p.get("unless")
+    if unless and values.get(unless) is True:
+        return None
+    others = view.open_overlaps(tuple(p["keys"]))
+    if not others:
+        return None
+    compared = ", ".join(wording.field_label(defn, k) for k in p["keys"])
+    if unless:
+        return Problem(unless, _("another open agreement has the same {fields}: {agreements}; acknowledge it with {field}=yes")
+                       .format(fields=compared, agreements=", ".join(others), field=unless))
+    return Problem(None, _("another open agreement has the same {fields}: {agreements}").format(
+        fields=compared, agreements=", ".join(others)))
+
+
+def _check_max_term(defn: WorkflowDefinition, rule: Rule, view: AgreementView, values: Mapping[str, Any],
+                    stored: Mapping[str, Any]) -> Problem | None:
     # The term runs from `start` to `end`; with start_from = "stored" the start is the value
     # before this event (an extension is measured from the current end date to the new one).
     p = rule.params
@@ -256,17 +275,18 @@ def _check_max_term(rule: Rule, view: AgreementView, values: Mapping[str, Any], 
     years = _years_between(start, end)
     if not _exceeds_years(start, end, max_years) or (exception and allows_exception and values.get(exception)):
         return None
-    where = f"limit {p['limits']}.{selector}" + (f": {source}" if source else "")
-    if entry.get("verified") is False:
-        where += "; not yet checked against the official text"
-    hint = f"; record an exception ground in {exception} if one applies" if exception and allows_exception else ""
-    return Problem(
-        p["end"],
-        f"the term of {years:.1f} years exceeds the maximum of {max_years} years for {selector} ({where}){hint}",
-    )
+    limit = f"{p['limits']}.{selector}" + (f": {source}" if source else "")
+    where = (_("limit {limit}; not yet checked against the official text") if entry.get("verified") is False
+             else _("limit {limit}")).format(limit=limit)
+    message = _("the term of {years} years exceeds the maximum of {maximum} years for {selector} ({where})").format(
+        years=wording.number(years, 1), maximum=wording.number(max_years), selector=wording.choice(view, p["selector"], selector),
+        where=where)
+    if exception and allows_exception:
+        message += "; " + _("record an exception ground in {field} if one applies").format(field=wording.field(defn, exception))
+    return Problem(p["end"], message)
 
 
-def _check_max_times(rule: Rule, view: AgreementView, values: Mapping[str, Any]) -> Problem | None:
+def _check_max_times(defn: WorkflowDefinition, rule: Rule, view: AgreementView, values: Mapping[str, Any]) -> Problem | None:
     p = rule.params
     selector = values.get(p["selector"]) if p.get("selector") else None
     limits = view.limit(p["limits"]) if p.get("limits") else None
@@ -281,9 +301,16 @@ def _check_max_times(rule: Rule, view: AgreementView, values: Mapping[str, Any])
     done = view.count_events(p["event"])
     if done < limit:
         return None
+    # Where the limit comes from is data (a table and its legal source), quoted as it is.
     where = f" ({p['limits']}.{selector}: {source})" if source and p.get("limits") else (f" ({source})" if source else "")
-    what = f" for {selector}" if selector else ""
-    return Problem(None, f"'{p['event']}' may happen at most {limit} time(s){what}{where}; it has happened {done}")
+    event = wording.event(defn, p["event"])
+    if selector:
+        message = _("{event} may happen at most {limit} time(s) for {selector}{source}; it has happened {done}").format(
+            event=event, limit=limit, selector=wording.choice(view, p["selector"], selector), source=where, done=done)
+    else:
+        message = _("{event} may happen at most {limit} time(s){source}; it has happened {done}").format(
+            event=event, limit=limit, source=where, done=done)
+    return Problem(None, message)
 
 
 def only_flags(rule: Rule) -> bool:
@@ -298,7 +325,7 @@ def evaluate(defn: WorkflowDefinition, event: Event, view: AgreementView, suppli
     supplied = supplied or {}
     merged = {**view.values, **supplied}
     problems = [
-        Problem(f.key, f"{f.key} ({f.label.en})", missing=True) for f in missing_requirements(defn, event, view.values, supplied)
+        Problem(f.key, wording.field(defn, f.key), missing=True) for f in missing_requirements(defn, event, view.values, supplied)
     ]
     if problems:
         return problems  # rules read values that are not there yet

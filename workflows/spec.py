@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
+from gettext import gettext as _  # the catalog engine/i18n.py binds; English until it does
 from typing import Any, Mapping
+
+from .wording import N_, LazyText
 
 FIELD_TYPES = frozenset({"text", "date", "bool", "choice", "reference", "number", "opd"})
 ROLES = frozenset({"opd", "secretariat", "tkksd", "chair", "admin", "system"})
@@ -24,7 +27,7 @@ class WorkflowDefinitionError(ValueError):
     def __init__(self, source: str, problem: str):
         self.source = source
         self.problem = problem
-        super().__init__(f"workflow definition {source}: {problem}")
+        super().__init__(_("workflow definition {source}: {problem}").format(source=source, problem=problem))
 
 
 @dataclass(frozen=True)
@@ -224,33 +227,39 @@ def _first_by(items: tuple, attr: str) -> dict[str, Any]:
 # ---------------------------------------------------------------- parsing plain data
 
 
-def _label(raw: Any, where: str, source: str) -> Label:
+def _label(raw: Any, where: str | LazyText, source: str) -> Label:
     if isinstance(raw, str):
         return Label(raw, raw)
     if not isinstance(raw, Mapping) or not isinstance(raw.get("id"), str) or not isinstance(raw.get("en"), str):
-        raise WorkflowDefinitionError(source, f"{where} needs a label with 'id' and 'en' texts")
+        raise WorkflowDefinitionError(source, _("{where} needs a label with 'id' and 'en' texts").format(where=where))
     return Label(raw["id"], raw["en"])
 
 
-def _strs(raw: Any, where: str, source: str) -> tuple[str, ...]:
+def _part(where: LazyText, key: str) -> LazyText:
+    """A key of a table, for a sentence about it: ``'roles' of event 'sign'``."""
+    return LazyText(N_("'{key}' of {where}"), key=key, where=where)
+
+
+def _strs(raw: Any, where: str | LazyText, source: str) -> tuple[str, ...]:
     if isinstance(raw, str):
         return (raw,)
     if not isinstance(raw, (list, tuple)) or not all(isinstance(x, str) for x in raw):
-        raise WorkflowDefinitionError(source, f"{where} must be a list of names")
+        raise WorkflowDefinitionError(source, _("{where} must be a list of names").format(where=where))
     return tuple(raw)
 
 
-def _only(raw: Mapping[str, Any], allowed: set[str], where: str, source: str) -> None:
+def _only(raw: Mapping[str, Any], allowed: set[str], where: str | LazyText, source: str) -> None:
     unknown = sorted(set(raw) - allowed)
     if unknown:
-        raise WorkflowDefinitionError(source, f"{where} has unknown key(s) {', '.join(unknown)}")
+        raise WorkflowDefinitionError(source, _("{where} has unknown key(s) {keys}").format(where=where, keys=', '.join(unknown)))
 
 
-def _requirement(raw: Any, where: str, source: str) -> Requirement:
+def _requirement(raw: Any, where: str | LazyText, source: str) -> Requirement:
     if isinstance(raw, str):
         return Requirement(raw)
     if not isinstance(raw, Mapping) or not isinstance(raw.get("key"), str):
-        raise WorkflowDefinitionError(source, f"{where}: a requirement is a field key or a table with 'key'")
+        raise WorkflowDefinitionError(source, _("{where}: a requirement is a field key or a table with 'key'")
+            .format(where=where))
     _only(raw, {"key", "when", "fresh"}, where, source)
     return Requirement(raw["key"], raw.get("when"), bool(raw.get("fresh", False)))
 
@@ -261,18 +270,18 @@ def parse(data: Mapping[str, Any], source: str = "<memory>") -> WorkflowDefiniti
         data,
         {"name", "version", "label", "id_prefix", "initial", "states", "events", "fields", "deadlines", "note_field", "settings",
          "timing"},
-        "the definition",
+        LazyText(N_("the definition")),
         source,
     )
     for key in ("name", "version", "initial", "states", "events"):
         if key not in data:
-            raise WorkflowDefinitionError(source, f"the definition lacks '{key}'")
+            raise WorkflowDefinitionError(source, _("the definition lacks '{key}'").format(key=key))
     name = data["name"]
     version = data["version"]
     if not isinstance(name, str) or not name:
-        raise WorkflowDefinitionError(source, "'name' must be a non-empty text")
+        raise WorkflowDefinitionError(source, _("'name' must be a non-empty text"))
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        raise WorkflowDefinitionError(source, "'version' must be a whole number from 1")
+        raise WorkflowDefinitionError(source, _("'version' must be a whole number from 1"))
     source = f"{name} v{version} ({source})"
 
     states = [_state(raw, i, source) for i, raw in enumerate(data["states"])]
@@ -284,7 +293,7 @@ def parse(data: Mapping[str, Any], source: str = "<memory>") -> WorkflowDefiniti
     return WorkflowDefinition(
         name=name,
         version=version,
-        label=_label(data.get("label", name), "the definition", source),
+        label=_label(data.get("label", name), LazyText(N_("the definition")), source),
         id_prefix=str(data.get("id_prefix", "KS")),
         initial=str(data["initial"]),
         states=tuple(states),
@@ -300,44 +309,45 @@ def parse(data: Mapping[str, Any], source: str = "<memory>") -> WorkflowDefiniti
 
 def _state(raw: Any, i: int, source: str) -> State:
     if not isinstance(raw, Mapping) or not isinstance(raw.get("name"), str):
-        raise WorkflowDefinitionError(source, f"state #{i + 1} needs a 'name'")
-    _only(raw, {"name", "label", "final"}, f"state '{raw['name']}'", source)
-    return State(raw["name"], _label(raw.get("label"), f"state '{raw['name']}'", source), bool(raw.get("final", False)))
+        raise WorkflowDefinitionError(source, _("state #{number} needs a 'name'").format(number=i + 1))
+    where = LazyText(N_("state '{name}'"), name=raw["name"])
+    _only(raw, {"name", "label", "final"}, where, source)
+    return State(raw["name"], _label(raw.get("label"), where, source), bool(raw.get("final", False)))
 
 
 def _field(raw: Any, i: int, source: str) -> Field:
     if not isinstance(raw, Mapping) or not isinstance(raw.get("key"), str):
-        raise WorkflowDefinitionError(source, f"field #{i + 1} needs a 'key'")
-    where = f"field '{raw['key']}'"
+        raise WorkflowDefinitionError(source, _("field #{number} needs a 'key'").format(number=i + 1))
+    where = LazyText(N_("field '{key}'"), key=raw["key"])
     _only(raw, {"key", "type", "label", "choices", "confirm"}, where, source)
     return Field(
         raw["key"],
         str(raw.get("type", "")),
         _label(raw.get("label"), where, source),
-        _strs(raw.get("choices", []), f"{where} choices", source),
+        _strs(raw.get("choices", []), _part(where, "choices"), source),
         bool(raw.get("confirm", False)),
     )
 
 
 def _event(raw: Any, i: int, workflow: str, initial: str, source: str) -> Event:
     if not isinstance(raw, Mapping) or not isinstance(raw.get("name"), str):
-        raise WorkflowDefinitionError(source, f"event #{i + 1} needs a 'name'")
-    where = f"event '{raw['name']}'"
+        raise WorkflowDefinitionError(source, _("event #{number} needs a 'name'").format(number=i + 1))
+    where = LazyText(N_("event '{name}'"), name=raw["name"])
     _only(raw, {"name", "label", "from", "to", "roles", "requires", "rules", "creates", "notice"}, where, source)
     if not isinstance(raw.get("to"), str):
-        raise WorkflowDefinitionError(source, f"{where} needs a destination 'to'")
+        raise WorkflowDefinitionError(source, _("{where} needs a destination 'to'").format(where=where))
     rules = []
     for r in raw.get("rules", []):
         if not isinstance(r, Mapping) or not isinstance(r.get("rule"), str):
-            raise WorkflowDefinitionError(source, f"{where}: a rule is a table with 'rule'")
+            raise WorkflowDefinitionError(source, _("{where}: a rule is a table with 'rule'").format(where=where))
         rules.append(Rule(r["rule"], {k: v for k, v in r.items() if k != "rule"}))
     creates = _creates(raw["creates"], where, workflow, initial, source) if "creates" in raw else None
     return Event(
         raw["name"],
         _label(raw.get("label", raw["name"]), where, source),
-        _strs(raw.get("from", []), f"{where} 'from'", source),
+        _strs(raw.get("from", []), _part(where, "from"), source),
         raw["to"],
-        _strs(raw.get("roles", []), f"{where} roles", source),
+        _strs(raw.get("roles", []), _part(where, "roles"), source),
         tuple(_requirement(r, where, source) for r in raw.get("requires", [])),
         tuple(rules),
         creates,
@@ -345,16 +355,16 @@ def _event(raw: Any, i: int, workflow: str, initial: str, source: str) -> Event:
     )
 
 
-def _creates(c: Any, where: str, workflow: str, initial: str, source: str) -> Creates:
+def _creates(c: Any, where: str | LazyText, workflow: str, initial: str, source: str) -> Creates:
     """The follow-up an event opens; by default in the same workflow's initial state."""
     if not isinstance(c, Mapping):
-        raise WorkflowDefinitionError(source, f"{where}: 'creates' must be a table")
-    _only(c, {"workflow", "state", "title", "copy", "set"}, f"{where} creates", source)
+        raise WorkflowDefinitionError(source, _("{where}: 'creates' must be a table").format(where=where))
+    _only(c, {"workflow", "state", "title", "copy", "set"}, _part(where, "creates"), source)
     return Creates(
         str(c.get("workflow", workflow)),
         str(c.get("state", initial)),
         str(c.get("title", "{title}")),
-        _strs(c.get("copy", []), f"{where} creates.copy", source),
+        _strs(c.get("copy", []), _part(where, "creates.copy"), source),
         dict(c.get("set", {})),
     )
 
@@ -368,8 +378,8 @@ _DEADLINE_KEYS = {
 
 def _deadline(raw: Any, i: int, source: str) -> DeadlineRule:
     if not isinstance(raw, Mapping) or not isinstance(raw.get("name"), str):
-        raise WorkflowDefinitionError(source, f"deadline #{i + 1} needs a 'name'")
-    where = f"deadline '{raw['name']}'"
+        raise WorkflowDefinitionError(source, _("deadline #{number} needs a 'name'").format(number=i + 1))
+    where = LazyText(N_("deadline '{name}'"), name=raw["name"])
     _only(raw, _DEADLINE_KEYS, where, source)
     days = raw.get("days", 0)
     if isinstance(days, list):
@@ -378,7 +388,7 @@ def _deadline(raw: Any, i: int, source: str) -> DeadlineRule:
         days = dict(days)
     return DeadlineRule(
         raw["name"],
-        _strs(raw.get("states", []), f"{where} states", source),
+        _strs(raw.get("states", []), _part(where, "states"), source),
         str(raw.get("action", "")),
         str(raw.get("anchor", "entered")),
         days,
@@ -387,21 +397,21 @@ def _deadline(raw: Any, i: int, source: str) -> DeadlineRule:
         raw.get("repeat_days"),
         raw.get("event"),
         raw.get("template"),
-        _strs(raw.get("notify", []), f"{where} notify", source),
-        _strs(raw.get("cc", []), f"{where} cc", source),
+        _strs(raw.get("notify", []), _part(where, "notify"), source),
+        _strs(raw.get("cc", []), _part(where, "cc"), source),
         raw.get("when"),
         bool(raw.get("skip_if_children", False)),
         raw.get("counts_from"),
         None if raw.get("grace_days") is None else int(raw["grace_days"]),
         raw.get("overdue_template"),
-        _strs(raw.get("overdue_notify", []), f"{where} overdue_notify", source),
-        _strs(raw.get("overdue_cc", []), f"{where} overdue_cc", source),
+        _strs(raw.get("overdue_notify", []), _part(where, "overdue_notify"), source),
+        _strs(raw.get("overdue_cc", []), _part(where, "overdue_cc"), source),
         bool(raw.get("skip_if_ending", False)),
     )
 
 
 def _timing(raw: Any, source: str) -> Timing:
     if not isinstance(raw, Mapping):
-        raise WorkflowDefinitionError(source, "'timing' must be a table")
+        raise WorkflowDefinitionError(source, _("'timing' must be a table"))
     _only(raw, {"ends_field", "step_rule"}, "[timing]", source)
     return Timing(raw.get("ends_field"), raw.get("step_rule"))

@@ -10,6 +10,8 @@ from sqlalchemy.engine import Connection
 
 from workflows import guards
 
+from engine.lifecycle.labels import choice_label
+
 
 class _HookView:
     """What the guards see of the agreement as the transition left it."""
@@ -19,6 +21,8 @@ class _HookView:
         self.values = t.values
         self.today = ctx.clock.today()
         self.state = t.from_state
+
+    choice_label = staticmethod(choice_label)  # the flag's sentence names choices by their labels
 
     def count_events(self, event: str) -> int:
         return 0

@@ -22,6 +22,7 @@ from workflows import guards
 from workflows.spec import Event, WorkflowDefinition
 
 from engine.lifecycle.agreement import Agreement
+from engine.lifecycle.labels import choice_label
 from engine.store.tables import agreements, history
 
 # Rule kinds whose answer depends on other agreements.
@@ -50,6 +51,10 @@ class GuardView:
         self.compared = {**values, **(supplied or {})}
         self.today = ctx.clock.today()
         self.state = agreement.lifecycle_state  # rules that apply from some states only (scorecard)
+
+    # How the rules name a choice (an urusan, a partner type, a form) to people: by its label,
+    # in the language the rule's sentence is in (``workflows.wording.choice``).
+    choice_label = staticmethod(choice_label)
 
     def opd_urusan(self, code: str) -> list[str]:
         """The urusan the directory lists for OPD ``code`` (the field-within-urusan rule)."""

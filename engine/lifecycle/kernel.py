@@ -227,8 +227,10 @@ def decide(conn: Connection, ctx, agreement: Agreement, defn: WorkflowDefinition
 
 def _field_named(defn: WorkflowDefinition, problem: guards.Problem) -> str:
     """A missing field as the reader knows it: its key (what ``--set`` takes) and its label in
-    the reader's language. The guards name a missing requirement ``key (English label)``; a
-    rule's own sentence about what is missing (an incomplete scorecard) is kept as it is."""
+    the reader's language. The guards name a missing requirement ``key (label)`` in the language
+    gettext speaks (workflows/wording.py), English until the CLI binds the catalog: that one is
+    relabelled here; a rule's own sentence about what is missing (an incomplete scorecard) is
+    kept as it is."""
     if problem.key and defn.has_field(problem.key):
         f = defn.field(problem.key)
         if problem.message == f"{f.key} ({f.label.en})":

@@ -325,6 +325,11 @@ def history_of(ctx: Context, ref: str) -> list[dict[str, Any]]:
     ]
 
 
+def _problem_text(problem: guards.Problem) -> str:
+    """A guard's problem as a sentence of its own: what is missing says so, as in a refusal."""
+    return i18n._("missing {fields}").format(fields=problem.message) if problem.missing else problem.message
+
+
 def events_for(ctx: Context, ref: str, actor_login: str) -> list[dict[str, Any]]:
     """Every event of the agreement's workflow: whether this user may fire it now, and what it still needs."""
     with db.read(ctx.engine) as conn:
@@ -341,7 +346,7 @@ def events_for(ctx: Context, ref: str, actor_login: str) -> list[dict[str, Any]]
         for e in defn.events:
             possible = e.name in leaving
             missing = guards.missing_requirements(defn, e, values)
-            problems = [] if (missing or not possible) else [p.message for p in guards.evaluate(defn, e, view)]
+            problems = [] if (missing or not possible) else [_problem_text(p) for p in guards.evaluate(defn, e, view)]
             permitted = actor is not None and (actor.may_fire(e, row.lead_opd) or territory.acts_as_lead(conn, actor, e.roles, row.id))
             entry = {
                 "event": e.name,

@@ -20,9 +20,14 @@ def test_sewa_over_five_years_is_refused_naming_the_limit_and_its_source_unless_
     assert refused.returncode == 5
     message = refused.stderr.strip()
     assert message.count("\n") == 0, "one sentence"
-    assert "the term of 6.0 years exceeds the maximum of 5 years for sewa" in message
-    assert "limit bmd_terms.sewa: PP 27/2014 Pasal 29" in message  # the limit and its source
-    assert "term_exception_ground" in message
+    assert "jangka waktu 6,0 tahun melebihi batas paling lama 5 tahun untuk Sewa (sewa)" in message
+    assert "(batasan bmd_terms.sewa: PP 27/2014 Pasal 29" in message  # the limit and its source
+    assert "; catat dasar pengecualian pada term_exception_ground (Dasar pengecualian jangka waktu" in message
+    in_english = cli("fire", ref, "synchronize", *sets(six_years), check=False, now=now_at(T0),
+                     extra_env={"TKKSD_LANGUAGE": "en"}).stderr.strip()
+    assert in_english.startswith("Error: Cannot fire 'synchronize' on ") and in_english.count("\n") == 0
+    assert "the term of 6.0 years exceeds the maximum of 5 years for Lease (sewa) (limit bmd_terms.sewa: PP 27/2014" in in_english
+    assert "; record an exception ground in term_exception_ground (Exception ground for a longer term" in in_english
     assert cli("show", ref, "--json").json()["state"] == "verified"
 
     ground = "Usaha memerlukan jangka waktu lebih dari 5 tahun (PP 27/2014 Pasal 29)"
@@ -70,12 +75,13 @@ def test_pinjam_pakai_needs_the_bupati_and_may_be_extended_once(cli, ctx):
 
     # The extension period itself may not exceed the form's maximum of 5 years.
     too_long = cli("fire", ref, "extend", "--set", "ends_on=2037-04-01", "--set", "adendum_ref=ADD/01", check=False)
-    assert too_long.returncode == 5 and "exceeds the maximum of 5 years for pinjam_pakai" in too_long.stderr
+    assert too_long.returncode == 5 and "melebihi batas paling lama 5 tahun untuk Pinjam pakai (pinjam_pakai)" in too_long.stderr
 
     cli("fire", ref, "extend", "--set", "ends_on=2036-04-01", "--set", "adendum_ref=ADD/01")
     second = cli("fire", ref, "extend", "--set", "ends_on=2038-04-01", "--set", "adendum_ref=ADD/02", check=False)
     assert second.returncode == 5
-    assert "'extend' may happen at most 1 time(s) for pinjam_pakai" in second.stderr
+    assert "Perpanjang (extend) paling banyak 1 kali untuk Pinjam pakai (pinjam_pakai)" in second.stderr
+    assert "; sudah dilakukan 1 kali." in second.stderr
     assert "bmd_terms.pinjam_pakai" in second.stderr and "Permendagri 19/2016" in second.stderr
     shown = cli("show", ref, "--json").json()
     assert (shown["state"], shown["data"]["ends_on"]) == ("integrated", "2036-04-01")
@@ -84,7 +90,11 @@ def test_pinjam_pakai_needs_the_bupati_and_may_be_extended_once(cli, ctx):
 def test_pinjam_pakai_is_only_lent_to_a_government(cli):
     ref = add_bmd(cli, "pinjam_pakai")
     refused = cli("fire", ref, "identify", *sets(step_values("pinjam_pakai", "identify", partner_type="company")), check=False)
-    assert refused.returncode == 5 and "only lent to another government" in refused.stderr
+    assert refused.returncode == 5 and "pinjam pakai hanya diberikan kepada pemerintah lain" in refused.stderr
+    # A definition's own sentence, in English when asked for.
+    in_english = cli("fire", ref, "identify", *sets(step_values("pinjam_pakai", "identify", partner_type="company")),
+                     check=False, extra_env={"TKKSD_LANGUAGE": "en"})
+    assert in_english.returncode == 5 and "a pinjam pakai is only lent to another government" in in_english.stderr
 
 
 def test_closing_requires_the_bast(cli, ctx):

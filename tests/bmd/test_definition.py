@@ -170,7 +170,7 @@ def test_workflow_check_names_every_problem_of_a_folder(tmp_path):
     problems = results["pemanfaatan-bmd.v3.toml"]["problems"]
     assert any("membaca batasan 'bmd_terms_2030'" in p for p in problems)
     assert any("templat pemberitahuan 'contribution_letter' tidak memiliki id/contribution_letter.subject.j2" in p for p in problems)
-    assert "core field 'title' is not declared" in results["broken.v1.toml"]["problems"][0]
+    assert "isian inti 'title' tidak dideklarasikan" in results["broken.v1.toml"]["problems"][0]
     assert "versi 1 dari 'kerja-sama' sudah didefinisikan" in results["kerja-sama.v1.toml"]["problems"][0]
     shipped = len(list((ROOT / "workflows" / "definitions").glob("*.toml")))  # kerja-sama-desa and the v2s came with issue 15
     assert f"3 dari {3 + shipped} berkas definisi alur kerja gagal diperiksa" in out.stderr

@@ -227,7 +227,8 @@ def test_tkksd_now_sets_the_clock(cli):
     b = add(cli, now="2026-01-10")["id"]
     walk_cli(cli, b, "synchronized")
     refused = cli("fire", b, "sign", *sets(KS_STEPS["sign"][1]), now="2026-01-14T23:00", check=False)
-    assert "signed_on 2026-01-15 is in the future (today is 2026-01-14)" in one_error_line(refused)
+    assert ("signed_on (Tanggal penandatanganan) 15 Januari 2026 berada di masa depan (hari ini 14 Januari 2026)"
+            in one_error_line(refused))
     assert cli("fire", b, "sign", *sets(KS_STEPS["sign"][1]), now="2026-01-15T00:30").returncode == 0
 
 

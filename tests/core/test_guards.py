@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 import pytest
 
-from workflows import guards
+from workflows import guards, wording
 from workflows.guards import ValueProblem, holds, missing_requirements, parse_value
 from workflows.spec import Field, Label, Rule, parse
 
@@ -180,7 +181,7 @@ def test_not_future(mini):
     rule = Rule("not_future", {"key": "starts_on"})
     assert rule_problem(mini, rule, {"starts_on": date(2026, 6, 1)}) is None
     p = rule_problem(mini, rule, {"starts_on": date(2026, 6, 2)})
-    assert p.key == "starts_on" and p.message == "starts_on 2026-06-02 is in the future (today is 2026-06-01)"
+    assert p.key == "starts_on" and p.message == "starts_on (Start) 2 June 2026 is in the future (today is 1 June 2026)"
 
 
 def test_after(mini):
@@ -188,7 +189,7 @@ def test_after(mini):
     assert rule_problem(mini, rule, {"starts_on": date(2026, 1, 1), "ends_on": date(2026, 1, 2)}) is None
     for ends in (date(2026, 1, 1), date(2025, 12, 31)):
         p = rule_problem(mini, rule, {"starts_on": date(2026, 1, 1), "ends_on": ends})
-        assert p is not None and "must be after starts_on 2026-01-01" in p.message
+        assert p is not None and "must be after starts_on (Start) 1 January 2026" in p.message
 
 
 def test_increases(mini):
@@ -196,7 +197,7 @@ def test_increases(mini):
     stored = {"ends_on": date(2030, 1, 1)}
     assert rule_problem(mini, rule, {"ends_on": date(2031, 1, 1)}, stored) is None
     p = rule_problem(mini, rule, {"ends_on": date(2030, 1, 1)}, stored)
-    assert p.message == "the new ends_on 2030-01-01 must be after the current 2030-01-01"
+    assert p.message == "the new ends_on (End) 1 January 2030 must be after the current 1 January 2030"
 
 
 def test_no_open_overlap(mini):
@@ -204,7 +205,7 @@ def test_no_open_overlap(mini):
     assert rule_problem(mini, rule, {"partner": "P"}) is None
     p = rule_problem(mini, rule, {"partner": "P"}, overlaps=["MN-2026-0001"])
     assert p.key == "ok"
-    assert p.message == "another open agreement has the same partner, lead_opd: MN-2026-0001; acknowledge it with ok=yes"
+    assert p.message == "another open agreement has the same Partner, Lead OPD: MN-2026-0001; acknowledge it with ok=yes"
     assert rule_problem(mini, rule, {"partner": "P", "ok": True}, overlaps=["MN-2026-0001"]) is None
 
 
@@ -229,3 +230,49 @@ def test_evaluate_reports_missing_before_rules(mini):
     problems = guards.evaluate(defn, finish, view, {"starts_on": date(2027, 1, 1), "ends_on": date(2026, 1, 1)})
     assert [p.key for p in problems] == ["starts_on", "ends_on"]  # both rules, each named
     assert guards.evaluate(defn, finish, view, {"starts_on": date(2026, 1, 1), "ends_on": date(2026, 2, 1)}) == []
+
+
+# ------------------------------------------------------------------ the reader's language
+
+
+@pytest.fixture
+def indonesian(monkeypatch):
+    """gettext's global domain bound to the catalog in Indonesian, as the CLI binds it."""
+    import gettext
+
+    from engine import i18n
+
+    monkeypatch.setenv("LANGUAGE", os.environ.get("LANGUAGE", ""))  # i18n.use sets it; restored afterwards
+    domain = gettext.textdomain()
+    i18n.use("id")
+    yield
+    gettext.textdomain(domain)
+
+
+def test_rule_sentences_and_the_labels_in_them_follow_the_language_gettext_speaks(mini, indonesian):
+    assert wording.language() == "id"
+    p = rule_problem(mini, Rule("not_future", {"key": "starts_on"}), {"starts_on": date(2026, 6, 2)})
+    assert p.message == "starts_on (Mulai) 2 Juni 2026 berada di masa depan (hari ini 1 Juni 2026)"
+    p = rule_problem(mini, Rule("no_open_overlap", {"keys": ["partner", "lead_opd"], "unless": "ok"}), {"partner": "P"},
+                     overlaps=["MN-2026-0001"])
+    assert p.message == ("kerja sama lain yang masih berjalan memiliki Mitra, OPD yang sama: MN-2026-0001; nyatakan bahwa "
+                         "hal ini disadari dengan ok=ya")
+    defn = parse(mini)
+    [missing] = guards.evaluate(defn, defn.event("finish"), View({}), {"starts_on": date(2026, 1, 1)})
+    assert missing.message == "ends_on (Akhir)"
+    with pytest.raises(ValueProblem, match=r"^x \(X\) harus berupa tanggal dengan format YYYY-MM-DD, bukan '15-01-2026'$"):
+        parse_value(f("date"), "15-01-2026")
+
+
+def test_values_in_rule_sentences_read_as_people_write_them(indonesian):
+    assert (wording.number(1044), wording.number(6.04, 1), wording.percent(12.5), wording.day(date(2027, 8, 17))) == (
+        "1.044", "6,0", "12,5 %", "17 Agustus 2027")
+    labelled = type("LabelledView", (), {"choice_label": staticmethod(lambda key, value, lang: {"sewa": "Sewa"}.get(value, value))})
+    assert (wording.choice(labelled, "form", "sewa"), wording.choice(labelled, "form", "KSP"), wording.choice(object(), "form", "sewa")) == (
+        "Sewa (sewa)", "KSP", "sewa")
+
+
+def test_values_in_english(english):
+    assert wording.language() == "en"
+    assert (wording.number(1044), wording.number(6.04, 1), wording.percent(12.5), wording.day(date(2027, 8, 17))) == (
+        "1,044", "6.0", "12.5%", "17 August 2027")

@@ -63,8 +63,9 @@ def test_two_overlapping_synchronize_at_the_same_instant(ctx, env, database_url,
     loser = first if winner == second else second
     _, _, lose_err = results[loser]
     assert lose_err[-1] == (
-        f"Kesalahan: Peristiwa 'synchronize' tidak dapat dilakukan pada {loser}: another open agreement has the same partner, field, lead_opd: "
-        f"{winner}; acknowledge it with overlap_acknowledged=yes."
+        f"Kesalahan: Peristiwa 'synchronize' tidak dapat dilakukan pada {loser}: kerja sama lain yang masih berjalan memiliki "
+        f"Mitra, Urusan pemerintahan, OPD pengampu yang sama: {winner}; nyatakan bahwa hal ini disadari dengan "
+        f"overlap_acknowledged=ya."
     ), lose_err
     assert "Traceback" not in "\n".join(lose_err)
 

@@ -197,7 +197,7 @@ REFUSALS = [
     ("future-signing", "synchronized", lambda c, r: fire(c, "sari", r, "sign", values={**KS_STEPS["sign"][1], "signed_on": (c.clock.today() + timedelta(days=1)).isoformat(), "ends_on": "2099-01-01"}),
      errors.RequirementsMissing, "is in the future"),
     ("end-before-start", "synchronized", lambda c, r: fire(c, "sari", r, "sign", values={**KS_STEPS["sign"][1], "ends_on": "2025-01-01"}),
-     errors.RequirementsMissing, "ends_on 2025-01-01 must be after signed_on 2026-01-15."),
+     errors.RequirementsMissing, "ends_on (End date) 1 January 2025 must be after signed_on (Signing date) 15 January 2026."),
     ("pks-without-kuasa", "synchronized", lambda c, r: fire(c, "sari", r, "sign", values={**KS_STEPS["sign"][1], "signed_by_opd_head": "yes"}),
      errors.RequirementsMissing, "missing surat_kuasa_ref (Surat Kuasa reference)."),
     ("malformed-date", "synchronized", lambda c, r: fire(c, "sari", r, "sign", values={**KS_STEPS["sign"][1], "signed_on": "15/01/2026"}),
@@ -225,7 +225,7 @@ REFUSALS = [
     ("same-step-twice", "identified", lambda c, r: fire(c, "sari", r, "identify", values=KS_STEPS["identify"][1]), errors.AlreadyDone,
      "Conflict: 'identify' was already fired on {ref} by admin at"),
     ("extend-backwards", "integrated", lambda c, r: fire(c, "sari", r, "extend", values={"ends_on": "2030-01-01", "adendum_ref": "AD-1"}),
-     errors.RequirementsMissing, "the new ends_on 2030-01-01 must be after the current 2031-01-15"),
+     errors.RequirementsMissing, "the new ends_on (End date) 1 January 2030 must be after the current 15 January 2031"),
 ]
 
 
@@ -253,7 +253,8 @@ def test_overlap_with_an_open_agreement_needs_acknowledging(people):
     second = _at(ctx, "verified", title="KB kedua")
     values = {k: v for k, v in KS_STEPS["synchronize"][1].items() if k != "overlap_acknowledged"}
     before = snapshot(ctx.engine)
-    with pytest.raises(errors.RequirementsMissing, match=f"another open agreement has the same partner, field, lead_opd: {first}; acknowledge it with overlap_acknowledged=yes"):
+    with pytest.raises(errors.RequirementsMissing, match=re.escape(
+            f"another open agreement has the same Partner, Field (urusan), Lead OPD: {first}; acknowledge it with overlap_acknowledged=yes")):
         fire(ctx, "rina", second, "synchronize", values=values)
     assert snapshot(ctx.engine) == before
     assert fire(ctx, "rina", second, "synchronize", values={**values, "overlap_acknowledged": "yes"})["state"] == "synchronized"

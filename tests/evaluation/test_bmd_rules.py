@@ -16,7 +16,8 @@ def test_a_bgs_bsg_with_5_percent_for_government_use_is_refused(cli, ctx):
     refused = cli("fire", ref, "synchronize", *sets(step_values("bgs_bsg", "synchronize", government_use_pct="5")),
                   check=False, now=now_at(T0))
     assert refused.returncode == 5
-    assert "government_use_pct 5 % is below the minimum of 10 % for bgs_bsg" in refused.stderr
+    assert ("government_use_pct (Bagian bangunan untuk tugas pemerintahan (%)) 5 % di bawah batas paling sedikit 10 % "
+            "untuk BGS/BSG (bgs_bsg)") in refused.stderr
     assert "PP 28/2020 Pasal 36" in refused.stderr and len(refused.stderr.strip().splitlines()) == 1
     assert cli("show", ref, "--json").json()["state"] == "verified"
     cli("fire", ref, "synchronize", *sets(step_values("bgs_bsg", "synchronize", government_use_pct="12.5")), now=now_at(T0))
@@ -27,8 +28,9 @@ def test_ksp_needs_the_bupatis_approval(cli, ctx):
     walk_bmd(cli, ref, "ksp", "verify")
     values = {k: v for k, v in step_values("ksp", "synchronize").items() if not k.startswith("bupati_")}
     refused = cli("fire", ref, "synchronize", *sets(values), check=False, now=now_at(T0))
-    assert refused.returncode == 5 and "the Bupati's approval for ksp" in refused.stderr
-    assert "bupati_approval_ref" in refused.stderr and "to be confirmed" in refused.stderr
+    assert refused.returncode == 5 and "(persetujuan Bupati untuk KSP (ksp): bmd_approvals.ksp: " in refused.stderr
+    assert "bupati_approval_ref (Nomor persetujuan Bupati)" in refused.stderr
+    assert "masih perlu dicocokkan dengan naskah resmi" in refused.stderr
 
 
 def test_sewa_needs_no_bupati(cli, ctx):

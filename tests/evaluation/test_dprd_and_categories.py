@@ -18,7 +18,8 @@ def test_ksdpl_needs_the_dprd_and_the_centre(ctx):
     # The category must agree with the partner type at identify.
     with pytest.raises(RequirementsMissing) as refused:
         fire(ctx, "admin", ref, "identify", values=KS_STEPS["identify"][1])
-    assert "category KSDPL is for partner type(s) foreign, not otorita_ikn" in str(refused.value)
+    assert ("the category With foreign local governments (KSDPL) is for the partner type(s) Foreign partner (foreign), "
+            "not IKN Authority (otorita_ikn) (category_partner_types.KSDPL: ") in str(refused.value)
     walk_service(ctx, ref, "verified", **FOREIGN)
 
     with pytest.raises(RequirementsMissing) as refused:
@@ -58,7 +59,7 @@ def test_field_outside_the_lead_opds_urusan(urusan):
 
     with ctx.engine.connect() as conn:
         flags = conn.execute(sa.select(incidents.c.message).where(incidents.c.kind == "flag")).scalars().all()
-    assert len(flags) == 1 and "food_security is not among the urusan of the lead OPD RSUD (health)" in flags[0]
+    assert len(flags) == 1 and "the field Food (food_security) is not among the urusan of the lead OPD RSUD: Health (health)" in flags[0]
     fire(ctx, "admin", ref, "verify", values=KS_STEPS["verify"][1])
     with pytest.raises(RequirementsMissing) as refused:
         fire(ctx, "admin", ref, "synchronize", values=KS_STEPS["synchronize"][1])

@@ -47,7 +47,7 @@ def test_the_end_of_the_rpjmd_opens_resync_for_exactly_the_agreements_citing_it(
     # The TKKSD re-synchronizes: an ended period is refused, the plan in force accepted.
     with pytest.raises(RequirementsMissing) as refused:
         fire(after, "admin", citing[0], "resynchronize", values={"plan_ref": "RPJMD 2016-2021 Misi 1"})
-    assert "cites RPJMD Kabupaten Kutai Kartanegara 2016-2021, which ended on 2021-12-31" in str(refused.value)
+    assert "cites RPJMD Kabupaten Kutai Kartanegara 2016-2021, which ended on 31 December 2021" in str(refused.value)
     fire(after, "admin", citing[0], "resynchronize", values={"plan_ref": "RPJMD 2025-2029 Misi 2"})
     assert not [r for r in deadline_rows(ctx, citing[0], status="pending") if r.rule.startswith("resync")]
     # The other one is not re-synchronized: a month on, the chair hears of it.

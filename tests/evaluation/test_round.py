@@ -63,7 +63,7 @@ def test_a_round_over_the_demo_inventory(cli, ctx, tmp_path, chromium):
     dkp = expected["DKP"]
     good = {**scorecard(4), "evaluation_findings": "Efektif", "evaluation_recommendation": "continue"}
     refused = cli("fire", dkp[1], "continue", *sets(good), check=False, now="2024-05-10T09:00")
-    assert refused.returncode == 5 and "ikn_relevance" in refused.stderr and "assessed again at every evaluation" in refused.stderr
+    assert refused.returncode == 5 and "ikn_relevance" in refused.stderr and "dinilai ulang pada setiap evaluasi" in refused.stderr
     for number in dkp[1:]:
         cli("fire", number, "continue", *sets({**good, **REASSESSED}), now="2024-05-10T09:00")
     # The re-assessment may also come first, recorded on its own during the evaluation.

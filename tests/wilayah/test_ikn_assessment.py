@@ -41,12 +41,19 @@ def test_every_evaluation_assesses_the_ikn_relevance_again(cli):
     cli("fire", ref, "open_evaluation", now="2027-03-01T09:00")
     refused = cli("fire", ref, "continue", *sets(CONTINUED), check=False, now="2027-03-02T09:00")
     assert refused.returncode == 5 and refused.stderr.count("\n") == 1
-    assert "missing ikn_relevance (IKN relevance), ikn_reassessment" in refused.stderr
-    assert "assessed again at every evaluation" in refused.stderr and "'ikn_reassess'" in refused.stderr
+    # One sentence in the reader's language: fields and the event by their labels, with the codes one types.
+    assert ("belum diisi: ikn_relevance (Keterkaitan dengan IKN), ikn_reassessment (Penilaian ulang keterkaitan dan "
+            "keselarasan dengan IKN), yang dinilai ulang pada setiap evaluasi, bersama peristiwa ini atau lebih dahulu "
+            "dengan Nilai ulang keterkaitan IKN (ikn_reassess).") in refused.stderr
+    in_english = cli("fire", ref, "continue", *sets(CONTINUED), check=False, now="2027-03-02T09:00",
+                     extra_env={"TKKSD_LANGUAGE": "en"})
+    assert in_english.returncode == 5 and ("missing ikn_relevance (IKN relevance), ikn_reassessment (IKN relevance and "
+                                           "alignment re-assessed), assessed again at every evaluation, with this event or "
+                                           "first with Re-assess IKN relevance (ikn_reassess).") in in_english.stderr
     assert cli("show", ref, "--json").json()["state"] == "under_evaluation"  # nothing changed
     by_hand = cli("fire", ref, "ikn_reassess", *sets({**REASSESSED, "ikn_assessed_on": "2027-01-01"}), check=False,
                   now="2027-03-02T09:00")
-    assert by_hand.returncode == 2 and "date the IKN relevance was last assessed" in by_hand.stderr
+    assert by_hand.returncode == 2 and "tanggal keterkaitan dengan IKN terakhir dinilai" in by_hand.stderr
 
     # Recorded during the evaluation, it counts for the event that closes it.
     cli("fire", ref, "ikn_reassess", *sets(REASSESSED), now="2027-03-02T09:00")
@@ -79,7 +86,7 @@ def test_bmd_asks_the_ikn_relevance_at_identify_and_village_cooperation_at_every
     values = {"kib_code": "1.3.1.01.001/0009", "asset_location": "Jl. Poros Samboja", "asset_area_m2": "800",
               "objective": "Gudang logistik", "partner_type": "company", "location": "Karya Jaya"}
     refused = cli("fire", ref, "identify", *sets(values), check=False)
-    assert refused.returncode == 5 and "missing ikn_relevance (IKN relevance), ikn_reassessment" in refused.stderr
+    assert refused.returncode == 5 and "belum diisi: ikn_relevance (Keterkaitan dengan IKN), ikn_reassessment" in refused.stderr
     cli("fire", ref, "identify", *sets({**values, **REASSESSED}))
     assert cli("show", ref, "--json").json()["data"]["ikn_assessed_on"]
 
@@ -110,7 +117,7 @@ def test_notices_offer_ikn_decisions_only_inside_the_delineation_and_end_them_on
     assert "upgrade" not in offered[outside]  # a PKS is not upgraded: its guard cannot pass
     assert {"ikn_handover", "ikn_end"} <= offered[inside]
     refused = cli("fire", outside, "ikn_end", "--set", "ikn_decision_ref=BA/1", "--note", "x", check=False)
-    assert refused.returncode == 5 and "inside or cut by the IKN delineation" in refused.stderr
+    assert refused.returncode == 5 and "di dalam atau terpotong garis delineasi IKN" in refused.stderr
     # In English, the letter names the next step in English.
     cli("fire", outside, "integrate", "--set", "rkpd_ref=RKPD 2026 DKP-01", extra_env={"TKKSD_LANGUAGE": "en"})
     [(_, _, _, snap)] = [o for o in outbox_of(ctx, outside) if o[3]["event"]["name"] == "integrate"]
@@ -126,7 +133,7 @@ def test_a_lurah_or_kepala_desa_is_copied_where_the_wilayah_file_gives_the_addre
     units.write_text("\n".join(own) + "\n", encoding="utf-8")
     conf = tmp_path / "tkksd.toml"
     conf.write_text(f'[general]\nwilayah_file = "{units}"\n', encoding="utf-8")
-    assert "0 added, 1 updated" in cli("init", extra_env={"TKKSD_CONFIG": str(conf)}).stdout
+    assert "0 ditambahkan, 1 diperbarui" in cli("init", extra_env={"TKKSD_CONFIG": str(conf)}).stdout
 
     told = add(cli, "PKS Air Bersih Karya Jaya", "Karya Jaya")
     not_told = add(cli, "PKS Air Bersih Beringin Agung", "Beringin Agung")

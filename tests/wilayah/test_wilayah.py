@@ -71,7 +71,7 @@ def test_handover_is_only_for_agreements_in_the_delineation(cli):
     ref = add(cli, "PKS Jalan Tenggarong", location="64.02.06")
     walk_cli(cli, ref, "signed")
     r = cli("fire", ref, "ikn_handover", "--set", "ikn_decision_ref=X", "--note", "n", check=False)
-    assert r.returncode == 5 and "inside or cut by the IKN delineation" in r.stderr
+    assert r.returncode == 5 and "di dalam atau terpotong garis delineasi IKN" in r.stderr
     inside = add(cli, "PKS Pasar Handil Baru", location="Handil Baru")
     walk_cli(cli, inside, "signed")
     shown = cli("fire", inside, "ikn_handover", "--set", "ikn_decision_ref=BA/02/2026", "--note", "Diserahkan", "--json",
