@@ -194,7 +194,7 @@ def _print_events(d: dict, defn, lang: str) -> None:
             click.echo("      " + _("requires: {fields}").format(fields="; ".join(reqs)))
         for r in e["rules"]:
             params = ", ".join(f"{k}={v}" for k, v in r.items() if k not in ("rule", "when", "message"))
-            extra = f": {r['message']}" if r.get("message") else ""
+            extra = f": {_(r['message'])}" if r.get("message") else ""  # a definition's sentence, in the catalog
             click.echo("      " + _("rule {rule}").format(rule=r["rule"]) + (f" ({params})" if params else "") + extra)
 
 
