@@ -7,7 +7,9 @@ and fail instead under CI=true.
 
 A test that uses ``env`` (or ``ctx``, ``cli``) gets a copy of a database that `tkksd init` prepared
 once per session (tests/databases.py); a test that takes only ``database_url`` or
-``pg_database`` gets an empty one, to initialise itself. Tests must not depend on each other or on
+``pg_database`` gets an empty one, to initialise itself. A test marked
+``@shared_setup(setup)`` (tests/setups.py) gets a copy of what ``setup`` made once per session and
+backend, and ``shared_setup_result`` is what it returned. Tests must not depend on each other or on
 their order: the suite runs in random order (pytest-randomly prints its seed; ``--randomly-seed=N``
 repeats an order, ``-p no:randomly`` turns it off).
 """
@@ -27,7 +29,7 @@ from pathlib import Path
 import pytest
 
 from tests.cli_server import ForkServer
-from tests.databases import ADMIN, PG_ADMIN_URL, TEMPLATES, migrate, psycopg_dsn, sqlite_file, template_fits
+from tests.databases import ADMIN, PG_ADMIN_URL, TEMPLATES, SharedSetup, migrate, psycopg_dsn, sqlite_file, template_fits
 
 ROOT = Path(__file__).resolve().parents[1]
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -135,26 +137,54 @@ def _wants_prepared(request) -> bool:
     return "env" in request.fixturenames
 
 
+def _shared_setup(request, backend: str) -> SharedSetup | None:
+    """What the test's ``shared_setup`` marker names, built on ``backend`` (once per session)."""
+    marker = request.node.get_closest_marker("shared_setup")
+    if marker is None:
+        return None
+    factory = request.getfixturevalue("tmp_path_factory")
+    return TEMPLATES.shared(marker.args[0], backend, lambda: factory.mktemp(f"setup-{marker.args[0].__name__}"),
+                            lambda env, cwd: Cli(env, cwd))
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def database_url(request, tmp_path):
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'var' / 'tkksd.db'}"
-        if _wants_prepared(request):
+        shared = _shared_setup(request, "sqlite")
+        if shared is not None:
+            TEMPLATES.copy_shared(shared, url, tmp_path / "var")
+            _PREPARED.add(url)
+        elif _wants_prepared(request):
             TEMPLATES.copy_sqlite(url)
             _PREPARED.add(url)
         yield url
         _PREPARED.discard(url)
         return
-    if not _wants_prepared(request):
+    if not _wants_prepared(request) and request.node.get_closest_marker("shared_setup") is None:
         yield request.getfixturevalue("pg_database")
         return
     require_postgres()
     databases = TEMPLATES.pg()
-    url = databases.prepared()
+    shared = _shared_setup(request, "postgresql")
+    if shared is not None:
+        url = databases.copy_of(shared.database)
+        TEMPLATES.copy_shared(shared, url, tmp_path / "var")
+    else:
+        url = databases.prepared()
     _PREPARED.add(url)
     yield url
     _PREPARED.discard(url)
     databases.drop(url)
+
+
+@pytest.fixture
+def shared_setup_result(request, database_url):
+    """What the test's shared setup returned on the test's backend."""
+    backend = "sqlite" if database_url.startswith("sqlite") else "postgresql"
+    shared = _shared_setup(request, backend)
+    assert shared is not None, "shared_setup_result needs a test marked @shared_setup(setup)"
+    return shared.result
 
 
 @pytest.fixture

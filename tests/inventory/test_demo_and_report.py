@@ -19,6 +19,8 @@ from engine.inventory import reports
 from engine.cli.inventory_cmds import DEMO_FILE
 from engine.store.tables import history
 
+from tests.setups import demo_imported, shared_setup
+
 from .conftest import NOW_2024
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -81,6 +83,7 @@ def test_demo_loads_once_and_a_second_run_changes_nothing(cli, ctx):
     assert "chain intact" in cli("audit", "verify").stdout
 
 
+@shared_setup(demo_imported)
 def test_report_figures_of_the_demo(demo_ctx):
     data = reports.build(demo_ctx)
     assert data["totals"]["agreements"] == 219 and data["sample_data"] is True
@@ -102,6 +105,7 @@ def test_report_figures_of_the_demo(demo_ctx):
     assert data["due_soon"] and all("2024-05-01" < d["due_on"] <= "2024-07-30" for d in data["due_soon"])
 
 
+@shared_setup(demo_imported)
 def test_report_formats_through_the_cli(demo_ctx, cli, tmp_path):
     text = cli("report", now=NOW_2024).stdout
     assert "Laporan Inventaris Kerja Sama Daerah" in text and "Kerja sama menggantung" in text
@@ -114,6 +118,7 @@ def test_report_formats_through_the_cli(demo_ctx, cli, tmp_path):
     assert wb["menggantung"].max_row == len(data["hanging"]) + 1
 
 
+@shared_setup(demo_imported)
 def test_html_report_is_self_contained_and_renders_in_headless_chromium(demo_ctx, chromium, tmp_path):
     html = reports.render_html(reports.build(demo_ctx))
     assert "<svg" in html and "Menurut status" in html and "Kerja sama menggantung" in html
