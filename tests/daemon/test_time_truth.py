@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.helpers import add_service, walk_service, with_text
+from tests.setups import demo_loaded, shared_setup
 
 from .conftest import T0, ctx_at, day, deadline_rows, history_rows, outbox_rows
 from .mailcheck import Mail, kinds, problems
@@ -61,8 +62,8 @@ def _hanging_counts(cli, mails: list[Mail], when: str) -> dict[str, int]:
     }
 
 
+@shared_setup(demo_loaded)  # `tkksd demo` on 1 May 2024
 def test_demo_passes_tell_the_truth_and_agree_on_hanging(cli, ctx):
-    cli("demo", now="2024-05-01T09:00")
     every: list[Mail] = []
     table = {}
     for when in PASSES:
