@@ -198,6 +198,7 @@ def test_fuzzed_command_lines_as_subprocesses(cli, ctx, env, tmp_path, world):
     runs = 0
     bad_bytes = os.fsdecode(b"KS-\xc3(")
     pool = [(names, cmd) for names, cmd in commands()]
+    before = fingerprint(ctx, tmp_path)
     for i in range(SUBPROCESS_RUNS):
         names, cmd = pool[i % len(pool)]
         args = []
@@ -207,9 +208,10 @@ def test_fuzzed_command_lines_as_subprocesses(cli, ctx, env, tmp_path, world):
         if names == ["daemon"]:
             args.append("--once")
         extra = rng.choice([{}, {"TKKSD_USER": "nobody"}, {"TKKSD_DATABASE_URL": "mysql://u@h/d"}, {}])
-        before = fingerprint(ctx, tmp_path)
         r = cli(*names, *args, check=False, extra_env=extra)
-        check_run(names[0], r.returncode, r.stdout, r.stderr, before, fingerprint(ctx, tmp_path), [*names, *args])
+        after = fingerprint(ctx, tmp_path)
+        check_run(names[0], r.returncode, r.stdout, r.stderr, before, after, [*names, *args])
+        before = after  # nothing but the runs changes anything: this run's "after" is the next one's "before"
         runs += 1
     print(f"\nfuzz subprocesses: {runs} runs")
     assert runs == SUBPROCESS_RUNS
