@@ -281,10 +281,10 @@ def cli(env, tmp_path):
 @pytest.fixture
 def chromium():
     """Path to a headless Chromium (Debian's package); skips locally when absent, fails in CI."""
-    return _program(("chromium", "chromium-browser"), "chromium")
+    return program(("chromium", "chromium-browser"), "chromium")
 
 
-def _program(names: tuple[str, ...], package: str):
+def program(names: tuple[str, ...], package: str):
     """Path of a Debian program the document tests open files with; skips locally when absent, fails in CI."""
     for name in names:
         path = shutil.which(name)
@@ -298,16 +298,16 @@ def _program(names: tuple[str, ...], package: str):
 @pytest.fixture
 def libreoffice():
     """Path to LibreOffice's soffice (Debian's libreoffice-calc), used headless."""
-    return _program(("soffice", "libreoffice"), "libreoffice-calc")
+    return program(("soffice", "libreoffice"), "libreoffice-calc")
 
 
 @pytest.fixture
 def pdftoppm():
     """Path to poppler's pdftoppm (Debian's poppler-utils): PDF pages as PNG pictures."""
-    return _program(("pdftoppm",), "poppler-utils")
+    return program(("pdftoppm",), "poppler-utils")
 
 
 @pytest.fixture
 def graphviz_dot():
     """Path to Graphviz's dot (Debian's graphviz)."""
-    return _program(("dot",), "graphviz")
+    return program(("dot",), "graphviz")

@@ -21,10 +21,11 @@ from engine.store.tables import history
 
 from tests.setups import demo_imported, shared_setup
 
+from . import pictures
 from .conftest import NOW_2024
 
 ROOT = Path(__file__).resolve().parents[2]
-ARTIFACTS = ROOT / "var" / "test-artifacts"
+ARTIFACTS = pictures.ARTIFACTS
 
 
 def demo_rows():
@@ -126,10 +127,8 @@ def test_html_report_is_self_contained_and_renders_in_headless_chromium(demo_ctx
     assert "@media print" in html and "Data contoh" in html
     page = tmp_path / "laporan.html"
     page.write_text(html, encoding="utf-8")
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    shot = ARTIFACTS / "report.png"
-    if shot.exists():
-        shot.unlink()
+    # Taken in the test's own folder, then kept: tests in parallel (xdist) each check their own picture.
+    shot = tmp_path / "report.png"
     proc = subprocess.run(
         [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={tmp_path / 'chromium'}",
@@ -139,6 +138,6 @@ def test_html_report_is_self_contained_and_renders_in_headless_chromium(demo_ctx
     assert proc.returncode == 0, proc.stderr[-2000:]
     data = shot.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 50_000  # a real page, not a blank one
-    print(f"report screenshot: {shot}")
+    print(f"report screenshot: {pictures.keep(shot, 'report.png')}")
     (ARTIFACTS / "report.html").write_text(html, encoding="utf-8")
     json.dumps(reports.build(demo_ctx))  # the JSON form is serialisable
