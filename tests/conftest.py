@@ -65,6 +65,22 @@ def pytest_unconfigure(config):
         shutil.rmtree(folder, ignore_errors=True)
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items):
+    """The tests marked ``slow`` first (``slow(first=True)``, the longest, before them), each part in
+    its random order (a stable sort after pytest-randomly's shuffle). In parallel (``-n 2``) tests
+    are handed to the workers in this order as they free up: a long test handed out last would
+    keep one worker busy alone at the end, while started first it runs beside the short ones."""
+    items.sort(key=_start_rank)
+
+
+def _start_rank(item) -> int:
+    slow = item.get_closest_marker("slow")
+    if slow is None:
+        return 2
+    return 0 if slow.kwargs.get("first") else 1
+
+
 def tkksd_executable() -> list[str]:
     exe = Path(sys.executable).with_name("tkksd")
     return [str(exe)] if exe.exists() else [sys.executable, "-m", "engine.cli"]

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import time
 
+import pytest
 import sqlalchemy as sa
 
 from tests.conftest import tkksd_executable
@@ -76,6 +77,7 @@ def _wait_for(ctx, predicate, timeout: float = 60.0) -> dict[str, int]:
     raise AssertionError(f"timed out; counts {c}")
 
 
+@pytest.mark.slow
 def test_sigkill_mid_sweep_loses_nothing_and_fires_nothing_twice(env, ctx, cli, tmp_path):
     (tmp_path / "tkksd.toml").write_text("[daemon]\nbatch_size = 10\ndrain_seconds = 3600\n")
     numbers = _bulk(ctx, N)
@@ -106,6 +108,7 @@ def test_sigkill_mid_sweep_loses_nothing_and_fires_nothing_twice(env, ctx, cli, 
     assert len(numbers) == N
 
 
+@pytest.mark.slow
 def test_sigterm_finishes_the_item_in_hand_and_exits_zero(env, ctx, cli, tmp_path):
     (tmp_path / "tkksd.toml").write_text("[daemon]\nbatch_size = 10\ndrain_seconds = 3600\n")
     _bulk(ctx, 200)

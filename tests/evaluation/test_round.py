@@ -34,6 +34,7 @@ def running_by_opd(ctx) -> dict[str, list[str]]:
     return out
 
 
+@pytest.mark.slow
 @shared_setup(demo_loaded)  # `tkksd demo` on 1 May 2024
 def test_a_round_over_the_demo_inventory(cli, ctx, tmp_path, chromium):
     expected = running_by_opd(ctx)

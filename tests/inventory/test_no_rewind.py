@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 
+import pytest
 import sqlalchemy as sa
 
 from engine.store.tables import agreements, history
@@ -49,6 +50,7 @@ def _write(path, rows):
         w.writerows(rows)
 
 
+@pytest.mark.slow
 @shared_setup(demo_and_a_daemon_pass)
 def test_demo_after_a_daemon_pass_changes_nothing(cli, ctx, shared_setup_result):
     done = shared_setup_result  # `tkksd daemon --once` after `tkksd demo`
@@ -74,6 +76,7 @@ def test_demo_after_a_daemon_pass_changes_nothing(cli, ctx, shared_setup_result)
     assert cli("audit", "verify").returncode == 0
 
 
+@pytest.mark.slow
 @shared_setup(demo_and_a_daemon_pass)
 def test_an_import_that_would_rewind_is_refused_naming_the_agreement(cli, ctx, tmp_path):
     sheet = tmp_path / "daftar.csv"

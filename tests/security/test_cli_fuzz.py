@@ -169,6 +169,7 @@ def world(ctx, env, tmp_path):
     return {"ref": ref}, paths
 
 
+@pytest.mark.slow
 def test_fuzzed_command_lines_in_process(ctx, env, tmp_path, world):
     refs, paths = world
     COUNTS.clear()
