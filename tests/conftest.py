@@ -7,7 +7,9 @@ and fail instead under CI=true.
 
 A test that uses ``env`` (or ``ctx``, ``cli``) gets a copy of a database that `tkksd init` prepared
 once per session (tests/databases.py); a test that takes only ``database_url`` or
-``pg_database`` gets an empty one, to initialise itself. Tests must not depend on each other or on
+``pg_database`` gets an empty one, to initialise itself. A test marked
+``@shared_setup(setup)`` (tests/setups.py) gets a copy of what ``setup`` made once per session and
+backend, and ``shared_setup_result`` is what it returned. Tests must not depend on each other or on
 their order: the suite runs in random order (pytest-randomly prints its seed; ``--randomly-seed=N``
 repeats an order, ``-p no:randomly`` turns it off).
 """
@@ -27,7 +29,7 @@ from pathlib import Path
 import pytest
 
 from tests.cli_server import ForkServer
-from tests.databases import ADMIN, PG_ADMIN_URL, TEMPLATES, migrate, psycopg_dsn, sqlite_file, template_fits
+from tests.databases import ADMIN, PG_ADMIN_URL, TEMPLATES, SharedSetup, migrate, psycopg_dsn, sqlite_file, template_fits
 
 ROOT = Path(__file__).resolve().parents[1]
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -61,6 +63,22 @@ def pytest_unconfigure(config):
     folder = config.stash.get(_RAM_BASETEMP, None)
     if folder:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items):
+    """The tests marked ``slow`` first (``slow(first=True)``, the longest, before them), each part in
+    its random order (a stable sort after pytest-randomly's shuffle). In parallel (``-n 2``) tests
+    are handed to the workers in this order as they free up: a long test handed out last would
+    keep one worker busy alone at the end, while started first it runs beside the short ones."""
+    items.sort(key=_start_rank)
+
+
+def _start_rank(item) -> int:
+    slow = item.get_closest_marker("slow")
+    if slow is None:
+        return 2
+    return 0 if slow.kwargs.get("first") else 1
 
 
 def tkksd_executable() -> list[str]:
@@ -135,26 +153,54 @@ def _wants_prepared(request) -> bool:
     return "env" in request.fixturenames
 
 
+def _shared_setup(request, backend: str) -> SharedSetup | None:
+    """What the test's ``shared_setup`` marker names, built on ``backend`` (once per session)."""
+    marker = request.node.get_closest_marker("shared_setup")
+    if marker is None:
+        return None
+    factory = request.getfixturevalue("tmp_path_factory")
+    return TEMPLATES.shared(marker.args[0], backend, lambda: factory.mktemp(f"setup-{marker.args[0].__name__}"),
+                            lambda env, cwd: Cli(env, cwd))
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def database_url(request, tmp_path):
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'var' / 'tkksd.db'}"
-        if _wants_prepared(request):
+        shared = _shared_setup(request, "sqlite")
+        if shared is not None:
+            TEMPLATES.copy_shared(shared, url, tmp_path / "var")
+            _PREPARED.add(url)
+        elif _wants_prepared(request):
             TEMPLATES.copy_sqlite(url)
             _PREPARED.add(url)
         yield url
         _PREPARED.discard(url)
         return
-    if not _wants_prepared(request):
+    if not _wants_prepared(request) and request.node.get_closest_marker("shared_setup") is None:
         yield request.getfixturevalue("pg_database")
         return
     require_postgres()
     databases = TEMPLATES.pg()
-    url = databases.prepared()
+    shared = _shared_setup(request, "postgresql")
+    if shared is not None:
+        url = databases.copy_of(shared.database)
+        TEMPLATES.copy_shared(shared, url, tmp_path / "var")
+    else:
+        url = databases.prepared()
     _PREPARED.add(url)
     yield url
     _PREPARED.discard(url)
     databases.drop(url)
+
+
+@pytest.fixture
+def shared_setup_result(request, database_url):
+    """What the test's shared setup returned on the test's backend."""
+    backend = "sqlite" if database_url.startswith("sqlite") else "postgresql"
+    shared = _shared_setup(request, backend)
+    assert shared is not None, "shared_setup_result needs a test marked @shared_setup(setup)"
+    return shared.result
 
 
 @pytest.fixture
@@ -251,10 +297,10 @@ def cli(env, tmp_path):
 @pytest.fixture
 def chromium():
     """Path to a headless Chromium (Debian's package); skips locally when absent, fails in CI."""
-    return _program(("chromium", "chromium-browser"), "chromium")
+    return program(("chromium", "chromium-browser"), "chromium")
 
 
-def _program(names: tuple[str, ...], package: str):
+def program(names: tuple[str, ...], package: str):
     """Path of a Debian program the document tests open files with; skips locally when absent, fails in CI."""
     for name in names:
         path = shutil.which(name)
@@ -268,16 +314,16 @@ def _program(names: tuple[str, ...], package: str):
 @pytest.fixture
 def libreoffice():
     """Path to LibreOffice's soffice (Debian's libreoffice-calc), used headless."""
-    return _program(("soffice", "libreoffice"), "libreoffice-calc")
+    return program(("soffice", "libreoffice"), "libreoffice-calc")
 
 
 @pytest.fixture
 def pdftoppm():
     """Path to poppler's pdftoppm (Debian's poppler-utils): PDF pages as PNG pictures."""
-    return _program(("pdftoppm",), "poppler-utils")
+    return program(("pdftoppm",), "poppler-utils")
 
 
 @pytest.fixture
 def graphviz_dot():
     """Path to Graphviz's dot (Debian's graphviz)."""
-    return _program(("dot",), "graphviz")
+    return program(("dot",), "graphviz")

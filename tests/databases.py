@@ -15,6 +15,12 @@ worker) prepares one template per backend the first time a test needs it, exactl
 Only an environment that ``tkksd init`` would fill exactly like the template (the user ``admin``,
 the shipped settings, the real clock) gets a copy; any other is initialised for real by
 ``init_database``.
+
+Shared setups: a few long setups (the demo inventory loaded, then a daemon pass that catches up
+on two and a half years) are the start of several tests. Such a setup is a function of a ``Cli``
+(tests/setups.py); it runs once per session and backend on a copy of the template, in a folder
+of its own, and what it leaves (the database and the home folder: the Maildir) becomes a
+template in turn, copied for each test that names the setup (``@shared_setup(setup)``).
 """
 
 from __future__ import annotations
@@ -29,7 +35,9 @@ import threading
 import time
 import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Callable
 
 ADMIN = "admin"
 PG_ADMIN_URL = os.environ.get("TKKSD_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -102,6 +110,7 @@ class PgDatabases:
         self._ahead: queue.SimpleQueue[Future] = queue.SimpleQueue()
         self._folder = folder
         self.template: str | None = None  # made at the first prepared(): empty() needs none
+        self._derived: list[str] = []  # shared setups' databases (templates of their own)
 
     def _make_template(self) -> None:
         self.template = f"tkksd_tmpl_{uuid.uuid4().hex[:12]}"
@@ -144,6 +153,22 @@ class PgDatabases:
                     raise
                 time.sleep(0.5)
 
+    def copy_of(self, template: str) -> str:
+        """The URL of a fresh copy of ``template`` (a shared setup's database), made now."""
+        name = f"tkksd_test_{uuid.uuid4().hex[:12]}"
+        self._execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+        return pg_url(name)
+
+    def derive(self) -> str:
+        """The name of a new database copied from the template, for a shared setup to build on;
+        it is dropped with the template at the end."""
+        if self.template is None:
+            self._make_template()
+        name = f"tkksd_tmpl_{uuid.uuid4().hex[:12]}"
+        self._execute(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"')
+        self._derived.append(name)
+        return name
+
     def empty(self) -> str:
         """The URL of a fresh, empty database (created now)."""
         name = f"tkksd_test_{uuid.uuid4().hex[:12]}"
@@ -162,9 +187,30 @@ class PgDatabases:
             except Exception:  # noqa: BLE001 - a copy that failed leaves nothing to drop
                 pass
         self._copier.shutdown(wait=True)
-        if self.template is not None:
-            self._dropper.submit(self._execute, f'DROP DATABASE IF EXISTS "{self.template}" WITH (FORCE)')
+        for name in [*self._derived, *([self.template] if self.template else [])]:
+            self._dropper.submit(self._execute, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         self._dropper.shutdown(wait=True)
+
+
+def fold_wal(path: Path) -> None:
+    """Fold a SQLite database's WAL into its file, so that one file is the whole database."""
+    with sqlite3.connect(path) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+
+
+@dataclass(frozen=True)
+class SharedSetup:
+    """What a shared setup left on one backend: its database (the SQLite file, or the name of a
+    PostgreSQL database used as a template), its home folder, and what the setup returned."""
+
+    database: str
+    home: Path
+    result: Any
+
+
+# The files of a home folder that are the SQLite database itself (copied apart, WAL folded).
+DATABASE_FILES = shutil.ignore_patterns("tkksd.db", "tkksd.db-*")
 
 
 class Templates:
@@ -175,6 +221,7 @@ class Templates:
         self._folder: Path | None = None
         self._sqlite: Path | None = None
         self._pg: PgDatabases | None = None
+        self._shared: dict[tuple[str, str], SharedSetup] = {}
 
     def _dir(self) -> Path:
         if self._folder is None:
@@ -187,10 +234,7 @@ class Templates:
                 folder = self._dir() / "sqlite"
                 path = folder / "var" / "tkksd.db"
                 migrate(template_env(folder, f"sqlite:///{path}"))
-                # Fold the WAL into the file so that one file is the whole database.
-                with sqlite3.connect(path) as conn:
-                    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-                conn.close()
+                fold_wal(path)
                 self._sqlite = path
             return self._sqlite
 
@@ -205,6 +249,40 @@ class Templates:
                 self._pg = PgDatabases(self._dir() / "postgresql")
             return self._pg
 
+    def shared(self, setup: Callable[[Any], Any], backend: str, folder: Callable[[], Path],
+               make_cli: Callable[[dict[str, str], Path], Any]) -> SharedSetup:
+        """``setup`` run once on ``backend`` ("sqlite" or "postgresql"): ``setup(make_cli(env, where))``
+        on a copy of the template, in a new folder ``where = folder()`` (the test session's, which
+        is in memory when the machine has room: the setup's commits cost no fsync there)."""
+        key = (f"{setup.__module__}.{setup.__qualname__}", backend)
+        if key not in self._shared:
+            self._shared[key] = self._build(setup, backend, folder(), make_cli)
+        return self._shared[key]
+
+    def _build(self, setup, backend: str, folder: Path, make_cli) -> SharedSetup:
+        if backend == "sqlite":
+            path = folder / "var" / "tkksd.db"
+            url = f"sqlite:///{path}"
+            self.copy_sqlite(url)
+        else:
+            database = self.pg().derive()
+            url = pg_url(database)
+        result = setup(make_cli(template_env(folder, url), folder))
+        if backend == "sqlite":
+            fold_wal(path)
+            database = str(path)
+        return SharedSetup(database, folder / "var", result)
+
+    def copy_shared(self, shared: SharedSetup, url: str, home: Path) -> None:
+        """A test's start from ``shared``: its home folder copied into ``home`` and, on SQLite, its
+        database to ``url`` (on PostgreSQL ``url`` is already a copy: ``PgDatabases.copy_of``)."""
+        if shared.home.exists():  # a setup that wrote nothing there (in-process, on PostgreSQL) left none
+            shutil.copytree(shared.home, home, ignore=DATABASE_FILES, dirs_exist_ok=True)
+        if url.startswith("sqlite:///"):
+            target = sqlite_file(url)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(shared.database, target)
+
     def close(self) -> None:
         if self._pg is not None:
             self._pg.close()
@@ -213,6 +291,7 @@ class Templates:
             shutil.rmtree(self._folder, ignore_errors=True)
             self._folder = None
         self._sqlite = None
+        self._shared.clear()
 
 
 TEMPLATES = Templates()

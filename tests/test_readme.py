@@ -49,6 +49,6 @@ def test_readme_quick_start_is_two_commands_and_ci_runs_the_test_one():
     assert len(blocks) == 2 and all(len(b.strip().splitlines()) == 1 for b in blocks)
     main_job, tests = (b.strip() for b in blocks)
     assert "[test]" not in main_job and main_job.endswith("tkksd daemon")
-    assert tests.endswith(".venv/bin/python -m pytest")
+    assert tests.endswith(".venv/bin/python -m pytest -n 2")
     ci = (ROOT / ".ci" / "run").read_text()
     assert tests in ci

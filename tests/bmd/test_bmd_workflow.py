@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from tests.helpers import sets
 
 from .conftest import T0, add_bmd, deadline_rows, now_at, outbox_kinds, step_values, walk_bmd
@@ -115,6 +117,7 @@ def test_closing_requires_the_bast(cli, ctx):
     assert cli("audit", "verify").returncode == 0
 
 
+@pytest.mark.slow
 def test_a_ksp_produces_a_contribution_reminder_every_year(cli, ctx):
     ref = add_bmd(cli, "ksp")
     walk_bmd(cli, ref, "ksp", "integrate")  # signed 2026-03-02

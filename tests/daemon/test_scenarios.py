@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from .conftest import day, deadline_rows, history_rows, outbox_rows, signing, walk
 
 
@@ -11,6 +13,7 @@ def add(cli, now: str, kind: str = "PKS", title: str = "PKS Ketahanan Pangan IKN
     return out["id"]
 
 
+@pytest.mark.slow
 def test_expiry_warnings_at_180_90_30_and_expire_at_end_date(cli, ctx, once):
     ref = add(cli, day(0))
     walk(cli, ref, "integrated", day(0), **signing(200))

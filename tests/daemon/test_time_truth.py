@@ -14,11 +14,13 @@ import re
 from collections import Counter
 from datetime import date, timedelta
 
+import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.helpers import add_service, walk_service, with_text
+from tests.setups import demo_loaded, shared_setup
 
 from .conftest import T0, ctx_at, day, deadline_rows, history_rows, outbox_rows
 from .mailcheck import Mail, kinds, problems
@@ -61,8 +63,9 @@ def _hanging_counts(cli, mails: list[Mail], when: str) -> dict[str, int]:
     }
 
 
+@pytest.mark.slow
+@shared_setup(demo_loaded)  # `tkksd demo` on 1 May 2024
 def test_demo_passes_tell_the_truth_and_agree_on_hanging(cli, ctx):
-    cli("demo", now="2024-05-01T09:00")
     every: list[Mail] = []
     table = {}
     for when in PASSES:
@@ -95,6 +98,7 @@ _passes = iter(range(10**9))
 SEEN: Counter = Counter()  # mail kinds the property test rendered (printed by -s runs, for the record)
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(agreements=st.lists(agreement, min_size=1, max_size=5),
        jumps=st.lists(st.integers(min_value=1, max_value=700), min_size=1, max_size=4))

@@ -15,6 +15,7 @@ from engine.lifecycle.services import fire
 from engine.scheduler.sweep import sweep
 from tests.daemon.conftest import deadline_rows, outbox_rows
 from tests.helpers import add_service, walk_service
+from tests.setups import demo_loaded, shared_setup
 
 from .conftest import ctx_at
 
@@ -57,8 +58,8 @@ def test_the_end_of_the_rpjmd_opens_resync_for_exactly_the_agreements_citing_it(
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+@shared_setup(demo_loaded)  # `tkksd demo` on 1 May 2024
 def test_demo_agreements_citing_the_old_rpjmd(cli, ctx):
-    cli("demo", now="2024-05-01T09:00")
     from engine.store.tables import agreements, deadlines
 
     with ctx.engine.connect() as conn:

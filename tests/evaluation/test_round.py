@@ -8,6 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.daemon.conftest import outbox_rows
+from tests.setups import demo_loaded, shared_setup
 
 from .conftest import REASSESSED, scorecard
 
@@ -33,8 +34,9 @@ def running_by_opd(ctx) -> dict[str, list[str]]:
     return out
 
 
+@pytest.mark.slow
+@shared_setup(demo_loaded)  # `tkksd demo` on 1 May 2024
 def test_a_round_over_the_demo_inventory(cli, ctx, tmp_path, chromium):
-    cli("demo", now="2024-05-01T09:00")
     expected = running_by_opd(ctx)
 
     # Only the chair opens a round; a due date in the past is refused.

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import init_database, make_env
+from tests.conftest import Cli, init_database, make_env
 from tests.databases import TEMPLATES
+from tests.setups import DEMO_DAY, demo_imported
 
-NOW_2024 = "2024-05-01T09:00:00"
+NOW_2024 = f"{DEMO_DAY}:00"
 
 
 @pytest.fixture
@@ -41,15 +42,14 @@ def second_ctx(second_env):
 
 
 @pytest.fixture
-def demo_ctx(env):
-    """The engine's context with the demo inventory loaded, the clock at 1 May 2024."""
+def demo_ctx(request, env):
+    """The engine's context with the demo inventory loaded, the clock at 1 May 2024. The import is
+    a shared setup (tests/setups.py): the test is marked ``@shared_setup(demo_imported)``."""
     from engine.bootstrap import bootstrap
-    from engine.cli.inventory_cmds import DEMO_FILE
-    from engine.inventory.importing import import_file
 
-    e = dict(env, TKKSD_NOW=NOW_2024)
-    c = bootstrap(e)
-    import_file(c, DEMO_FILE, "admin", source="config/demo/inventory.csv", note_extra="demo inventory (sample data)")
+    marker = request.node.get_closest_marker("shared_setup")
+    assert marker is not None and marker.args[0] is demo_imported, "demo_ctx needs @shared_setup(demo_imported)"
+    c = bootstrap(dict(env, TKKSD_NOW=NOW_2024))
     yield c
     c.engine.dispose()
 
@@ -75,19 +75,12 @@ def snapshot(ctx) -> dict[str, dict]:
 
 
 @pytest.fixture
-def doc_env(tmp_path, sqlite_url):
-    """A SQLite database with the demo inventory, the clock at 1 May 2024 (documents do not depend on the backend)."""
-    from engine.bootstrap import bootstrap
-    from engine.cli.inventory_cmds import DEMO_FILE
-    from engine.inventory.importing import import_file
-    from tests.conftest import init_database, make_env
-
-    env = make_env(tmp_path, sqlite_url, TKKSD_NOW=NOW_2024)
-    init_database(env)
-    ctx = bootstrap(env)
-    import_file(ctx, DEMO_FILE, "admin", source="config/demo/inventory.csv", note_extra="demo inventory (sample data)")
-    ctx.engine.dispose()
-    return env
+def doc_env(tmp_path, tmp_path_factory, sqlite_url):
+    """A SQLite database with the demo inventory, the clock at 1 May 2024 (documents do not depend
+    on the backend): a copy of the shared setup ``demo_imported``."""
+    shared = TEMPLATES.shared(demo_imported, "sqlite", lambda: tmp_path_factory.mktemp("setup-demo_imported"), Cli)
+    TEMPLATES.copy_shared(shared, sqlite_url, tmp_path / "var")
+    return make_env(tmp_path, sqlite_url, TKKSD_NOW=NOW_2024)
 
 
 @pytest.fixture

@@ -59,14 +59,20 @@ def office_to_pdf(soffice: str, document: Path, outdir: Path, profile: Path) -> 
 
 
 def office_convert(soffice: str, document: Path, outdir: Path, profile: Path, fmt: str) -> Path:
+    [out] = office_convert_all(soffice, [document], outdir, profile, fmt)
+    return out
+
+
+def office_convert_all(soffice: str, documents: list[Path], outdir: Path, profile: Path, fmt: str) -> list[Path]:
+    """Several documents converted by one LibreOffice run (its start is most of the time)."""
     proc = subprocess.run(
         [soffice, f"-env:UserInstallation={profile.as_uri()}", "--headless", "--convert-to", fmt,
-         "--outdir", str(outdir), str(document)],
+         "--outdir", str(outdir), *map(str, documents)],
         capture_output=True, text=True, timeout=300,
     )
-    out = outdir / (document.stem + "." + fmt.split(":")[0])
-    assert proc.returncode == 0 and out.exists(), proc.stderr[-2000:] + proc.stdout[-2000:]
-    return out
+    outs = [outdir / (document.stem + "." + fmt.split(":")[0]) for document in documents]
+    assert proc.returncode == 0 and all(out.exists() for out in outs), proc.stderr[-2000:] + proc.stdout[-2000:]
+    return outs
 
 
 @dataclass(frozen=True)

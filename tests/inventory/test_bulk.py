@@ -10,8 +10,10 @@ from engine.store import db
 from engine.lifecycle import deadlines
 from engine.lifecycle.services import audit_verify
 from engine.store.tables import agreements
+from tests.setups import demo_imported, shared_setup
 
 
+@shared_setup(demo_imported)
 def test_batched_import_matches_the_planner_and_the_chain(demo_ctx):
     n_agreements, n_rows, problems = audit_verify(demo_ctx)
     assert (n_agreements, n_rows, problems) == (219, 219, [])

@@ -19,10 +19,13 @@ from engine.inventory import reports
 from engine.cli.inventory_cmds import DEMO_FILE
 from engine.store.tables import history
 
+from tests.setups import demo_imported, shared_setup
+
+from . import pictures
 from .conftest import NOW_2024
 
 ROOT = Path(__file__).resolve().parents[2]
-ARTIFACTS = ROOT / "var" / "test-artifacts"
+ARTIFACTS = pictures.ARTIFACTS
 
 
 def demo_rows():
@@ -81,6 +84,7 @@ def test_demo_loads_once_and_a_second_run_changes_nothing(cli, ctx):
     assert "rantai utuh" in cli("audit", "verify").stdout
 
 
+@shared_setup(demo_imported)
 def test_report_figures_of_the_demo(demo_ctx):
     data = reports.build(demo_ctx)
     assert data["totals"]["agreements"] == 219 and data["sample_data"] is True
@@ -102,6 +106,7 @@ def test_report_figures_of_the_demo(demo_ctx):
     assert data["due_soon"] and all("2024-05-01" < d["due_on"] <= "2024-07-30" for d in data["due_soon"])
 
 
+@shared_setup(demo_imported)
 def test_report_formats_through_the_cli(demo_ctx, cli, tmp_path):
     text = cli("report", now=NOW_2024).stdout
     assert "Laporan Inventaris Kerja Sama Daerah" in text and "Kerja sama menggantung" in text
@@ -114,6 +119,7 @@ def test_report_formats_through_the_cli(demo_ctx, cli, tmp_path):
     assert wb["menggantung"].max_row == len(data["hanging"]) + 1
 
 
+@shared_setup(demo_imported)
 def test_html_report_is_self_contained_and_renders_in_headless_chromium(demo_ctx, chromium, tmp_path):
     html = reports.render_html(reports.build(demo_ctx))
     assert "<svg" in html and "Menurut status" in html and "Kerja sama menggantung" in html
@@ -121,10 +127,8 @@ def test_html_report_is_self_contained_and_renders_in_headless_chromium(demo_ctx
     assert "@media print" in html and "Data contoh" in html
     page = tmp_path / "laporan.html"
     page.write_text(html, encoding="utf-8")
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    shot = ARTIFACTS / "report.png"
-    if shot.exists():
-        shot.unlink()
+    # Taken in the test's own folder, then kept: tests in parallel (xdist) each check their own picture.
+    shot = tmp_path / "report.png"
     proc = subprocess.run(
         [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={tmp_path / 'chromium'}",
@@ -134,6 +138,6 @@ def test_html_report_is_self_contained_and_renders_in_headless_chromium(demo_ctx
     assert proc.returncode == 0, proc.stderr[-2000:]
     data = shot.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 50_000  # a real page, not a blank one
-    print(f"report screenshot: {shot}")
+    print(f"report screenshot: {pictures.keep(shot, 'report.png')}")
     (ARTIFACTS / "report.html").write_text(html, encoding="utf-8")
     json.dumps(reports.build(demo_ctx))  # the JSON form is serialisable

@@ -9,6 +9,7 @@ from xml.dom import minidom
 import pytest
 
 from tests.helpers import add_service, walk_service
+from tests.setups import demo_imported, shared_setup
 
 from .conftest import NOW_2024
 
@@ -80,6 +81,7 @@ def _unfold(data: bytes) -> list[str]:
     return logical
 
 
+@shared_setup(demo_imported)
 def test_calendar_of_pending_deadlines_parses_back(demo_ctx, cli, tmp_path):
     from icalendar import Calendar
 

@@ -14,6 +14,8 @@ from engine.inventory.importing import ImportRefused, import_file
 from engine.lifecycle.services import audit_verify, create_agreement, history_of, show
 from engine.store.tables import agreements, deadlines, history
 
+from tests.setups import demo_imported, shared_setup
+
 from .conftest import NOW_2024, snapshot
 
 
@@ -22,6 +24,7 @@ def count(ctx, table) -> int:
         return conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
 
 
+@shared_setup(demo_imported)
 def test_demo_exported_to_xlsx_imports_into_an_empty_database_unchanged(demo_ctx, second_ctx, tmp_path):
     source = snapshot(demo_ctx)
     assert len(source) == 219
@@ -57,6 +60,7 @@ def _write(path, rows):
         w.writerows(rows)
 
 
+@shared_setup(demo_imported)
 def test_a_changed_row_updates_its_agreement_with_its_own_history_entry(demo_ctx, tmp_path):
     sheet = tmp_path / "daftar.csv"
     export_file(demo_ctx, sheet)
@@ -144,6 +148,7 @@ def _bad_workbook(demo_ctx, path):
     return bad_rows
 
 
+@shared_setup(demo_imported)
 def test_a_dry_run_names_every_bad_row_and_column_and_nothing_is_written(demo_ctx, cli, tmp_path):
     path = tmp_path / "salah.xlsx"
     bad_rows = _bad_workbook(demo_ctx, path)

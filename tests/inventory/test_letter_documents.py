@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 
 import openpyxl
+import pytest
 import vobject
 
 from tests.conftest import Cli
@@ -35,6 +36,7 @@ def _letter_rules(text: str) -> None:
     assert "admin" not in text  # a login never appears
 
 
+@pytest.mark.slow
 def test_letters_digests_invitations_and_lists(doc_env, chromium, tmp_path):
     cli = Cli(dict(doc_env, TKKSD_NOW=NOW), tmp_path)
     cli("user", "add", "sari", "--name", "Sari Wulandari", "--role", "secretariat")

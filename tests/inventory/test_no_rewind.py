@@ -6,13 +6,27 @@ from __future__ import annotations
 
 import csv
 
+import pytest
 import sqlalchemy as sa
 
 from engine.store.tables import agreements, history
+from tests.setups import shared_setup
 
 FIRST = "2026-11-30T08:00"
 DAEMON = "2026-11-30T09:00"
 AGAIN = "2026-11-30T10:00"
+
+
+def demo_loaded_today(cli) -> None:
+    """`tkksd demo` on the first of these tests' days (a shared setup, see tests/setups.py)."""
+    cli("demo", now=FIRST)
+
+
+def demo_and_a_daemon_pass(cli):
+    """`tkksd demo`, then a daemon pass that catches up on two and a half years (the long part,
+    made once per session and backend); returns the pass's result."""
+    cli("demo", now=FIRST)
+    return cli("daemon", "--once", now=DAEMON)
 
 
 def _states_and_history(ctx) -> tuple[dict[str, tuple[str, int]], list[tuple]]:
@@ -36,9 +50,10 @@ def _write(path, rows):
         w.writerows(rows)
 
 
-def test_demo_after_a_daemon_pass_changes_nothing(cli, ctx):
-    cli("demo", now=FIRST)
-    done = cli("daemon", "--once", now=DAEMON)
+@pytest.mark.slow
+@shared_setup(demo_and_a_daemon_pass)
+def test_demo_after_a_daemon_pass_changes_nothing(cli, ctx, shared_setup_result):
+    done = shared_setup_result  # `tkksd daemon --once` after `tkksd demo`
     assert "dijalankan" in done.stdout + done.stderr
     before = _states_and_history(ctx)
     moved = [n for n, (state, version) in before[0].items() if version > 1]
@@ -61,9 +76,9 @@ def test_demo_after_a_daemon_pass_changes_nothing(cli, ctx):
     assert cli("audit", "verify").returncode == 0
 
 
+@pytest.mark.slow
+@shared_setup(demo_and_a_daemon_pass)
 def test_an_import_that_would_rewind_is_refused_naming_the_agreement(cli, ctx, tmp_path):
-    cli("demo", now=FIRST)
-    cli("daemon", "--once", now=DAEMON)
     sheet = tmp_path / "daftar.csv"
     cli("export", str(sheet), now=AGAIN)
     rows = _rows(sheet)
@@ -95,8 +110,8 @@ def test_an_import_that_would_rewind_is_refused_naming_the_agreement(cli, ctx, t
     assert cli("show", untouched["id"], "--json").json()["data"]["objective"] == "Tujuan yang diperbarui."
 
 
+@shared_setup(demo_loaded_today)
 def test_a_sheet_does_not_overwrite_what_changed_since_it_was_imported(cli, ctx, tmp_path):
-    cli("demo", now=FIRST)
     sheet = tmp_path / "daftar.csv"
     cli("export", str(sheet), now=FIRST)
     rows = _rows(sheet)

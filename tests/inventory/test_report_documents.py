@@ -9,6 +9,7 @@ import zipfile
 from datetime import datetime
 
 import openpyxl
+import pytest
 
 from engine.inventory import charts, reports
 from tests.conftest import Cli
@@ -99,6 +100,7 @@ def _cell_fits(cell, width: float) -> bool:
     return len(str(cell.value)) <= width
 
 
+@pytest.mark.slow
 def test_the_xlsx_report_is_a_spreadsheet_and_libreoffice_prints_it_without_cutting_a_cell(
         doc_ctx, libreoffice, pdftoppm, tmp_path):
     data = reports.build(doc_ctx)

@@ -4,12 +4,14 @@ cells, an empty row. The sheet is made in LibreOffice (a flat ODS converted to X
 
 from __future__ import annotations
 
+import shutil
 from datetime import date
+from pathlib import Path
 from xml.sax.saxutils import escape
 
 import pytest
 
-from tests.conftest import Cli
+from tests.conftest import Cli, program
 
 from . import pictures
 
@@ -70,13 +72,34 @@ def secretariat_fods() -> str:
     return ODS_HEAD + "".join(body) + ODS_TAIL
 
 
+@pytest.fixture(scope="session")
+def secretariat_sheets(tmp_path_factory) -> dict[str, Path]:
+    """The sheet as the secretariat makes it, and the same with a bad date, made in LibreOffice
+    once for the session: one LibreOffice start for both."""
+    soffice = program(("soffice", "libreoffice"), "libreoffice-calc")
+    folder = tmp_path_factory.mktemp("secretariat")
+    good = folder / "daftar-ks-bagian-kerja-sama.fods"
+    good.write_text(secretariat_fods(), encoding="utf-8")
+    bad = folder / "salah.fods"
+    bad.write_text(secretariat_fods().replace("19-11-2028", "31/02/2028"), encoding="utf-8")
+    made = pictures.office_convert_all(soffice, [good, bad], folder / "xlsx", folder / "lo-profile", "xlsx")
+    return dict(zip(("good", "bad"), made))
+
+
+def _own_copy(sheet: Path, tmp_path: Path) -> Path:
+    """The test's own copy of a session's sheet."""
+    target = tmp_path / "xlsx" / sheet.name
+    target.parent.mkdir(exist_ok=True)
+    shutil.copyfile(sheet, target)
+    return target
+
+
 @pytest.fixture
-def secretariat_xlsx(libreoffice, tmp_path):
-    fods = tmp_path / "daftar-ks-bagian-kerja-sama.fods"
-    fods.write_text(secretariat_fods(), encoding="utf-8")
-    return pictures.office_convert(libreoffice, fods, tmp_path / "xlsx", tmp_path / "lo-profile", "xlsx")
+def secretariat_xlsx(secretariat_sheets, tmp_path):
+    return _own_copy(secretariat_sheets["good"], tmp_path)
 
 
+@pytest.mark.xdist_group("secretariat-sheets")  # the session's sheets are made once per worker
 def test_a_secretariat_sheet_made_in_libreoffice_imports_cleanly(doc_env, secretariat_xlsx, tmp_path):
     import openpyxl
 
@@ -99,10 +122,9 @@ def test_a_secretariat_sheet_made_in_libreoffice_imports_cleanly(doc_env, secret
     assert again["added"] == 0 and again["unchanged"] == 3
 
 
-def test_a_bad_cell_is_reported_with_the_row_number_the_sheet_shows(doc_env, libreoffice, tmp_path):
-    fods = tmp_path / "salah.fods"
-    fods.write_text(secretariat_fods().replace("19-11-2028", "31/02/2028"), encoding="utf-8")
-    xlsx = pictures.office_convert(libreoffice, fods, tmp_path / "xlsx", tmp_path / "lo-profile", "xlsx")
+@pytest.mark.xdist_group("secretariat-sheets")
+def test_a_bad_cell_is_reported_with_the_row_number_the_sheet_shows(doc_env, secretariat_sheets, tmp_path):
+    xlsx = _own_copy(secretariat_sheets["bad"], tmp_path)
     out = Cli(doc_env, tmp_path)("import", str(xlsx), check=False)
     assert out.returncode == 2
     # Title rows 1-3, header 4, rows 5, (empty 6), 7: the row as the sheet shows it, in the reader's

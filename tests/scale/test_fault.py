@@ -30,7 +30,7 @@ from tests.conftest import init_database, make_env, tkksd_executable
 
 from .conftest import bulk_due, scalar, wait_until
 
-pytestmark = [pytest.mark.slow, pytest.mark.postgres]
+pytestmark = [pytest.mark.slow(first=True), pytest.mark.postgres]  # the longest test: it starts first
 
 N = int(os.environ.get("TKKSD_FAULT_AGREEMENTS", "10000"))
 SMTP_DOWN = float(os.environ.get("TKKSD_FAULT_SMTP_DOWN_SECONDS", "60"))

@@ -9,6 +9,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from tests.conftest import ROOT, tkksd_executable
 from tests.daemon.conftest import day
 from tests.helpers import KS_STEPS, add_service, sets, walk_service
@@ -29,6 +31,7 @@ main(sys.argv[2:])
 """
 
 
+@pytest.mark.slow
 def test_twenty_concurrent_fires_one_wins_the_rest_conflict(ctx, env, tmp_path):
     ref = add_service(ctx)
     walk_service(ctx, ref, "identified")
