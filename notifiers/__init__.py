@@ -8,6 +8,7 @@ is first asked for (the CLI's start-up time matters).
 from __future__ import annotations
 
 import importlib
+from gettext import gettext as _  # the catalog engine/i18n.py binds; English until it does
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -56,14 +57,16 @@ def make_transport(kind: str, **options: Any) -> Transport:
         from notifiers.errors import ConfigurationError
 
         choices = ", ".join(repr(k) for k in _TRANSPORTS)
-        raise ConfigurationError(f"Unknown mail transport {kind!r}; choose one of {choices}.") from None
+        raise ConfigurationError(_("Unknown mail transport {kind!r}; choose one of {choices}.").format(
+            kind=kind, choices=choices)) from None
     cls = getattr(importlib.import_module(module_name), class_name)
     try:
         return cls(**options)
     except TypeError as exc:
         from notifiers.errors import ConfigurationError
 
-        raise ConfigurationError(f"Wrong options for the {kind} mail transport: {exc}.") from None
+        raise ConfigurationError(_("Wrong options for the {kind} mail transport: {problem}.").format(
+            kind=kind, problem=exc)) from None
 
 
 def __getattr__(name: str) -> Any:

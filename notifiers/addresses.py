@@ -10,6 +10,7 @@ import re
 from email.errors import HeaderParseError
 from email.headerregistry import Address, BaseHeader
 from functools import lru_cache
+from gettext import gettext as _  # the catalog engine/i18n.py binds; English until it does
 
 from notifiers.errors import InvalidMessage
 from notifiers.policy import MAIL_POLICY, share
@@ -71,13 +72,14 @@ def parse_mailbox(value: object, *, field: str, message_id: str | None = None) -
     """Parse ``addr`` or ``Display Name <addr>`` into one ``Address``, or raise InvalidMessage."""
     if not isinstance(value, str) or has_control(value):
         raise InvalidMessage(
-            f"The {field} address {value!r} contains a line break or another control character.",
+            _("The {field} address {value!r} contains a line break or another control character.").format(
+                field=field, value=value),
             message_id=message_id,
         )
     parsed = _parse_mailbox(value)
     if parsed is None:
         raise InvalidMessage(
-            f"The {field} address {value!r} is not one valid e-mail address.",
+            _("The {field} address {value!r} is not one valid e-mail address.").format(field=field, value=value),
             message_id=message_id,
         )
     return parsed

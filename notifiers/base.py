@@ -18,6 +18,7 @@ from datetime import datetime, timezone
 from email.headerregistry import BaseHeader
 from email.message import EmailMessage
 from email.utils import format_datetime
+from gettext import gettext as _  # the catalog engine/i18n.py binds; English until it does
 from typing import Literal, NamedTuple, Protocol
 
 from notifiers.addresses import address_header, has_control, header_text, parse_mailbox, valid_address
@@ -91,7 +92,7 @@ class Attachment:
         safe = _SAFE_FILENAME.sub("-", self.filename).strip("-.") or "lampiran"
         object.__setattr__(self, "filename", safe[:80])
         if not _CONTENT_TYPE.fullmatch(self.content_type):
-            raise InvalidMessage(f"The attachment type {self.content_type!r} is not allowed.")
+            raise InvalidMessage(_("The attachment type {kind!r} is not allowed.").format(kind=self.content_type))
 
     def mime(self) -> tuple[str, str, dict[str, str]]:
         """(maintype, subtype, parameters)."""
@@ -245,9 +246,9 @@ def checked_headers(msg: Message, *, date: datetime | None = None) -> list[tuple
     """
     mid = msg.message_id
     if not isinstance(mid, str) or not _MESSAGE_ID.fullmatch(mid):
-        raise InvalidMessage(f"The Message-ID {mid!r} is not of the form <id@domain>.", message_id=str(mid))
+        raise InvalidMessage(_("The Message-ID {mid!r} is not of the form <id@domain>.").format(mid=mid), message_id=str(mid))
     if not msg.to:
-        raise InvalidMessage("The message has no To recipient.", message_id=mid)
+        raise InvalidMessage(_("The message has no To recipient."), message_id=mid)
 
     headers: list[tuple[str, str | BaseHeader]] = [
         ("From", address_header("From", (msg.sender,), message_id=mid)),
@@ -273,7 +274,8 @@ def _refuse_control_characters(email: EmailMessage, message_id: str) -> None:
     # control character, because an unpatched generator would write it out raw.
     for name, value in email.items():
         if has_control(str(value)):
-            raise InvalidMessage(f"The {name} header would contain a line break or another control character.", message_id=message_id)
+            raise InvalidMessage(_("The {name} header would contain a line break or another control character.").format(name=name),
+                                 message_id=message_id)
 
 
 def boundary_for(msg: Message) -> str:
@@ -286,7 +288,7 @@ def boundary_for(msg: Message) -> str:
 
 def _checked_header_name(name: str, message_id: str) -> str:
     if not _HEADER_NAME.fullmatch(name) or name.lower() in _RESERVED_HEADERS or has_control(name):
-        raise InvalidMessage(f"The extra header name {name!r} is not allowed.", message_id=message_id)
+        raise InvalidMessage(_("The extra header name {name!r} is not allowed.").format(name=name), message_id=message_id)
     return name
 
 

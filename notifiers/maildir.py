@@ -11,6 +11,7 @@ import mailbox
 import os
 import threading
 from collections.abc import Sequence
+from gettext import gettext as _  # the catalog engine/i18n.py binds; English until it does
 from pathlib import Path
 
 from notifiers.base import Message, Outcome, build_email
@@ -44,14 +45,15 @@ class MaildirTransport:
         except InvalidMessage as exc:
             return Outcome.from_error(exc, msg.message_id)
         except (ValueError, LookupError) as exc:  # the generator refused a header or body
-            error = InvalidMessage(f"The message could not be serialised: {exc}.", message_id=msg.message_id)
+            error = InvalidMessage(_("The message could not be serialised: {problem}.").format(problem=exc), message_id=msg.message_id)
             return Outcome.from_error(error, msg.message_id)
         try:
             self._mailbox().add(data)
         except OSError as exc:
             # A full disk or a permission problem can be fixed without touching the message.
             error = TransientError(
-                f"Could not write to the Maildir {self.path}: {exc.strerror or exc}.", message_id=msg.message_id
+                _("Could not write to the Maildir {path}: {problem}.").format(path=self.path, problem=exc.strerror or exc),
+                message_id=msg.message_id,
             )
             return Outcome.from_error(error, msg.message_id)
         return Outcome(msg.message_id, "sent")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from gettext import gettext as _  # the catalog engine/i18n.py binds; English until it does
 from pathlib import Path
 from typing import Any
 
@@ -93,7 +94,8 @@ class Renderer:
 
     def __init__(self, template_dirs: Sequence[str | Path] = (), language: str = "id") -> None:
         if not _NAME.fullmatch(language):
-            raise TemplateError(f"The language {language!r} is not a plain language code like 'id' or 'en'.")
+            raise TemplateError(_("The language {language!r} is not a plain language code like 'id' or 'en'.").format(
+                language=language))
         self.template_dirs = tuple(Path(d) for d in template_dirs)
         self.language = language
         self._env: jinja2.Environment | None = None
@@ -121,9 +123,11 @@ class Renderer:
             text = _tidy_text(_render(env, text_t, values))
             html = _render(env, html_t, values)
         except jinja2.TemplateError as exc:
-            raise TemplateError(f"The {kind!r} notice ({lang}) could not be rendered: {exc.message}") from exc
+            raise TemplateError(_("The {kind!r} notice ({lang}) could not be rendered: {problem}").format(
+                kind=kind, lang=lang, problem=exc.message)) from exc
         except (ValueError, TypeError, LookupError, AttributeError, ArithmeticError) as exc:
-            raise TemplateError(f"The {kind!r} notice ({lang}) could not be rendered: {exc}") from exc
+            raise TemplateError(_("The {kind!r} notice ({lang}) could not be rendered: {problem}").format(
+                kind=kind, lang=lang, problem=exc)) from exc
         return Rendered(subject, text, html)
 
     def _templates(self, lang: str, kind: str) -> tuple[jinja2.Template, ...]:
@@ -131,14 +135,16 @@ class Renderer:
         found = self._compiled.get(key)
         if found is None:
             if not (_NAME.fullmatch(lang) and _NAME.fullmatch(kind)):
-                raise TemplateError(f"There is no notice template {kind!r} for language {lang!r}.")
+                raise TemplateError(_("There is no notice template {kind!r} for language {lang!r}.").format(kind=kind, lang=lang))
             env = self.environment
             try:
                 found = tuple(env.get_template(f"{lang}/{kind}.{part}.j2") for part in ("subject", "txt", "html"))
             except jinja2.TemplateNotFound as exc:
-                raise TemplateError(f"There is no notice template {kind!r} for language {lang!r} ({exc.name} is missing).") from exc
+                raise TemplateError(_("There is no notice template {kind!r} for language {lang!r} ({file} is missing).").format(
+                    kind=kind, lang=lang, file=exc.name)) from exc
             except jinja2.TemplateSyntaxError as exc:
-                raise TemplateError(f"The template {exc.name} has a syntax error on line {exc.lineno}: {exc.message}") from exc
+                raise TemplateError(_("The template {file} has a syntax error on line {line}: {problem}").format(
+                    file=exc.name, line=exc.lineno, problem=exc.message)) from exc
             self._compiled[key] = found
         return found
 

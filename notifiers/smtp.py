@@ -17,6 +17,7 @@ import logging
 import ssl
 import time
 from collections.abc import AsyncIterator, Iterator, Sequence
+from gettext import gettext as _  # the catalog engine/i18n.py binds; English until it does
 from typing import Literal
 
 import aiosmtplib
@@ -156,7 +157,7 @@ class SmtpTransport:
                 outcome = await self._deliver_one(slot, messages[index])
                 outcomes[index] = outcome
                 if not outcome.delivered and not outcome.login_refused:  # a refused login is said once, by the caller
-                    log.warning("Message %s not delivered (%s): %s", outcome.message_id, outcome.status, outcome.error)
+                    log.warning(_not_delivered(outcome), outcome.message_id, outcome.error)
         except BaseException:
             slot.discard()  # cancelled (daemon stopping) or broken: no polite QUIT, just close
             raise
@@ -177,7 +178,7 @@ class SmtpTransport:
         except InvalidMessage as exc:
             return Outcome.from_error(exc, mid)
         except ValueError as exc:  # e.g. a lone surrogate in a body: no encoding can send it
-            error = InvalidMessage(f"The message could not be built: {exc}.", message_id=mid)
+            error = InvalidMessage(_("The message could not be built: {problem}.").format(problem=exc), message_id=mid)
             return Outcome.from_error(error, mid)
         if self.unreachable is not None:
             return Outcome(mid, "retry", error=self.unreachable.sentence, unreachable=True, untried=True)
@@ -214,7 +215,8 @@ class SmtpTransport:
             # aiosmtplib refused a command argument: possibly mid-envelope,
             # so this session is not reused either.
             slot.discard()
-            error = InvalidMessage(self._redact(f"The message could not be sent as it is: {exc}."), message_id=mid)
+            text = _("The message could not be sent as it is: {problem}.").format(problem=exc)
+            error = InvalidMessage(self._redact(text), message_id=mid)
             return Outcome.from_error(error, mid)
         if not refused:
             return Outcome(mid, "sent")
@@ -227,8 +229,8 @@ class SmtpTransport:
         self._connect_failures += 1
         if self._connect_failures >= self.breaker_after and self.unreachable is None:
             self.unreachable = ServerUnreachable(
-                f"Not tried: the SMTP server {self.host}:{self.port} could not be reached {self._connect_failures} "
-                f"times in a row ({error.sentence.rstrip('.')}).")
+                _("Not tried: the SMTP server {server} could not be reached {count} times in a row ({reason}).").format(
+                    server=f"{self.host}:{self.port}", count=self._connect_failures, reason=error.sentence.rstrip(".")))
 
     # -- connections ---------------------------------------------------------------------
 
@@ -275,7 +277,9 @@ class SmtpTransport:
         method = next((m for m in ("plain", "login", "cram-md5") if m in offered), None)
         if method is None:
             client.close()
-            raise aiosmtplib.SMTPException(f"The SMTP server {self.host}:{self.port} offers no login method tkksd knows (PLAIN, LOGIN, CRAM-MD5).")
+            raise aiosmtplib.SMTPException(
+                _("The SMTP server {server} offers no login method tkksd knows (PLAIN, LOGIN, CRAM-MD5).").format(
+                    server=f"{self.host}:{self.port}"))
         auth = {"plain": client.auth_plain, "login": client.auth_login, "cram-md5": client.auth_crammd5}[method]
         try:
             await auth(self.username, self._password)
@@ -283,9 +287,9 @@ class SmtpTransport:
             client.close()
             if 500 <= exc.code < 600:
                 self.login_refused = LoginRefused(
-                    self._redact(f"The SMTP server {self.host}:{self.port} refused the login for {self.username!r} "
-                                 f"({exc.code} {exc.message}); no further login is tried until the settings change or "
-                                 "an operator runs `tkksd outbox retry`."),
+                    self._redact(_("The SMTP server {server} refused the login for {user!r} ({code} {reply}); no further "
+                                   "login is tried until the settings change or an operator runs `tkksd outbox retry`.").format(
+                        server=f"{self.host}:{self.port}", user=self.username, code=exc.code, reply=exc.message)),
                     code=exc.code, reply=self._redact(exc.message),
                 )
                 raise self.login_refused from None
@@ -308,49 +312,61 @@ class SmtpTransport:
         # Every connection-stage failure is "retry": the message itself is fine.
         where = f"{self.host}:{self.port}"
         if isinstance(exc, aiosmtplib.SMTPAuthenticationError):
-            text = f"The SMTP server {where} refused the login for {self.username!r} ({exc.code} {exc.message})."
+            text = _("The SMTP server {server} refused the login for {user!r} ({code} {reply}).").format(
+                server=where, user=self.username, code=exc.code, reply=exc.message)
             return TransientError(self._redact(text), message_id=mid, code=exc.code, reply=self._redact(exc.message))
         if isinstance(exc, aiosmtplib.SMTPException) and "STARTTLS" in exc.message and "not supported" in exc.message:
-            text = f"The SMTP server {where} does not offer STARTTLS, which security 'starttls' requires; nothing was sent."
+            text = _("The SMTP server {server} does not offer STARTTLS, which security 'starttls' requires; "
+                     "nothing was sent.").format(server=where)
             return ServerUnreachable(text, message_id=mid)
         if isinstance(exc, TimeoutError):
-            text = f"Connecting to the SMTP server {where} took longer than {self.connect_timeout:g} s"
-            if self.security == "starttls" and self.port == 465:
-                text += "; port 465 usually speaks implicit TLS (security 'tls'), not STARTTLS"
-            elif self.security == "tls" and self.port in (25, 587):
-                text += f"; port {self.port} usually speaks STARTTLS (security 'starttls'), not implicit TLS"
-            return ServerUnreachable(text + ".", message_id=mid)
+            return ServerUnreachable(self._connect_timeout_sentence(where), message_id=mid)
         code = getattr(exc, "code", None)
         detail = getattr(exc, "message", None) or str(exc) or type(exc).__name__
         # aiosmtplib repeats host and port ("Error connecting to h on port p: ..."); say it once.
         if detail.startswith("Error connecting to") and ": " in detail:
             detail = detail.split(": ", 1)[1]
         if "WRONG_VERSION_NUMBER" in detail:
-            detail += f"; the server may not speak implicit TLS on port {self.port} (try security 'starttls')"
-        text = f"Could not connect to the SMTP server {where}: {_sentence(detail)}"
+            detail += _("; the server may not speak implicit TLS on port {port} (try security 'starttls')").format(port=self.port)
+        text = _("Could not connect to the SMTP server {server}: {problem}").format(server=where, problem=_sentence(detail))
         # A reply code means the server answered (a 421 greeting, a failed EHLO): it is there.
         kind = TransientError if code else ServerUnreachable
         return kind(self._redact(text), message_id=mid, code=code)
 
+    def _connect_timeout_sentence(self, where: str) -> str:
+        # The usual cause of a silent server is security and port that do not go together: say so.
+        if self.security == "starttls" and self.port == 465:
+            text = _("Connecting to the SMTP server {server} took longer than {seconds} s; port 465 usually speaks "
+                     "implicit TLS (security 'tls'), not STARTTLS.")
+        elif self.security == "tls" and self.port in (25, 587):
+            text = _("Connecting to the SMTP server {server} took longer than {seconds} s; port {port} usually speaks "
+                     "STARTTLS (security 'starttls'), not implicit TLS.")
+        else:
+            text = _("Connecting to the SMTP server {server} took longer than {seconds} s.")
+        return text.format(server=where, seconds=f"{self.connect_timeout:g}", port=self.port)
+
     def _reply_error(self, exc: aiosmtplib.SMTPResponseException, mid: str) -> TransientError | PermanentError:
         reply = self._redact(exc.message)
-        text = f"The SMTP server {self.host} replied {exc.code} {_sentence(reply)}"
+        text = _("The SMTP server {server} replied {code} {reply}").format(server=self.host, code=exc.code, reply=_sentence(reply))
         kind = PermanentError if 500 <= exc.code < 600 else TransientError
         return kind(text, message_id=mid, code=exc.code, reply=reply)
 
     def _send_error(self, exc: BaseException, mid: str) -> TransientError:
         if isinstance(exc, TimeoutError):
-            text = f"Sending to the SMTP server {self.host} took longer than {self.timeout:g} s; the message may or may not have arrived."
+            text = _("Sending to the SMTP server {server} took longer than {seconds} s; the message may or may not "
+                     "have arrived.").format(server=self.host, seconds=f"{self.timeout:g}")
         else:
             detail = getattr(exc, "message", None) or str(exc) or type(exc).__name__
-            text = f"The connection to the SMTP server {self.host} was lost while sending: {_sentence(detail)}"
+            text = _("The connection to the SMTP server {server} was lost while sending: {problem}").format(
+                server=self.host, problem=_sentence(detail))
         return TransientError(self._redact(text), message_id=mid)
 
     def _all_refused(self, exc: aiosmtplib.SMTPRecipientsRefused, mid: str) -> Outcome:
         refusals = tuple(Refusal(r.recipient, r.code, self._redact(r.message)) for r in exc.recipients)
         permanent = all(r.permanent for r in refusals)
         first = refusals[0] if refusals else Refusal("", 0, "")
-        text = f"The SMTP server {self.host} refused every recipient; for {first.recipient} it replied {first.code} {_sentence(first.text)}"
+        text = _("The SMTP server {server} refused every recipient; for {recipient} it replied {code} {reply}").format(
+            server=self.host, recipient=first.recipient, code=first.code, reply=_sentence(first.text))
         return Outcome(mid, "failed" if permanent else "retry", refused=refusals, error=text, code=first.code)
 
     def _redact(self, text: str) -> str:
@@ -442,6 +458,13 @@ async def _transaction(
     return refused
 
 
+def _not_delivered(outcome: Outcome) -> str:
+    """The log line for a message that did not go (message id and reason as %s arguments)."""
+    if outcome.status == "retry":
+        return _("Message %s not delivered, to be tried again: %s")
+    return _("Message %s not delivered, not to be tried again: %s")
+
+
 def _sentence(text: str) -> str:
     text = " ".join(str(text).split())
     return text if text.endswith(".") else text + "."
@@ -459,16 +482,16 @@ def _check_options(
     sender: str | None,
 ) -> None:
     if security not in _DEFAULT_PORTS:
-        raise ConfigurationError(f"SMTP security must be 'starttls', 'tls' or 'none', not {security!r}.")
+        raise ConfigurationError(_("SMTP security must be 'starttls', 'tls' or 'none', not {security!r}.").format(security=security))
     if password is not None and username is None:
-        raise ConfigurationError("An SMTP password was given without a username.")
+        raise ConfigurationError(_("An SMTP password was given without a username."))
     if username is not None and security == "none":
-        raise ConfigurationError("Refusing to send an SMTP password over an unencrypted connection; use security 'starttls' or 'tls'.")
+        raise ConfigurationError(_("Refusing to send an SMTP password over an unencrypted connection; use security 'starttls' or 'tls'."))
     if not timeout > 0 or not connect_timeout > 0:
-        raise ConfigurationError("SMTP timeouts must be positive numbers of seconds.")
+        raise ConfigurationError(_("SMTP timeouts must be positive numbers of seconds."))
     if int(concurrency) < 1:
-        raise ConfigurationError("SMTP concurrency must be at least 1.")
+        raise ConfigurationError(_("SMTP concurrency must be at least 1."))
     if tls_context is not None and cafile is not None:
-        raise ConfigurationError("Give either an SMTP TLS context or a CA file, not both.")
+        raise ConfigurationError(_("Give either an SMTP TLS context or a CA file, not both."))
     if sender is not None and not valid_address(sender):
-        raise ConfigurationError(f"The SMTP envelope sender {sender!r} is not one plain e-mail address.")
+        raise ConfigurationError(_("The SMTP envelope sender {sender!r} is not one plain e-mail address.").format(sender=sender))

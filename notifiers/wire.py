@@ -21,6 +21,7 @@ import re
 from binascii import b2a_base64
 from datetime import datetime
 from email.headerregistry import BaseHeader
+from gettext import gettext as _  # the catalog engine/i18n.py binds; English until it does
 
 from notifiers.base import Message, boundary_for, build_email, checked_headers
 from notifiers.errors import InvalidMessage
@@ -74,7 +75,8 @@ def _header(name: str, value: str | BaseHeader, message_id: str) -> bytes:
     if not _ONE_HEADER.fullmatch(folded):
         # Last line of defence, whatever the code above missed.
         raise InvalidMessage(
-            f"The {name} header would contain a line break or another control character.", message_id=message_id
+            _("The {name} header would contain a line break or another control character.").format(name=name),
+            message_id=message_id,
         )
     return folded
 

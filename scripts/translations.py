@@ -25,7 +25,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po, write_po
 
 ROOT = Path(__file__).resolve().parents[1]
-SOURCES = (ROOT / "engine", ROOT / "config", ROOT / "workflows")
+SOURCES = (ROOT / "engine", ROOT / "config", ROOT / "workflows", ROOT / "notifiers")
 DEFINITIONS = ROOT / "workflows" / "definitions"
 LOCALE = ROOT / "engine" / "locale"
 KEYWORDS = {"_": None, "N_": None, "ngettext": (1, 2), "in_language": (1,)}
