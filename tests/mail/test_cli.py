@@ -93,8 +93,12 @@ def test_mail_test_over_smtp_and_its_failure_sentence(cli, smtpd, tmp_path, serv
     wrong = cli("mail", "test", "uji@kukarkab.go.id", check=False,
                 extra_env={"TKKSD_CONFIG": str(path), "TKKSD_SMTP_PASSWORD": "sandi-bocor-42", "TKKSD_LOG_LEVEL": "debug"})
     assert wrong.returncode != 0 and wrong.stderr.count("Kesalahan:") == 1
-    assert "tidak terkirim melalui server SMTP" in wrong.stderr and "refused the login" in wrong.stderr
+    assert "tidak terkirim melalui server SMTP" in wrong.stderr and "menolak login untuk 'tkksd'" in wrong.stderr
     assert "sandi-bocor-42" not in wrong.stdout + wrong.stderr
+    english = cli("mail", "test", "uji@kukarkab.go.id", check=False,
+                  extra_env={"TKKSD_CONFIG": str(path), "TKKSD_SMTP_PASSWORD": "sandi-bocor-42", "TKKSD_LANGUAGE": "en"})
+    assert english.returncode == wrong.returncode and "refused the login for 'tkksd'" in english.stderr, english.stderr
+    assert "menolak" not in english.stderr and "sandi-bocor-42" not in english.stdout + english.stderr
 
 
 def test_password_file_and_a_password_in_the_settings_file(cli, smtpd, tmp_path, server_tls, ca_file):

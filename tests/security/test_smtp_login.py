@@ -98,7 +98,7 @@ def test_a_daemon_whose_login_is_refused_at_start_exits_9(cli, smtpd, server_tls
     write_settings(conf, smtp_sections(server, "starttls", username="tkksd", cafile=str(ca_file)))
     extra = {"TKKSD_CONFIG": str(conf), "TKKSD_SMTP_PASSWORD": "salah"}
     r = cli("daemon", "--once", extra_env=extra, check=False)
-    assert r.returncode == 9 and "refused the login for 'tkksd'" in r.stderr, r.stderr
+    assert r.returncode == 9 and "menolak login untuk 'tkksd'" in r.stderr, r.stderr
     assert "Traceback" not in r.stderr and len(logins) == 1
     r = cli("daemon", "--once", extra_env=extra, check=False)
     assert r.returncode == 9 and len(logins) == 1  # still stopped: no second login
