@@ -203,6 +203,22 @@ def shared_setup_result(request, database_url):
     return shared.result
 
 
+@pytest.fixture(autouse=True)
+def _language_as_a_fresh_process(monkeypatch):
+    """Each test starts with the language state of a fresh process and leaves it so: a test that
+    switches the language (i18n.use binds gettext's global domain and sets LANGUAGE) must not
+    change what a later in-process test reads, whatever the order."""
+    import gettext
+
+    from engine import i18n
+
+    domain, language = gettext.textdomain(), i18n.language()
+    monkeypatch.setenv("LANGUAGE", os.environ.get("LANGUAGE", ""))  # restored by monkeypatch
+    yield
+    i18n.use(language)
+    gettext.textdomain(domain)
+
+
 @pytest.fixture
 def sqlite_url(tmp_path):
     """For tests that are about SQLite itself (a file to edit with sqlite3, WAL behaviour)."""

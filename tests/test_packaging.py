@@ -61,7 +61,7 @@ def _use_installation(python: Path, tkksd: Path, tmp_path: Path, prefix: Path) -
 
     init = run("init")
     assert init.returncode == 0, init.stderr
-    assert "65 added" in init.stdout
+    assert "65 ditambahkan" in init.stdout  # the OPD directory, in Indonesian (the default)
     added = run("add", "--title", "KB Uji Paket", "--partner", "Otorita IKN", "--opd", "DKP", "--json")
     assert added.returncode == 0, added.stderr
     ref = json.loads(added.stdout)["id"]
@@ -175,4 +175,5 @@ print(json.dumps({"paths": len(paths), "heavy": heavy}))
     assert result.returncode == 0, result.stderr[-800:]
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report["heavy"] == []
-    assert result.stdout.count("Example:") >= report["paths"] > 10  # every help really ran
+    examples = result.stdout.count("Contoh:") + result.stdout.count("Example:")
+    assert examples >= report["paths"] > 10  # every help really ran

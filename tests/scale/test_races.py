@@ -84,7 +84,7 @@ def test_a_second_daemon_on_sqlite_is_refused(sqlite_url, tmp_path):
                               capture_output=True, text=True, timeout=60)
         assert once.returncode == 9 and "Daemon tkksd lain" in once.stderr
     finally:
-        assert "started" in stop(first)
+        assert "dimulai" in stop(first)
     # The lock went with the process: a new daemon may start.
     again = subprocess.run([*tkksd_executable(), "daemon", "--once"], env=env, cwd=tmp_path,
                            capture_output=True, text=True, timeout=60)
