@@ -51,6 +51,10 @@ def report_failure(exc: BaseException) -> int:
     if isinstance(exc, UnicodeError):
         _say_error(_("an argument or a value is not valid UTF-8 text; nothing was changed."))
         return 2
+    if isinstance(exc, ValueError) and "null byte" in str(exc):
+        # The operating system refuses a path with a NUL character in it (os.stat, open).
+        _say_error(_("a file or folder name contains a NUL character; nothing was changed."))
+        return 2
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     module = type(exc).__module__.split(".")[0]
     if module == "sqlalchemy":

@@ -103,3 +103,10 @@ def test_a_refused_suffix_names_the_users_file(ctx, tmp_path):
         with atomic_output(ctx.settings, tmp_path / "x.txt") as tmp:
             export_file(ctx, tmp)
     assert list(tmp_path.glob("*x.txt*")) == []
+
+
+def test_a_nul_character_in_an_output_folder_is_a_sentence(cli, tmp_path):
+    """Found by the fuzz test's strategy: a NUL in a path reached "unexpected ValueError"."""
+    out = cli("calendar", "--per-opd", "a\x00b", check=False)
+    assert out.returncode == 2 and "NUL" in out.stderr and "unexpected" not in out.stderr.lower()
+    assert out.stderr.count("\n") == 1
