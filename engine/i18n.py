@@ -16,6 +16,7 @@ with its ``{names}``.
 
 from __future__ import annotations
 
+import functools
 import gettext as _gettext
 from datetime import date, datetime
 from pathlib import Path
@@ -29,7 +30,7 @@ DEFAULT_LANGUAGE = "id"
 # The Babel locale of each language (numbers, month names).
 _BABEL_LOCALE = {"id": "id_ID", "en": "en_GB"}
 
-_state: dict[str, object] = {"language": DEFAULT_LANGUAGE, "translation": None}
+_state: dict[str, str] = {"language": DEFAULT_LANGUAGE}
 
 
 def normalise(language: str | None) -> str | None:
@@ -42,7 +43,6 @@ def use(language: str) -> None:
     """Speak ``language`` from now on in this process (click's own messages included)."""
     code = normalise(language) or DEFAULT_LANGUAGE
     _state["language"] = code
-    _state["translation"] = None
     # click marks its messages with the standard library's gettext (the global domain): binding
     # that domain to this catalog lets "Usage:" and "Missing option" read in the same language.
     if code != "en":
@@ -65,14 +65,16 @@ def language() -> str:
     return str(_state["language"])
 
 
+@functools.lru_cache(maxsize=None)
+def _catalog(code: str) -> _gettext.NullTranslations:
+    """The catalog of a supported language code, read once per process."""
+    if code == "en":
+        return _gettext.NullTranslations()
+    return _gettext.translation(DOMAIN, localedir=str(LOCALE_DIR), languages=[code], fallback=True)
+
+
 def _translation() -> _gettext.NullTranslations:
-    cached = _state["translation"]
-    if cached is None:
-        code = language()
-        cached = (_gettext.NullTranslations() if code == "en"
-                  else _gettext.translation(DOMAIN, localedir=str(LOCALE_DIR), languages=[code], fallback=True))
-        _state["translation"] = cached
-    return cached  # type: ignore[return-value]
+    return _catalog(language())
 
 
 def _(message: str) -> str:
@@ -91,10 +93,7 @@ def N_(message: str) -> str:
 
 def in_language(message: str, lang: str) -> str:
     """``message`` in ``lang`` whatever the process speaks (a mail recorded in its language)."""
-    if normalise(lang) == "en":
-        return message
-    return _gettext.translation(DOMAIN, localedir=str(LOCALE_DIR), languages=[normalise(lang) or DEFAULT_LANGUAGE],
-                                fallback=True).gettext(message)
+    return _catalog(normalise(lang) or DEFAULT_LANGUAGE).gettext(message)
 
 
 # --- numbers, dates, times ------------------------------------------------------------------
@@ -130,7 +129,7 @@ def day(value: date, lang: str | None = None) -> str:
 
 
 def short_day(value: date, lang: str | None = None) -> str:
-    """``1 Mei 2024`` shortened for tables: ``1 Mei 2024`` / ``1 May 2024`` (months abbreviated)."""
+    """A date in a table, months abbreviated: ``1 Agu 2024`` (id) / ``1 Aug 2024`` (en)."""
     from babel.dates import format_date
 
     return format_date(value, "d MMM y", locale=_locale(lang))
@@ -150,10 +149,9 @@ def moment(value: datetime, zone: ZoneInfo, lang: str | None = None) -> str:
 def days_from_today(days: int, lang: str | None = None) -> str:
     """``-1044`` -> ``terlambat 1.044 hari``; ``12`` -> ``dalam 12 hari``; ``0`` -> ``hari ini``."""
     code = normalise(lang) or language()
-    tr = _translation() if code == language() else None
 
     def t(msg: str) -> str:
-        return tr.gettext(msg) if tr is not None else in_language(msg, code)
+        return in_language(msg, code)
 
     if days == 0:
         return t(N_("today"))
